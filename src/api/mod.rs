@@ -1,0 +1,144 @@
+//! HTTP: one module per resource. Handlers parse, call a use case in `service`, and map the
+//! result; errors all become problem+json in `middleware`.
+
+pub mod accounts;
+pub mod alerts;
+pub mod auth;
+pub mod care;
+pub mod error;
+pub mod journal;
+pub mod json;
+pub mod middleware;
+pub mod names;
+pub mod notifications;
+pub mod ops;
+pub mod pagination;
+pub mod patients;
+pub mod questionnaires;
+pub mod security;
+pub mod sessions;
+pub mod spec;
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use poem::endpoint::make_sync;
+use poem::middleware::CatchPanic;
+use poem::web::{Data, Html};
+use poem::{Endpoint, EndpointExt, Response, Route, get, handler};
+use poem_openapi::{ExtraHeader, OpenApiService, Tags};
+
+use crate::service::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Registering, the profile, and erasing an account.
+    Accounts,
+    /// When pain or symptoms call for a physiotherapist, a doctor today or emergency services
+    /// now: alerts with their evidence, acknowledged and resolved.
+    Alerts,
+    /// Signing in, refreshing tokens, signing out and device sessions.
+    Auth,
+    /// The care team: invite codes that link a patient and a therapist, grants of access, the
+    /// therapist's caseload, and the patient's log of who viewed their data.
+    Care,
+    /// The patient's pain journal: entries written offline and synced, daily roll-ups, summaries.
+    Journal,
+    /// Web Push devices, the notification inbox and reminder settings.
+    Notifications,
+    /// Probes for orchestrators and load balancers.
+    Operations,
+    /// A patient's journal as the therapists they granted access see it (read only).
+    Patients,
+    /// PEG and Roland-Morris questionnaires and their score trends.
+    Questionnaires,
+    /// Massage sessions, the health screen and contraindication warnings, aftercare plans,
+    /// soreness check-ins and therapists' plan templates.
+    Sessions,
+}
+
+pub type Apis = (
+    ops::OpsApi,
+    accounts::AccountsApi,
+    auth::AuthApi,
+    journal::JournalApi,
+    questionnaires::QuestionnairesApi,
+    notifications::NotificationsApi,
+    sessions::SessionsApi,
+    care::CareApi,
+    patients::PatientsApi,
+    alerts::AlertsApi,
+);
+
+const DESCRIPTION: &str = "\
+Aftercare keeps a pain journal for people with back pain, sends them aftercare prompts after \
+massage sessions, tells them (and their therapists) when to see a physiotherapist or get urgent \
+care, and lets therapists read the journals of clients who granted access.
+
+Conventions: JSON in `snake_case`; UUID ids; RFC 3339 timestamps in UTC. Every error is an \
+RFC 9457 `application/problem+json` document with a `code` and a `request_id` (also sent as the \
+`x-request-id` header); 422 lists every rejected field in `errors`. Unknown fields are rejected. \
+Authenticated responses carry `Cache-Control: no-store`.";
+
+/// The OpenAPI description of every operation; also what `aftercare openapi` prints.
+pub fn openapi() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            ops::OpsApi,
+            accounts::AccountsApi,
+            auth::AuthApi,
+            journal::JournalApi,
+            questionnaires::QuestionnairesApi,
+            notifications::NotificationsApi,
+            sessions::SessionsApi,
+            care::CareApi,
+            patients::PatientsApi,
+            alerts::AlertsApi,
+        ),
+        "Aftercare API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .summary("Pain journal, massage aftercare and care-team alerts for back pain")
+    .description(DESCRIPTION)
+    .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
+        "Identifies the request in the service's logs: the client's own `X-Request-Id` when it sent a \
+         short plain one (letters, digits, `-`, `_`; at most 64), otherwise a new UUID.",
+    ))
+}
+
+#[handler]
+fn metrics(handle: Data<&PrometheusHandle>) -> Response {
+    Response::builder().content_type("text/plain; version=0.0.4").body(handle.render())
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
+    let api = openapi();
+    let published = spec::Published::new();
+    // Swagger UI embeds the generated document; show the published one instead.
+    let docs = api.swagger_ui_html().replace(&api.spec(), &published.json);
+    let allowed = Arc::new(middleware::AllowedMethods::from_document(&published.document));
+    let (json, yaml) = (published.json, published.yaml);
+    let max_body_bytes = state.settings.server.max_body_bytes;
+    Route::new()
+        .nest("/", api)
+        .at(
+            "/openapi.json",
+            get(make_sync(move |_| Response::builder().content_type("application/json").body(json.clone()))),
+        )
+        .at(
+            "/openapi.yaml",
+            get(make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/yaml")
+                    .header("Content-Disposition", "inline; filename=\"openapi.yaml\"")
+                    .body(yaml.clone())
+            })),
+        )
+        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at("/metrics", get(metrics))
+        .with(CatchPanic::new())
+        .with(middleware::Observe { max_body_bytes, allowed })
+        .data(state)
+        .data(metrics_handle)
+}

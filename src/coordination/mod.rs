@@ -1,0 +1,56 @@
+//! State shared between instances that must not outlive a restart: rate-limit counters (and,
+//! as the service grows, caches and wake-ups). Redis when configured, in-process otherwise.
+
+mod memory;
+mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use self::memory::MemoryLimiter;
+pub use self::redis::RedisLimiter;
+
+#[derive(Debug, thiserror::Error)]
+#[error("coordination backend unavailable: {0}")]
+pub struct CoordinationError(pub String);
+
+/// A fixed counting window for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub count: u32,
+    /// Time until the window closes and the count starts again from zero.
+    pub resets_in: Duration,
+}
+
+/// Counts events per key in fixed windows.
+#[async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// The current window of `key`, without counting anything.
+    async fn peek(&self, key: &str) -> Result<Window, CoordinationError>;
+    /// Counts one event; opens a window of `window` if none is open.
+    async fn hit(&self, key: &str, window: Duration) -> Result<Window, CoordinationError>;
+    /// Forgets a key (e.g. after a successful sign-in).
+    async fn reset(&self, key: &str) -> Result<(), CoordinationError>;
+    async fn ping(&self) -> Result<(), CoordinationError>;
+    fn is_shared(&self) -> bool;
+}
+
+pub async fn connect(
+    redis_url: &str,
+    key_prefix: &str,
+    timeouts: RedisTimeouts,
+) -> Result<Arc<dyn RateLimiter>, CoordinationError> {
+    if redis_url.is_empty() {
+        Ok(Arc::new(MemoryLimiter::default()))
+    } else {
+        Ok(Arc::new(RedisLimiter::connect(redis_url, key_prefix, timeouts).await?))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RedisTimeouts {
+    pub connection: Duration,
+    pub response: Duration,
+}

@@ -1,0 +1,89 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{CoordinationError, RateLimiter, RedisTimeouts, Window};
+
+/// Counters shared by every instance, in Redis. Losing them (a Redis restart) only forgets
+/// recent failed sign-ins.
+pub struct RedisLimiter {
+    connection: ConnectionManager,
+    prefix: String,
+    hit_script: redis::Script,
+}
+
+impl From<redis::RedisError> for CoordinationError {
+    fn from(error: redis::RedisError) -> Self {
+        CoordinationError(error.to_string())
+    }
+}
+
+impl RedisLimiter {
+    pub async fn connect(url: &str, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
+        let client = redis::Client::open(url)?;
+        // The manager's default reply timeout is 500 ms, short enough to fail under ordinary load.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeouts.connection))
+            .set_response_timeout(Some(timeouts.response));
+        let connection = client.get_connection_manager_with_config(config).await?;
+        Ok(Self {
+            connection,
+            prefix: format!("{prefix}ratelimit:"),
+            // INCR and the expiry in one step, so a crash between them cannot leave a counter
+            // that never expires.
+            hit_script: redis::Script::new(
+                r"local count = redis.call('INCR', KEYS[1])
+                  if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+                  local ttl = redis.call('PTTL', KEYS[1])
+                  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+                  return {count, ttl}",
+            ),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+fn window(count: i64, ttl_ms: i64) -> Window {
+    Window {
+        count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
+        resets_in: Duration::from_millis(u64::try_from(ttl_ms.max(0)).unwrap_or(0)),
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisLimiter {
+    async fn peek(&self, key: &str) -> Result<Window, CoordinationError> {
+        let mut connection = self.connection.clone();
+        let (count, ttl): (Option<i64>, i64) =
+            redis::pipe().get(self.key(key)).pttl(self.key(key)).query_async(&mut connection).await?;
+        Ok(window(count.unwrap_or(0), ttl))
+    }
+
+    async fn hit(&self, key: &str, window_length: Duration) -> Result<Window, CoordinationError> {
+        let mut connection = self.connection.clone();
+        let millis = u64::try_from(window_length.as_millis()).unwrap_or(u64::MAX).max(1);
+        let (count, ttl): (i64, i64) =
+            self.hit_script.key(self.key(key)).arg(millis).invoke_async(&mut connection).await?;
+        Ok(window(count, ttl))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), CoordinationError> {
+        let mut connection = self.connection.clone();
+        let _: () = redis::cmd("DEL").arg(self.key(key)).query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), CoordinationError> {
+        let mut connection = self.connection.clone();
+        let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+}

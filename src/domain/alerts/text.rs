@@ -1,0 +1,133 @@
+//! Plain-language pieces of explanations. Dates are written as ISO dates (2026-11-12): the
+//! explanation is read by patients and therapists in any locale, and clients can render the
+//! structured evidence in their own format.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::domain::journal::{LegSymptom, Side, Symptom};
+
+/// What the patient reported, as a phrase that fits "… on <dates>".
+pub(super) fn symptom_phrase(symptom: Symptom) -> String {
+    if let Some((kind, side)) = symptom.leg() {
+        let side = match side {
+            Side::Left => "left",
+            Side::Right => "right",
+        };
+        return match kind {
+            LegSymptom::Numbness => format!("numbness in the {side} leg"),
+            LegSymptom::Tingling => format!("tingling in the {side} leg"),
+            LegSymptom::Weakness => format!("weakness in the {side} leg"),
+            LegSymptom::RadiatingPain => format!("pain spreading down the {side} leg"),
+        };
+    }
+    match symptom {
+        Symptom::SaddleNumbness => "numbness around the genitals, buttocks or inner thighs",
+        Symptom::BladderOrBowelChange => "a new problem passing urine or controlling the bladder or bowels",
+        Symptom::Fever => "a fever",
+        Symptom::UnexplainedWeightLoss => "weight loss with no known reason",
+        Symptom::NightPainNotEasedByRest => "pain at night that rest does not ease",
+        Symptom::PainAfterFallOrAccident => "pain after a fall or accident",
+        Symptom::LegSwellingRednessWarmth => "a swollen, red or warm leg",
+        // Leg symptoms were answered above.
+        other => other.as_str(),
+    }
+    .to_owned()
+}
+
+/// "a", "a and b", "a, b and c".
+pub(super) fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// "2026-11-10", "2026-11-10 and 2026-11-12", …
+pub(super) fn dates(dates: &[NaiveDate]) -> String {
+    join_and(&dates.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+}
+
+/// Journal symptoms grouped by symptom: "numbness in the left leg on 2026-11-10 and 2026-11-12,
+/// and tingling in the right leg on 2026-11-12" (lower case, no final full stop).
+pub(super) fn symptom_reports(reports: &[(NaiveDate, Symptom)]) -> String {
+    let mut by_symptom: BTreeMap<Symptom, Vec<NaiveDate>> = BTreeMap::new();
+    for (date, symptom) in reports {
+        by_symptom.entry(*symptom).or_default().push(*date);
+    }
+    let parts: Vec<String> = by_symptom
+        .into_iter()
+        .map(|(symptom, mut on)| {
+            on.sort_unstable();
+            on.dedup();
+            format!("{} on {}", symptom_phrase(symptom), dates(&on))
+        })
+        .collect();
+    match parts.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{}, and {last}", init.join(", ")),
+    }
+}
+
+/// A median kept doubled, written as "5" or "5.5".
+pub(super) fn half_points(x2: u32) -> String {
+    if x2.is_multiple_of(2) { (x2 / 2).to_string() } else { format!("{}.5", x2 / 2) }
+}
+
+/// "3 weeks" for multiples of 7, else "20 days".
+pub(super) fn span(days: u32) -> String {
+    match days {
+        7 => "week".to_owned(),
+        d if d.is_multiple_of(7) => format!("{} weeks", d / 7),
+        1 => "day".to_owned(),
+        d => format!("{d} days"),
+    }
+}
+
+/// `part` of `whole` in whole percent, rounded down (so a share shown never exceeds the truth).
+pub(super) fn percent(part: u32, whole: u32) -> u32 {
+    if whole == 0 { 0 } else { (u64::from(part) * 100 / u64::from(whole)) as u32 }
+}
+
+pub(super) fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_cover_every_symptom() {
+        for symptom in Symptom::ALL {
+            assert!(!symptom_phrase(*symptom).is_empty());
+        }
+        assert_eq!(symptom_phrase(Symptom::RadiatingPainRightLeg), "pain spreading down the right leg");
+    }
+
+    #[test]
+    fn lists_and_numbers() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(join_and(&["a".into()]), "a");
+        assert_eq!(join_and(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+        assert_eq!(
+            symptom_reports(&[
+                (d("2026-11-12"), Symptom::TinglingRightLeg),
+                (d("2026-11-10"), Symptom::NumbnessLeftLeg),
+                (d("2026-11-12"), Symptom::NumbnessLeftLeg),
+            ]),
+            "numbness in the left leg on 2026-11-10 and 2026-11-12, and tingling in the right leg on 2026-11-12"
+        );
+        assert_eq!(capitalize("numbness"), "Numbness");
+        assert_eq!((half_points(10), half_points(13)), ("5".to_owned(), "6.5".to_owned()));
+        assert_eq!((span(21), span(7), span(20)), ("3 weeks".to_owned(), "week".to_owned(), "20 days".to_owned()));
+        assert_eq!((percent(15, 18), percent(14, 20), percent(2, 3)), (83, 70, 66));
+    }
+}

@@ -1,0 +1,311 @@
+//! Alerts: evaluating the rules when a journal or check-in changes and in the periodic sweep,
+//! notifying the patient (and, with the care team, their therapists), and what patients do with
+//! their alerts. The rules and the lifecycle are pure (`domain::alerts`); this runs them.
+//!
+//! The sweep takes no lock: several instances may sweep at once and the result is the same. An
+//! alert is opened with an upsert on the one-unresolved-alert-per-rule index (never a duplicate),
+//! an automatic resolution only applies to an alert nobody has seen firing since it was read, and
+//! notification `n` of an alert has the dedupe key `alert:<id>:<n>` and is recorded with a
+//! compare-and-set on the count, so a second sweeper produces nothing twice — it only repeats
+//! the reading.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::authz::Action;
+use super::notifications::Notice;
+use super::{AppState, Error, Result};
+use crate::domain::alerts::lifecycle::{self, evaluation_days, notification_due, resolutions_held_since};
+use crate::domain::alerts::{Alert, CheckIn};
+use crate::domain::care::Scope;
+use crate::domain::notifications::Kind;
+use crate::domain::rollup::{RollupInput, daily_rollups};
+use crate::domain::time::after_quiet_hours;
+use crate::domain::{Account, Role};
+use crate::store::GrantParty;
+use crate::store::{AlertFilter, AlertUpsert, Principal, Recipient};
+
+/// Patients per sweep page: each page is four reads and one write transaction.
+const SWEEP_BATCH: u32 = 500;
+
+/// What an evaluation (of one patient, or a sweep over all) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertsReport {
+    pub patients: u64,
+    pub opened: u64,
+    /// Unresolved alerts found firing again (their evidence and `last_seen_at` refreshed).
+    pub refreshed: u64,
+    pub resolved: u64,
+    /// Alerts notified (to the patient and their therapists).
+    pub notified: u64,
+}
+
+impl std::ops::AddAssign for AlertsReport {
+    fn add_assign(&mut self, other: Self) {
+        self.patients += other.patients;
+        self.opened += other.opened;
+        self.refreshed += other.refreshed;
+        self.resolved += other.resolved;
+        self.notified += other.notified;
+    }
+}
+
+impl AppState {
+    /// Evaluates one patient's alerts now: after a journal write or deletion, and after a
+    /// check-in answer. Reads only the days the rules need.
+    pub async fn evaluate_alerts(&self, patient_id: Uuid) -> Result<AlertsReport> {
+        match self.store.account(patient_id).await? {
+            Some(account) if account.role == Role::Patient => self.evaluate_patients(&[(&account).into()]).await,
+            _ => Ok(AlertsReport::default()),
+        }
+    }
+
+    /// [`AppState::evaluate_alerts`] for use cases whose own change is already saved: a failure
+    /// is logged instead of failing them, and the next sweep evaluates the patient again.
+    pub async fn reevaluate_alerts(&self, patient_id: Uuid) {
+        log_failure(self.evaluate_alerts(patient_id).await);
+    }
+
+    /// [`AppState::reevaluate_alerts`] for a use case that has the patient's account at hand.
+    pub(super) async fn reevaluate_alerts_of(&self, patient: &Account) {
+        log_failure(self.evaluate_patients(&[patient.into()]).await);
+    }
+
+    /// The check-in use case calls this once a soreness check-in answer is stored.
+    pub async fn check_in_answered(&self, patient_id: Uuid) {
+        self.reevaluate_alerts(patient_id).await;
+    }
+
+    /// Evaluates every patient with journal entries or check-ins in the evaluation window, or an
+    /// unresolved alert, a page of patients at a time: what moves with the calendar (windows,
+    /// re-notification, automatic resolution) happens here.
+    pub async fn sweep_alerts(&self) -> Result<AlertsReport> {
+        let thresholds = self.settings.alerts.thresholds();
+        // A day before the window of the earliest time zone's date.
+        let since = self.clock.now().date_naive() - Days::new(evaluation_days(&thresholds).into());
+        let mut report = AlertsReport::default();
+        let mut after = Uuid::nil();
+        loop {
+            let targets = self.store.alert_sweep_targets(since, after, SWEEP_BATCH).await?;
+            let Some(last) = targets.last() else { break };
+            after = last.account_id;
+            match self.evaluate_patients(&targets).await {
+                Ok(page) => report += page,
+                Err(error) => {
+                    metrics::counter!("alert_evaluations_failed_total").increment(targets.len() as u64);
+                    tracing::warn!(%error, patients = targets.len(), "alert sweep page failed; the next sweep retries it");
+                }
+            }
+            if targets.len() < SWEEP_BATCH as usize {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Evaluates patients in id order with one read per kind of input for all of them, and one
+    /// write transaction.
+    async fn evaluate_patients(&self, patients: &[Recipient]) -> Result<AlertsReport> {
+        let (Some(first), Some(last)) = (patients.first(), patients.last()) else {
+            return Ok(AlertsReport::default());
+        };
+        let (first, last) = (first.account_id, last.account_id);
+        let thresholds = self.settings.alerts.thresholds();
+        let now = self.clock.now();
+        let todays: Vec<NaiveDate> = patients.iter().map(|p| p.time_zone.local_date(now)).collect();
+        let to = todays.iter().copied().max().unwrap_or(now.date_naive());
+        let earliest = todays.iter().copied().min().unwrap_or(to);
+        let from = earliest - Days::new(u64::from(evaluation_days(&thresholds)) - 1);
+
+        let mut entries: HashMap<Uuid, Vec<RollupInput>> =
+            by_patient(self.store.rollup_inputs_between(first, last, from, to).await?);
+        let check_ins: HashMap<Uuid, Vec<CheckIn>> =
+            by_patient(self.store.check_ins_between(first, last, from, to).await?);
+        let alerts: HashMap<Uuid, Vec<Alert>> = by_patient(
+            self.store
+                .alerts_under_review(first, last, resolutions_held_since(now, &thresholds))
+                .await?
+                .into_iter()
+                .map(|alert| (alert.patient_id, alert)),
+        );
+
+        let mut upserts = Vec::new();
+        let mut resolve = Vec::new();
+        for (patient, today) in patients.iter().zip(todays) {
+            let id = patient.account_id;
+            let rollups = daily_rollups(entries.remove(&id).unwrap_or_default());
+            let review = lifecycle::review(
+                alerts.get(&id).map_or(&[], Vec::as_slice),
+                &rollups,
+                check_ins.get(&id).map_or(&[], Vec::as_slice),
+                today,
+                now,
+                &thresholds,
+            );
+            upserts.extend(review.record.into_iter().map(|finding| AlertUpsert {
+                id: Uuid::now_v7(),
+                patient_id: id,
+                finding,
+            }));
+            resolve.extend(review.resolve);
+        }
+        let recorded = self.store.record_alert_evaluation(&upserts, &resolve, now).await?;
+
+        let mut report =
+            AlertsReport { patients: patients.len() as u64, resolved: recorded.resolved, ..Default::default() };
+        if recorded.resolved > 0 {
+            metrics::counter!("alerts_resolved_total", "how" => "auto").increment(recorded.resolved);
+        }
+        let recipients: HashMap<Uuid, &Recipient> = patients.iter().map(|p| (p.account_id, p)).collect();
+        for (alert, opened) in &recorded.alerts {
+            if *opened {
+                report.opened += 1;
+                metrics::counter!("alerts_opened_total", "rule" => alert.rule.as_str()).increment(1);
+            } else {
+                report.refreshed += 1;
+            }
+            let (Some(number), Some(patient)) =
+                (notification_due(alert, now, &thresholds), recipients.get(&alert.patient_id))
+            else {
+                continue;
+            };
+            match self.notify_alert(alert, number, patient).await {
+                Ok(true) => report.notified += 1,
+                Ok(false) => {}
+                // Not recorded as sent, so the next evaluation tries again.
+                Err(error) => tracing::warn!(%error, alert_id = %alert.id, "alert notification failed"),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Produces notification `number` of an alert for the patient and for every therapist who
+    /// hears about their alerts, then records it. False when another evaluation recorded it
+    /// first (the dedupe key made this one a no-op).
+    async fn notify_alert(&self, alert: &Alert, number: u32, patient: &Recipient) -> Result<bool> {
+        let therapists = self.alert_therapists(alert.patient_id).await?;
+        let notified_at = self.send_alert_notification(alert, number, patient, &therapists).await?;
+        let recorded = self.store.mark_alert_notified(alert.id, number, notified_at).await?;
+        if recorded {
+            metrics::counter!("alert_notifications_total", "tier" => alert.tier.as_str()).increment(1);
+        }
+        Ok(recorded)
+    }
+
+    /// The therapists who hear about a patient's alerts: those holding a live grant with the
+    /// `receive_alerts` scope, from one grant lookup.
+    pub async fn alert_therapists(&self, patient_id: Uuid) -> Result<Vec<Recipient>> {
+        let now = self.clock.now();
+        let mut recipients = Vec::new();
+        for record in self.store.open_grants(GrantParty::Patient(patient_id)).await? {
+            if record.grant.allows(Scope::ReceiveAlerts, now)
+                && let Some(therapist) = self.store.account(record.grant.therapist_id).await?
+            {
+                recipients.push(Recipient::from(&therapist));
+            }
+        }
+        Ok(recipients)
+    }
+
+    /// The fan-out: notification `number` of `alert` to the patient and to each of `therapists`,
+    /// each at a time that suits their own quiet hours. Red flags (emergency, urgent) go at once
+    /// with high urgency; the others wait for the end of the recipient's quiet hours. Returns
+    /// when the patient's goes out.
+    pub async fn send_alert_notification(
+        &self,
+        alert: &Alert,
+        number: u32,
+        patient: &Recipient,
+        therapists: &[Recipient],
+    ) -> Result<DateTime<Utc>> {
+        let kind = if alert.tier.is_red_flag() { Kind::UrgentAlert } else { Kind::Alert };
+        let now = self.clock.now();
+        let due_at = |recipient: &Recipient| {
+            if kind.ignores_quiet_hours() {
+                now
+            } else {
+                after_quiet_hours(now, recipient.time_zone, recipient.quiet_hours)
+            }
+        };
+        let dedupe_key = format!("alert:{}:{number}", alert.id);
+        let patient_link = format!("/alerts/{}", alert.id);
+        let therapist_link = format!("/clients/{}/alerts/{}", alert.patient_id, alert.id);
+        let recipients =
+            std::iter::once((patient, patient_link)).chain(therapists.iter().map(|t| (t, therapist_link.clone())));
+        for (recipient, link) in recipients {
+            let notice = Notice {
+                account_id: recipient.account_id,
+                kind,
+                dedupe_key: dedupe_key.clone(),
+                link,
+                due_at: due_at(recipient),
+                subject_date: None,
+            };
+            self.notify(notice, false).await?;
+        }
+        Ok(due_at(patient))
+    }
+
+    /// A patient's alerts, newest first; one more than `limit` is fetched to tell whether
+    /// another page follows.
+    pub async fn alerts(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        filter: AlertFilter,
+        before: Option<(DateTime<Utc>, Uuid)>,
+        limit: u32,
+    ) -> Result<(Vec<Alert>, bool)> {
+        self.authorize(principal, Action::ReadAlerts, patient_id).await?;
+        let mut alerts = self.store.alerts(patient_id, filter, before, limit + 1).await?;
+        let more = alerts.len() > limit as usize;
+        alerts.truncate(limit as usize);
+        Ok((alerts, more))
+    }
+
+    pub async fn alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
+        self.authorize(principal, Action::ReadAlerts, patient_id).await?;
+        self.store.alert(patient_id, id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Marks an alert seen: it is no longer notified again. Acknowledging twice changes nothing;
+    /// an alert resolved before it was acknowledged is a conflict.
+    pub async fn acknowledge_alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
+        self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
+        let alert = self
+            .store
+            .acknowledge_alert(patient_id, id, principal.account_id, self.clock.now())
+            .await?
+            .ok_or(Error::NotFound)?;
+        if alert.acknowledged.is_none() {
+            return Err(Error::Conflict("alert_resolved"));
+        }
+        Ok(alert)
+    }
+
+    /// Resolves an alert by hand (see `domain::alerts::lifecycle` for when its rule may raise it
+    /// again). Resolving a resolved alert changes nothing.
+    pub async fn resolve_alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
+        self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
+        let alert = self.store.resolve_alert(patient_id, id, principal.account_id, self.clock.now()).await?;
+        alert.ok_or(Error::NotFound)
+    }
+}
+
+fn log_failure(evaluation: Result<AlertsReport>) {
+    if let Err(error) = evaluation {
+        metrics::counter!("alert_evaluations_failed_total").increment(1);
+        tracing::warn!(%error, "alert evaluation failed; the next sweep evaluates the patient again");
+    }
+}
+
+/// Groups `(patient, item)` pairs by patient.
+fn by_patient<T>(items: impl IntoIterator<Item = (Uuid, T)>) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for (patient, item) in items {
+        grouped.entry(patient).or_default().push(item);
+    }
+    grouped
+}

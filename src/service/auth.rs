@@ -1,0 +1,227 @@
+//! Signing in and out: device sessions, token issue and rotation, sign-in rate limits.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::{AppState, AuthFailure, Error, Result, tokens};
+use crate::domain::{Email, Password, ValidationErrors};
+use crate::store::{NewSession, NewToken, Principal, RefreshOutcome, SessionRecord};
+
+/// What a client keeps after signing in or refreshing.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub session_id: Uuid,
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+fn days(n: u64) -> TimeDelta {
+    TimeDelta::days(i64::try_from(n).unwrap_or(i64::MAX / 86_400_000))
+}
+
+fn seconds(n: u64) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
+}
+
+impl AppState {
+    fn new_token_pair(&self, now: DateTime<Utc>, session_ends: DateTime<Utc>) -> (IssuedPair, NewToken, NewToken) {
+        let auth = &self.settings.auth;
+        let (access_token, access_hash) = tokens::generate(tokens::ACCESS_PREFIX);
+        let (refresh_token, refresh_hash) = tokens::generate(tokens::REFRESH_PREFIX);
+        let access_expires_at = (now + seconds(auth.access_token_ttl_seconds)).min(session_ends);
+        let refresh_expires_at = (now + days(auth.refresh_token_idle_days)).min(session_ends);
+        (
+            IssuedPair { access_token, access_expires_at, refresh_token, refresh_expires_at },
+            NewToken { hash: refresh_hash, expires_at: refresh_expires_at },
+            NewToken { hash: access_hash, expires_at: access_expires_at },
+        )
+    }
+
+    /// Checks a rate-limit window before doing the work it protects. When the shared counters
+    /// are unreachable the request goes through: locking every patient out of the app during a
+    /// Redis outage would be worse than a few unthrottled guesses.
+    pub(super) async fn over_limit(&self, key: &str, limit: u32) -> Option<Duration> {
+        match self.limiter.peek(key).await {
+            Ok(window) if window.count >= limit => Some(window.resets_in.max(Duration::from_secs(1))),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(%error, "rate limiter unavailable; not limiting");
+                metrics::counter!("rate_limiter_errors_total").increment(1);
+                None
+            }
+        }
+    }
+
+    pub(super) async fn count_hit(&self, key: &str, window: Duration) {
+        if let Err(error) = self.limiter.hit(key, window).await {
+            tracing::warn!(%error, "rate limiter unavailable; hit not counted");
+            metrics::counter!("rate_limiter_errors_total").increment(1);
+        }
+    }
+
+    /// Guards registration from one address creating accounts in bulk.
+    pub(super) async fn limit_registration(&self, client: Option<IpAddr>) -> Result<()> {
+        let Some(ip) = client else { return Ok(()) };
+        let limits = &self.settings.rate_limit;
+        let key = format!("register:addr:{ip}");
+        if let Some(retry_after) = self.over_limit(&key, limits.registrations_per_address).await {
+            return Err(Error::RateLimited { retry_after });
+        }
+        self.count_hit(&key, Duration::from_secs(limits.registration_window_seconds)).await;
+        Ok(())
+    }
+
+    /// Password grant: opens a new device session.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        device_label: Option<String>,
+        client: Option<IpAddr>,
+    ) -> Result<IssuedTokens> {
+        let limits = &self.settings.rate_limit;
+        let window = Duration::from_secs(limits.login_window_seconds);
+        let email = Email::parse(email).ok();
+        let account_key = email.as_ref().map(|e| format!("login:account:{e}"));
+        let address_key = client.map(|ip| format!("login:addr:{ip}"));
+        for (key, limit) in
+            [(&account_key, limits.login_failures_per_account), (&address_key, limits.login_failures_per_address)]
+        {
+            if let Some(key) = key
+                && let Some(retry_after) = self.over_limit(key, limit).await
+            {
+                metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
+                return Err(Error::RateLimited { retry_after });
+            }
+        }
+
+        let credentials = match &email {
+            Some(email) => self.store.credentials(email).await?,
+            None => None,
+        };
+        let account_id = match credentials {
+            Some((id, hash)) if self.passwords.verify(password, &hash).await? => Some(id),
+            Some(_) => None,
+            None => {
+                self.passwords.verify_nothing(password).await?;
+                None
+            }
+        };
+        let Some(account_id) = account_id else {
+            for key in [&account_key, &address_key].into_iter().flatten() {
+                self.count_hit(key, window).await;
+            }
+            metrics::counter!("auth_sign_in_total", "outcome" => "failed").increment(1);
+            return Err(Error::Unauthorized(AuthFailure::InvalidCredentials));
+        };
+        if let Some(key) = &account_key
+            && let Err(error) = self.limiter.reset(key).await
+        {
+            tracing::warn!(%error, "rate limiter unavailable; failure count not reset");
+        }
+
+        let now = self.clock.now();
+        let session = NewSession {
+            id: Uuid::now_v7(),
+            account_id,
+            device_label,
+            created_at: now,
+            expires_at: now + days(self.settings.auth.session_max_days),
+        };
+        let (issued, refresh, access) = self.new_token_pair(now, session.expires_at);
+        self.store.create_session(&session, &refresh, &access).await?;
+        metrics::counter!("auth_sign_in_total", "outcome" => "succeeded").increment(1);
+        Ok(issued.into_tokens(session.id))
+    }
+
+    /// Refresh grant: spends the refresh token and issues the next pair of the same session.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<IssuedTokens> {
+        let now = self.clock.now();
+        // The session's absolute end caps both tokens inside the store.
+        let (issued, refresh, access) = self.new_token_pair(now, DateTime::<Utc>::MAX_UTC);
+        match self.store.rotate_refresh(&tokens::hash(refresh_token), now, &refresh, &access).await? {
+            RefreshOutcome::Rotated(principal, session_ends) => {
+                let mut tokens = issued.into_tokens(principal.session_id);
+                tokens.access_expires_at = tokens.access_expires_at.min(session_ends);
+                tokens.refresh_expires_at = tokens.refresh_expires_at.min(session_ends);
+                Ok(tokens)
+            }
+            RefreshOutcome::Reused => {
+                tracing::warn!("spent refresh token presented again; device session revoked");
+                metrics::counter!("auth_refresh_reuse_total").increment(1);
+                Err(Error::Unauthorized(AuthFailure::RefreshTokenReused))
+            }
+            RefreshOutcome::Invalid => Err(Error::Unauthorized(AuthFailure::InvalidGrant)),
+        }
+    }
+
+    /// Resolves a bearer token to the account it speaks for.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        if !access_token.starts_with(tokens::ACCESS_PREFIX) {
+            return Err(Error::Unauthorized(AuthFailure::InvalidToken));
+        }
+        self.store
+            .authenticate(&tokens::hash(access_token), self.clock.now())
+            .await?
+            .ok_or(Error::Unauthorized(AuthFailure::InvalidToken))
+    }
+
+    pub async fn sign_out(&self, principal: &Principal) -> Result<()> {
+        self.store.revoke_session(principal.account_id, principal.session_id, self.clock.now(), "signed_out").await?;
+        Ok(())
+    }
+
+    pub async fn sessions(&self, principal: &Principal) -> Result<Vec<SessionRecord>> {
+        Ok(self.store.sessions(principal.account_id, self.clock.now()).await?)
+    }
+
+    pub async fn revoke_session(&self, principal: &Principal, session_id: Uuid) -> Result<()> {
+        if self.store.revoke_session(principal.account_id, session_id, self.clock.now(), "revoked_by_user").await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Replaces the password after checking the current one; every other device is signed out.
+    pub async fn change_password(&self, principal: &Principal, current: &str, new: &str) -> Result<()> {
+        let account = self.store.account(principal.account_id).await?.ok_or(Error::NotFound)?;
+        let new = Password::parse(new, Some(&account.email))
+            .map_err(|p| ValidationErrors::single("new_password", p.code, p.message))?;
+        let stored = self.store.password_hash(principal.account_id).await?.ok_or(Error::NotFound)?;
+        if !self.passwords.verify(current, &stored).await? {
+            return Err(Error::Validation(ValidationErrors::single(
+                "current_password",
+                "incorrect",
+                "is not the current password",
+            )));
+        }
+        let hash = self.passwords.hash(new.expose()).await?;
+        self.store.change_password(principal.account_id, &hash, principal.session_id, self.clock.now()).await?;
+        Ok(())
+    }
+}
+
+struct IssuedPair {
+    access_token: String,
+    access_expires_at: DateTime<Utc>,
+    refresh_token: String,
+    refresh_expires_at: DateTime<Utc>,
+}
+
+impl IssuedPair {
+    fn into_tokens(self, session_id: Uuid) -> IssuedTokens {
+        IssuedTokens {
+            session_id,
+            access_token: self.access_token,
+            access_expires_at: self.access_expires_at,
+            refresh_token: self.refresh_token,
+            refresh_expires_at: self.refresh_expires_at,
+        }
+    }
+}

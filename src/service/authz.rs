@@ -1,0 +1,290 @@
+//! The one place that decides who may touch a patient's data. Every use case on patient data
+//! asks it first; a refusal looks exactly like a patient that does not exist (404), so ids
+//! cannot be probed.
+//!
+//! A patient reaches their own data. A therapist reaches a patient's data through a live grant
+//! (not ended, not expired) whose scopes include the one the action needs; the grant is read
+//! from the database on every call, so a revocation or expiry holds from the very next request.
+//! Every attempt by anyone but the patient, allowed or refused, is appended to the patient's
+//! access log before any data is read, so nothing shown to someone else is missing from it.
+//!
+//! The caseload reads many clients at once and cannot ask per client; its query states the
+//! same rule in SQL (`store::sql::care`), with the scope it needs taken from [`Action::scope`].
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{AppState, Error, Result, context};
+use crate::domain::Role;
+use crate::domain::care::{Grant, Scope};
+use crate::store::{AccessRecord, Principal};
+
+/// What an actor wants to do with a patient's data. [`Action::as_str`] is what the access log
+/// records as the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    WriteJournalEntry,
+    DeleteJournalEntry,
+    ReadJournalEntry,
+    ListJournalEntries,
+    ReadJournalChanges,
+    ReadJournalDays,
+    ReadJournalSummary,
+    SubmitQuestionnaire,
+    ReadQuestionnaires,
+    /// The journal summary of every client in a therapist's caseload.
+    ReadCaseloadSummary,
+    /// "Who viewed my journal".
+    ReadAccessLog,
+    /// Inviting therapists, and changing or revoking their grants.
+    ManageCareTeam,
+    /// Sessions with their aftercare plans, adherence and check-in answers, and the health screen.
+    ReadSessions,
+    /// Recording, changing or deleting a session.
+    RecordSession,
+    /// The patient's own health screen.
+    WriteHealthScreen,
+    /// Marking aftercare steps done and answering check-ins: the patient's own.
+    AnswerAftercare,
+    ManageAftercare,
+    ReceiveAlerts,
+    /// List and read alerts with their evidence.
+    ReadAlerts,
+    /// Acknowledge or resolve alerts.
+    AcknowledgeAlerts,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::WriteJournalEntry,
+        Action::DeleteJournalEntry,
+        Action::ReadJournalEntry,
+        Action::ListJournalEntries,
+        Action::ReadJournalChanges,
+        Action::ReadJournalDays,
+        Action::ReadJournalSummary,
+        Action::SubmitQuestionnaire,
+        Action::ReadQuestionnaires,
+        Action::ReadCaseloadSummary,
+        Action::ReadAccessLog,
+        Action::ManageCareTeam,
+        Action::ReadSessions,
+        Action::RecordSession,
+        Action::WriteHealthScreen,
+        Action::AnswerAftercare,
+        Action::ManageAftercare,
+        Action::ReceiveAlerts,
+        Action::ReadAlerts,
+        Action::AcknowledgeAlerts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::WriteJournalEntry => "write_journal_entry",
+            Action::DeleteJournalEntry => "delete_journal_entry",
+            Action::ReadJournalEntry => "read_journal_entry",
+            Action::ListJournalEntries => "list_journal_entries",
+            Action::ReadJournalChanges => "read_journal_changes",
+            Action::ReadJournalDays => "read_journal_days",
+            Action::ReadJournalSummary => "read_journal_summary",
+            Action::SubmitQuestionnaire => "submit_questionnaire",
+            Action::ReadQuestionnaires => "read_questionnaires",
+            Action::ReadCaseloadSummary => "read_caseload_summary",
+            Action::ReadAccessLog => "read_access_log",
+            Action::ManageCareTeam => "manage_care_team",
+            Action::ReadSessions => "read_sessions",
+            Action::RecordSession => "record_session",
+            Action::WriteHealthScreen => "write_health_screen",
+            Action::AnswerAftercare => "answer_aftercare",
+            Action::ManageAftercare => "manage_aftercare",
+            Action::ReceiveAlerts => "receive_alerts",
+            Action::ReadAlerts => "read_alerts",
+            Action::AcknowledgeAlerts => "acknowledge_alerts",
+        }
+    }
+
+    /// The scope a therapist's grant needs for this action; `None`: only the patient may.
+    pub fn scope(self) -> Option<Scope> {
+        match self {
+            Action::ReadJournalEntry
+            | Action::ListJournalEntries
+            | Action::ReadJournalChanges
+            | Action::ReadJournalDays
+            | Action::ReadJournalSummary
+            | Action::ReadQuestionnaires
+            | Action::ReadCaseloadSummary
+            | Action::ReadSessions => Some(Scope::ReadJournal),
+            Action::RecordSession => Some(Scope::RecordSessions),
+            Action::ManageAftercare => Some(Scope::ManageAftercare),
+            Action::ReceiveAlerts | Action::ReadAlerts | Action::AcknowledgeAlerts => Some(Scope::ReceiveAlerts),
+            Action::WriteJournalEntry
+            | Action::DeleteJournalEntry
+            | Action::SubmitQuestionnaire
+            | Action::ReadAccessLog
+            | Action::ManageCareTeam
+            | Action::WriteHealthScreen
+            | Action::AnswerAftercare => None,
+        }
+    }
+}
+
+/// On whose authority an action is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The patient's own data.
+    Owner,
+    /// A therapist's live grant, by id.
+    Grant(Uuid),
+}
+
+/// The decision itself, given the open grant between the therapist and the patient (if any).
+pub fn decide(
+    principal: &Principal,
+    action: Action,
+    patient_id: Uuid,
+    grant: Option<&Grant>,
+    now: DateTime<Utc>,
+) -> Option<Access> {
+    if principal.role == Role::Patient && principal.account_id == patient_id {
+        return Some(Access::Owner);
+    }
+    match (principal.role, action.scope(), grant) {
+        (Role::Therapist, Some(scope), Some(grant))
+            if grant.therapist_id == principal.account_id
+                && grant.patient_id == patient_id
+                && grant.allows(scope, now) =>
+        {
+            Some(Access::Grant(grant.id))
+        }
+        _ => None,
+    }
+}
+
+impl AppState {
+    /// Allows `principal` to do `action` on the data of `patient_id`, or answers not found.
+    /// Anyone but the patient leaves a line in the patient's access log, whatever the answer.
+    pub async fn authorize(&self, principal: &Principal, action: Action, patient_id: Uuid) -> Result<Access> {
+        let now = self.clock.now();
+        if let Some(Access::Owner) = decide(principal, action, patient_id, None, now) {
+            return Ok(Access::Owner);
+        }
+        let grant = match (principal.role, action.scope()) {
+            (Role::Therapist, Some(_)) => self.store.open_grant(patient_id, principal.account_id).await?,
+            _ => None,
+        };
+        let access = decide(principal, action, patient_id, grant.as_ref(), now);
+        let request_id = context::request_id();
+        self.store
+            .append_access(&AccessRecord {
+                patient_id,
+                actor_id: principal.account_id,
+                actor_role: principal.role,
+                operation: action.as_str(),
+                allowed: access.is_some(),
+                request_id: request_id.as_deref(),
+                at: now,
+            })
+            .await?;
+        let outcome = if access.is_some() { "allowed" } else { "denied" };
+        metrics::counter!("patient_data_access_total", "role" => principal.role.as_str(), "outcome" => outcome)
+            .increment(1);
+        access.ok_or(Error::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::domain::care::Scopes;
+
+    fn principal(role: Role) -> Principal {
+        Principal { account_id: Uuid::now_v7(), session_id: Uuid::now_v7(), role }
+    }
+
+    fn grant(patient: &Principal, therapist: &Principal, scopes: &[Scope], now: DateTime<Utc>) -> Grant {
+        Grant {
+            id: Uuid::now_v7(),
+            patient_id: patient.account_id,
+            therapist_id: therapist.account_id,
+            scopes: Scopes::new(scopes.iter().copied()).unwrap(),
+            created_at: now,
+            updated_at: now,
+            expires_at: None,
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn patients_reach_only_their_own_data() {
+        let now = Utc::now();
+        let ana = principal(Role::Patient);
+        let bob = principal(Role::Patient);
+        for action in Action::ALL.iter().copied() {
+            assert_eq!(decide(&ana, action, ana.account_id, None, now), Some(Access::Owner));
+            assert_eq!(decide(&ana, action, bob.account_id, None, now), None);
+        }
+    }
+
+    #[test]
+    fn therapists_reach_a_client_through_a_live_grant_with_the_scope() {
+        let now = Utc::now();
+        let ana = principal(Role::Patient);
+        let tom = principal(Role::Therapist);
+        let reads = grant(&ana, &tom, &[Scope::ReadJournal], now);
+        let allowed = Some(Access::Grant(reads.id));
+        assert_eq!(decide(&tom, Action::ListJournalEntries, ana.account_id, Some(&reads), now), allowed);
+        assert_eq!(decide(&tom, Action::RecordSession, ana.account_id, Some(&reads), now), None, "scope missing");
+        assert_eq!(decide(&tom, Action::ListJournalEntries, ana.account_id, None, now), None, "no grant");
+
+        let revoked = Grant { ended_at: Some(now), ..reads.clone() };
+        assert_eq!(decide(&tom, Action::ReadJournalEntry, ana.account_id, Some(&revoked), now), None);
+        let expiring = Grant { expires_at: Some(now + TimeDelta::minutes(5)), ..reads.clone() };
+        assert!(decide(&tom, Action::ReadJournalEntry, ana.account_id, Some(&expiring), now).is_some());
+        let later = now + TimeDelta::minutes(5);
+        assert_eq!(decide(&tom, Action::ReadJournalEntry, ana.account_id, Some(&expiring), later), None);
+
+        // A grant only ever speaks for its own pair.
+        let bob = principal(Role::Patient);
+        assert_eq!(decide(&tom, Action::ReadJournalEntry, bob.account_id, Some(&reads), now), None);
+        let tess = principal(Role::Therapist);
+        assert_eq!(decide(&tess, Action::ReadJournalEntry, ana.account_id, Some(&reads), now), None);
+    }
+
+    #[test]
+    fn some_actions_are_the_patients_alone() {
+        let now = Utc::now();
+        let ana = principal(Role::Patient);
+        let tom = principal(Role::Therapist);
+        let everything = grant(&ana, &tom, Scope::ALL, now);
+        for action in Action::ALL.iter().copied() {
+            let decision = decide(&tom, action, ana.account_id, Some(&everything), now);
+            assert_eq!(decision.is_some(), action.scope().is_some(), "{action:?}");
+        }
+        for action in [
+            Action::WriteJournalEntry,
+            Action::DeleteJournalEntry,
+            Action::SubmitQuestionnaire,
+            Action::ReadAccessLog,
+            Action::ManageCareTeam,
+        ] {
+            assert_eq!(action.scope(), None, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn therapists_have_no_data_of_their_own() {
+        let tom = principal(Role::Therapist);
+        for action in Action::ALL.iter().copied() {
+            assert_eq!(decide(&tom, action, tom.account_id, None, Utc::now()), None);
+        }
+    }
+
+    #[test]
+    fn operation_names_are_unique_snake_case() {
+        let names: std::collections::BTreeSet<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), Action::ALL.len());
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+    }
+}

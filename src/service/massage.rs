@@ -1,0 +1,418 @@
+//! Massage sessions: the health screen, the contraindication screen, aftercare plans that
+//! become scheduled notifications, step progress and soreness check-ins, therapist templates.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::authz::Action;
+use super::notifications::Notice;
+use super::{AppState, Error, Result};
+use crate::domain::aftercare::{StepKind, Template, default_template, plan};
+use crate::domain::body::Region;
+use crate::domain::massage::{Pressure, SessionKind};
+use crate::domain::notifications::Kind;
+use crate::domain::screening::{HealthScreen, PlannedSession, Warning, screen};
+use crate::domain::{Role, ValidationErrors};
+use crate::store::{CheckInAnswer, IdempotencyClaim, MassageSession, Principal, StepRecord, StepState, TemplateRecord};
+
+/// Steps due further back than this when a session is recorded late are not pushed: a
+/// "drink water" prompt for last week's session helps nobody.
+const STALE_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// A session as the client describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionDraft {
+    pub started_at: DateTime<Utc>,
+    pub duration_minutes: u16,
+    pub kind: SessionKind,
+    pub techniques: Vec<String>,
+    pub regions: Vec<Region>,
+    pub pressure: Option<Pressure>,
+    pub pain_before: Option<u8>,
+    pub pain_after: Option<u8>,
+    pub notes: Option<String>,
+}
+
+/// A session with its plan and the screen's warnings.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub session: MassageSession,
+    pub steps: Vec<StepRecord>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done,
+    Skipped,
+}
+
+impl AppState {
+    /// The patient's local date now.
+    pub async fn patient_today(&self, patient_id: Uuid) -> Result<chrono::NaiveDate> {
+        let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
+        Ok(account.time_zone.local_date(self.clock.now()))
+    }
+}
+
+fn aftercare_key(step_id: Uuid) -> String {
+    format!("aftercare:{step_id}")
+}
+
+impl AppState {
+    pub async fn health_screen(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+    ) -> Result<Option<(HealthScreen, DateTime<Utc>)>> {
+        self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        Ok(self.store.health_screen(patient_id).await?)
+    }
+
+    pub async fn save_health_screen(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        health: HealthScreen,
+    ) -> Result<HealthScreen> {
+        self.authorize(principal, Action::WriteHealthScreen, patient_id).await?;
+        let today = self.patient_today(patient_id).await?;
+        let health = health.validate(today)?;
+        self.store.save_health_screen(patient_id, &health, self.clock.now()).await?;
+        Ok(health)
+    }
+
+    /// The contraindication screen for a session that is only planned.
+    pub async fn screen_planned(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        planned: &PlannedSession,
+    ) -> Result<Vec<Warning>> {
+        self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let health = self.store.health_screen(patient_id).await?.map(|(h, _)| h).unwrap_or_default();
+        Ok(screen(&health, planned))
+    }
+
+    async fn warnings_for(&self, session: &MassageSession) -> Result<Vec<Warning>> {
+        let health = self.store.health_screen(session.patient_id).await?.map(|(h, _)| h).unwrap_or_default();
+        let planned =
+            PlannedSession { kind: session.kind, pressure: session.pressure, regions: session.regions.clone() };
+        Ok(screen(&health, &planned))
+    }
+
+    /// Records a session and schedules its aftercare plan. With an idempotency key, a retried
+    /// request returns the first result.
+    pub async fn record_session(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        draft: SessionDraft,
+        idempotency: Option<(&str, String)>,
+    ) -> Result<(SessionView, bool)> {
+        self.authorize(principal, Action::RecordSession, patient_id).await?;
+        let now = self.clock.now();
+        check_not_future(draft.started_at, now)?;
+        if let Some((key, hash)) = &idempotency {
+            match self.store.claim_idempotency(principal.account_id, key, "record_session", hash, now).await? {
+                IdempotencyClaim::Claimed => {}
+                IdempotencyClaim::Done { resource_id } => {
+                    return Ok((self.massage_session(principal, patient_id, resource_id).await?, false));
+                }
+                IdempotencyClaim::InProgress => return Err(Error::Conflict("idempotency_key_in_use")),
+                IdempotencyClaim::Mismatch => {
+                    return Err(ValidationErrors::single(
+                        "Idempotency-Key",
+                        "reused_with_different_request",
+                        "was already used for a different request",
+                    )
+                    .into());
+                }
+            }
+        }
+        let result = self.create_session(principal, patient_id, draft, now).await;
+        if let Some((key, _)) = idempotency {
+            match &result {
+                Ok(view) => self.store.finish_idempotency(principal.account_id, key, view.session.id).await?,
+                Err(_) => self.store.release_idempotency(principal.account_id, key).await?,
+            }
+        }
+        Ok((result?, true))
+    }
+
+    async fn create_session(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        draft: SessionDraft,
+        now: DateTime<Utc>,
+    ) -> Result<SessionView> {
+        let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
+        let template = match self.store.assigned_template(patient_id).await? {
+            Some(template) => template,
+            None => default_template(draft.kind),
+        };
+        let session = MassageSession {
+            id: Uuid::now_v7(),
+            patient_id,
+            recorded_by: Some(principal.account_id),
+            started_at: draft.started_at,
+            duration_minutes: draft.duration_minutes,
+            kind: draft.kind,
+            techniques: draft.techniques,
+            regions: draft.regions,
+            pressure: draft.pressure,
+            pain_before: draft.pain_before,
+            pain_after: draft.pain_after,
+            notes: draft.notes,
+            template,
+            created_at: now,
+            updated_at: now,
+        };
+        let steps: Vec<StepRecord> =
+            plan(&session.template, session.ended_at(), account.time_zone, account.quiet_hours)
+                .into_iter()
+                .enumerate()
+                .map(|(position, planned)| StepRecord {
+                    id: Uuid::now_v7(),
+                    session_id: session.id,
+                    key: planned.step.key,
+                    position: position as u16,
+                    kind: planned.step.kind,
+                    title: planned.step.title,
+                    body: planned.step.body,
+                    due_at: planned.due_at,
+                    state: StepState::Pending,
+                    completed_at: None,
+                    check_in: None,
+                })
+                .collect();
+        self.store.create_massage_session(&session, &steps).await?;
+        for step in &steps {
+            self.schedule_step(patient_id, session.id, step, now).await?;
+        }
+        metrics::counter!("massage_sessions_recorded_total", "kind" => session.kind.as_str()).increment(1);
+        let warnings = self.warnings_for(&session).await?;
+        Ok(SessionView { session, steps, warnings })
+    }
+
+    /// Schedules (or moves) the notification of a pending step.
+    async fn schedule_step(
+        &self,
+        patient_id: Uuid,
+        session_id: Uuid,
+        step: &StepRecord,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if step.state != StepState::Pending || step.due_at < now - STALE_STEP {
+            // Moved into the past, or done: a prompt still waiting for it is cancelled.
+            self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
+            return Ok(());
+        }
+        let notice = Notice {
+            account_id: patient_id,
+            kind: Kind::Aftercare,
+            dedupe_key: aftercare_key(step.id),
+            link: format!("/sessions/{session_id}/steps/{}", step.id),
+            due_at: step.due_at,
+            subject_date: None,
+        };
+        self.notify(notice, true).await?;
+        Ok(())
+    }
+
+    pub async fn massage_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<SessionView> {
+        self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let session = self.store.massage_session(patient_id, id).await?.ok_or(Error::NotFound)?;
+        let steps = self.store.steps(id).await?;
+        let warnings = self.warnings_for(&session).await?;
+        Ok(SessionView { session, steps, warnings })
+    }
+
+    pub async fn massage_sessions(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<MassageSession>> {
+        self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        // By default everything up to a day ahead (a session may be recorded just before it starts).
+        let from = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let to = to.unwrap_or_else(|| self.clock.now() + chrono::TimeDelta::days(1));
+        Ok(self.store.massage_sessions(patient_id, from, to, limit).await?)
+    }
+
+    /// Changes a session. A new time moves the plan's pending steps (and their notifications);
+    /// steps already done or skipped stay as they were.
+    pub async fn update_session(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        id: Uuid,
+        draft: SessionDraft,
+    ) -> Result<SessionView> {
+        self.authorize(principal, Action::RecordSession, patient_id).await?;
+        let now = self.clock.now();
+        check_not_future(draft.started_at, now)?;
+        let mut session = self.store.massage_session(patient_id, id).await?.ok_or(Error::NotFound)?;
+        let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
+        session.started_at = draft.started_at;
+        session.duration_minutes = draft.duration_minutes;
+        session.kind = draft.kind;
+        session.techniques = draft.techniques;
+        session.regions = draft.regions;
+        session.pressure = draft.pressure;
+        session.pain_before = draft.pain_before;
+        session.pain_after = draft.pain_after;
+        session.notes = draft.notes;
+        session.updated_at = now;
+        let mut steps = self.store.steps(id).await?;
+        let planned = plan(&session.template, session.ended_at(), account.time_zone, account.quiet_hours);
+        let mut moved = Vec::new();
+        for step in steps.iter_mut().filter(|s| s.state == StepState::Pending) {
+            if let Some(p) = planned.iter().find(|p| p.step.key == step.key)
+                && p.due_at != step.due_at
+            {
+                step.due_at = p.due_at;
+                moved.push((step.id, p.due_at));
+            }
+        }
+        self.store.update_massage_session(&session, &moved).await?;
+        for step in steps.iter().filter(|s| moved.iter().any(|(id, _)| *id == s.id)) {
+            self.schedule_step(patient_id, id, step, now).await?;
+        }
+        let warnings = self.warnings_for(&session).await?;
+        Ok(SessionView { session, steps, warnings })
+    }
+
+    /// Deletes a session with its plan and answers; its pending notifications are cancelled.
+    pub async fn delete_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<()> {
+        self.authorize(principal, Action::RecordSession, patient_id).await?;
+        let steps = self.store.steps(id).await?;
+        if !self.store.delete_massage_session(patient_id, id).await? {
+            return Err(Error::NotFound);
+        }
+        for step in steps {
+            self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
+        }
+        // Its check-in answers went with it.
+        self.reevaluate_alerts(patient_id).await;
+        Ok(())
+    }
+
+    async fn step_of(&self, patient_id: Uuid, session_id: Uuid, step_id: Uuid) -> Result<StepRecord> {
+        self.store.massage_session(patient_id, session_id).await?.ok_or(Error::NotFound)?;
+        self.store.steps(session_id).await?.into_iter().find(|s| s.id == step_id).ok_or(Error::NotFound)
+    }
+
+    /// Marks a step done or skipped; a reminder not yet sent for it is cancelled.
+    pub async fn complete_step(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        session_id: Uuid,
+        step_id: Uuid,
+        outcome: StepOutcome,
+    ) -> Result<StepRecord> {
+        self.authorize(principal, Action::AnswerAftercare, patient_id).await?;
+        let step = self.step_of(patient_id, session_id, step_id).await?;
+        let state = match outcome {
+            StepOutcome::Done => StepState::Done,
+            StepOutcome::Skipped => StepState::Skipped,
+        };
+        self.store.set_step_state(step.id, state, self.clock.now()).await?;
+        self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
+        self.step_of(patient_id, session_id, step_id).await
+    }
+
+    /// Records the answer to a soreness check-in (answering again replaces it).
+    pub async fn answer_check_in(
+        &self,
+        principal: &Principal,
+        patient_id: Uuid,
+        session_id: Uuid,
+        step_id: Uuid,
+        soreness: u8,
+        leg_swelling: bool,
+    ) -> Result<StepRecord> {
+        self.authorize(principal, Action::AnswerAftercare, patient_id).await?;
+        let step = self.step_of(patient_id, session_id, step_id).await?;
+        let StepKind::SorenessCheckIn { hours_after } = step.kind else {
+            return Err(
+                ValidationErrors::single("step_id", "not_a_check_in", "this step is not a soreness check-in").into()
+            );
+        };
+        let now = self.clock.now();
+        let answer = CheckInAnswer {
+            soreness,
+            leg_swelling,
+            answered_at: now,
+            answered_on: self.patient_today(patient_id).await?,
+        };
+        self.store.answer_check_in(&step, patient_id, hours_after, &answer).await?;
+        self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
+        // A swollen leg or high 48 h soreness raises an alert at once.
+        self.check_in_answered(patient_id).await;
+        self.step_of(patient_id, session_id, step_id).await
+    }
+
+    fn require_therapist(principal: &Principal) -> Result<()> {
+        if principal.role == Role::Therapist {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only therapists keep aftercare templates"))
+        }
+    }
+
+    pub async fn create_template(&self, principal: &Principal, template: Template) -> Result<TemplateRecord> {
+        Self::require_therapist(principal)?;
+        let template = template.validate()?;
+        let now = self.clock.now();
+        let record = TemplateRecord {
+            id: Uuid::now_v7(),
+            therapist_id: principal.account_id,
+            template,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_template(&record).await?;
+        Ok(record)
+    }
+
+    pub async fn update_template(&self, principal: &Principal, id: Uuid, template: Template) -> Result<TemplateRecord> {
+        Self::require_therapist(principal)?;
+        let template = template.validate()?;
+        let mut record = self.store.template(principal.account_id, id).await?.ok_or(Error::NotFound)?;
+        record.template = template;
+        record.updated_at = self.clock.now();
+        self.store.update_template(&record).await?;
+        Ok(record)
+    }
+
+    pub async fn templates(&self, principal: &Principal) -> Result<Vec<TemplateRecord>> {
+        Self::require_therapist(principal)?;
+        Ok(self.store.templates(principal.account_id).await?)
+    }
+
+    pub async fn delete_template(&self, principal: &Principal, id: Uuid) -> Result<()> {
+        Self::require_therapist(principal)?;
+        if self.store.delete_template(principal.account_id, id).await? { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    /// Sets the template used for the patient's next sessions.
+    pub async fn assign_template(&self, principal: &Principal, patient_id: Uuid, template_id: Uuid) -> Result<()> {
+        self.authorize(principal, Action::ManageAftercare, patient_id).await?;
+        Self::require_therapist(principal)?;
+        self.store.template(principal.account_id, template_id).await?.ok_or(Error::NotFound)?;
+        self.store.assign_template(patient_id, principal.account_id, template_id, self.clock.now()).await?;
+        Ok(())
+    }
+}
+
+fn check_not_future(started_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    crate::domain::journal::check_recorded_at(started_at, now)
+        .map(|_| ())
+        .map_err(|p| ValidationErrors::single("started_at", p.code, p.message).into())
+}

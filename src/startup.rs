@@ -1,0 +1,138 @@
+//! Wiring: settings → database, coordination, state → HTTP server and workers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{Addr, Server};
+use tokio::sync::{Notify, watch};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Settings, redact_url};
+use crate::coordination::{self, RedisTimeouts};
+use crate::push::{PushSender, RetryPolicy};
+use crate::service::{AppState, PasswordHasher};
+use crate::store::{self, PoolOptions, Store};
+use crate::{api, telemetry, worker};
+
+pub struct Application {
+    state: AppState,
+    acceptor: TcpAcceptor,
+    local_addr: SocketAddr,
+}
+
+/// Opens the database named in the settings.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let options = PoolOptions {
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_seconds),
+    };
+    store::connect(&settings.database.url, &options)
+        .await
+        .with_context(|| format!("cannot open database {}", redact_url(&settings.database.url)))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Connects, migrates and binds the listener; serving starts with [`Application::run_until`].
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = open_store(&settings).await?;
+        store.migrate().await.context("database migration")?;
+        let limiter = coordination::connect(
+            &settings.redis.url,
+            &settings.redis.key_prefix,
+            RedisTimeouts {
+                connection: Duration::from_millis(settings.redis.connection_timeout_ms),
+                response: Duration::from_millis(settings.redis.response_timeout_ms),
+            },
+        )
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
+        let passwords = PasswordHasher::new(&settings.auth)?;
+        // Creates the embedded deployment's VAPID key on first start.
+        let push = Arc::new(PushSender::from_settings(&settings.push).context("Web Push set-up")?);
+        let retry = RetryPolicy::from_settings(&settings.push);
+        let acceptor = TcpListener::bind(settings.server.bind)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let local_addr = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| match a.0 {
+                Addr::SocketAddr(addr) => Some(addr),
+                _ => None,
+            })
+            .context("listener has no address")?;
+        tracing::info!(
+            address = %local_addr,
+            database = %redact_url(&settings.database.url),
+            redis = if settings.redis.url.is_empty() { "in-process" } else { "shared" },
+            "aftercare ready"
+        );
+        let state = AppState {
+            store,
+            limiter,
+            settings: Arc::new(settings),
+            clock,
+            passwords,
+            push,
+            retry,
+            dispatcher_wake: Arc::new(Notify::new()),
+        };
+        Ok(Self { state, acceptor, local_addr })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (up to the grace
+    /// period), stops the workers and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let mut workers = worker::spawn_all(&self.state, workers_stopped);
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_seconds);
+        let app = api::app(self.state.clone(), telemetry::metrics_handle());
+        let served =
+            Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
+        let _ = stop_workers.send(true);
+        while workers.join_next().await.is_some() {}
+        self.state.store.close().await;
+        tracing::info!("aftercare stopped");
+        served.context("HTTP server")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

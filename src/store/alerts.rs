@@ -1,0 +1,120 @@
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::domain::alerts::{Alert, CheckIn, Finding, Status, Tier};
+use crate::domain::rollup::RollupInput;
+use crate::domain::{Account, QuietHours, TimeZone};
+
+/// Someone to evaluate or notify, with what local time needs: a patient, or a therapist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipient {
+    pub account_id: Uuid,
+    pub time_zone: TimeZone,
+    pub quiet_hours: QuietHours,
+}
+
+impl From<&Account> for Recipient {
+    fn from(account: &Account) -> Self {
+        Self { account_id: account.id, time_zone: account.time_zone, quiet_hours: account.quiet_hours }
+    }
+}
+
+/// A finding to record for a patient: it opens an alert with `id`, or refreshes the patient's
+/// unresolved alert of the same rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertUpsert {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub finding: Finding,
+}
+
+/// What recording an evaluation did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordedEvaluation {
+    /// Every upserted alert as stored now, with whether this evaluation opened it.
+    pub alerts: Vec<(Alert, bool)>,
+    /// How many alerts were resolved automatically.
+    pub resolved: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertFilter {
+    pub status: Option<Status>,
+    pub tier: Option<Tier>,
+}
+
+/// Alerts, and the set-based reads the alert sweep needs. Reads for many patients take an
+/// inclusive id range (`first..=last`): the sweep pages through patients in id order, so one page
+/// is one range and each read is one query.
+#[async_trait]
+pub trait AlertRepo {
+    /// Patients after `after` in id order that have journal entries or check-in answers dated
+    /// `since` or later, or an unresolved alert: the ones an evaluation can change.
+    async fn alert_sweep_targets(&self, since: NaiveDate, after: Uuid, limit: u32) -> StoreResult<Vec<Recipient>>;
+    /// What daily roll-ups need, for the live entries dated `from..=to` of the patients in
+    /// `first..=last`, with each entry's patient.
+    async fn rollup_inputs_between(
+        &self,
+        first: Uuid,
+        last: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(Uuid, RollupInput)>>;
+    /// Check-in answers dated `from..=to` of the patients in `first..=last`, with each one's
+    /// patient and the pain recorded before its session.
+    async fn check_ins_between(
+        &self,
+        first: Uuid,
+        last: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(Uuid, CheckIn)>>;
+    /// The unresolved alerts of the patients in `first..=last`, and those resolved since
+    /// `resolved_since`.
+    async fn alerts_under_review(
+        &self,
+        first: Uuid,
+        last: Uuid,
+        resolved_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<Alert>>;
+    /// In one transaction: resolves (`auto`) each alert of `resolve` that is still unresolved
+    /// and was last seen at the given instant, then opens or refreshes an alert per upsert
+    /// (never a second unresolved alert for one patient and rule).
+    async fn record_alert_evaluation(
+        &self,
+        upserts: &[AlertUpsert],
+        resolve: &[(Uuid, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<RecordedEvaluation>;
+    /// Records that notification `number` went out (or will at `at`). False when another
+    /// evaluation recorded it first.
+    async fn mark_alert_notified(&self, id: Uuid, number: u32, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// A patient's alerts, newest first (by opening), before `before`.
+    async fn alerts(
+        &self,
+        patient_id: Uuid,
+        filter: AlertFilter,
+        before: Option<(DateTime<Utc>, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Alert>>;
+    async fn alert(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<Alert>>;
+    /// Acknowledges an open alert; returns the alert as it is now, whatever it was.
+    async fn acknowledge_alert(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        by: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Alert>>;
+    /// Resolves an unresolved alert by hand; returns the alert as it is now, whatever it was.
+    async fn resolve_alert(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        by: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Alert>>;
+}

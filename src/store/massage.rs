@@ -1,0 +1,145 @@
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::domain::aftercare::{StepKind, Template};
+use crate::domain::body::Region;
+use crate::domain::massage::{Pressure, SessionKind};
+use crate::domain::screening::HealthScreen;
+
+/// A recorded massage session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MassageSession {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    /// The patient, or the therapist who recorded it for them.
+    pub recorded_by: Option<Uuid>,
+    pub started_at: DateTime<Utc>,
+    pub duration_minutes: u16,
+    pub kind: SessionKind,
+    pub techniques: Vec<String>,
+    pub regions: Vec<Region>,
+    pub pressure: Option<Pressure>,
+    pub pain_before: Option<u8>,
+    pub pain_after: Option<u8>,
+    pub notes: Option<String>,
+    /// The aftercare template its plan was made from.
+    pub template: Template,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl MassageSession {
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        self.started_at + chrono::TimeDelta::minutes(i64::from(self.duration_minutes))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    Done,
+    Skipped,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Done => "done",
+            StepState::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [StepState::Pending, StepState::Done, StepState::Skipped].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// An answer to a soreness check-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInAnswer {
+    pub soreness: u8,
+    pub leg_swelling: bool,
+    pub answered_at: DateTime<Utc>,
+    /// The patient's local date when they answered.
+    pub answered_on: NaiveDate,
+}
+
+/// One step of a session's aftercare plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub key: String,
+    pub position: u16,
+    pub kind: StepKind,
+    pub title: String,
+    pub body: String,
+    pub due_at: DateTime<Utc>,
+    pub state: StepState,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub check_in: Option<CheckInAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRecord {
+    pub id: Uuid,
+    pub therapist_id: Uuid,
+    pub template: Template,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait MassageRepo {
+    async fn health_screen(&self, patient_id: Uuid) -> StoreResult<Option<(HealthScreen, DateTime<Utc>)>>;
+    async fn save_health_screen(&self, patient_id: Uuid, screen: &HealthScreen, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Stores a session and its plan steps together.
+    async fn create_massage_session(&self, session: &MassageSession, steps: &[StepRecord]) -> StoreResult<()>;
+    async fn massage_session(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<MassageSession>>;
+    /// Sessions started in `from..to`, newest first.
+    async fn massage_sessions(
+        &self,
+        patient_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<MassageSession>>;
+    /// Saves the session's fields and moves the given pending steps, together.
+    async fn update_massage_session(
+        &self,
+        session: &MassageSession,
+        moved_steps: &[(Uuid, DateTime<Utc>)],
+    ) -> StoreResult<()>;
+    /// False when there was no such session.
+    async fn delete_massage_session(&self, patient_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// The plan's steps in plan order, with check-in answers.
+    async fn steps(&self, session_id: Uuid) -> StoreResult<Vec<StepRecord>>;
+    async fn set_step_state(&self, step_id: Uuid, state: StepState, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records (or replaces) the answer to a check-in step and marks the step done.
+    async fn answer_check_in(
+        &self,
+        step: &StepRecord,
+        patient_id: Uuid,
+        hours_after: u16,
+        answer: &CheckInAnswer,
+    ) -> StoreResult<()>;
+
+    async fn create_template(&self, record: &TemplateRecord) -> StoreResult<()>;
+    async fn update_template(&self, record: &TemplateRecord) -> StoreResult<bool>;
+    async fn template(&self, therapist_id: Uuid, id: Uuid) -> StoreResult<Option<TemplateRecord>>;
+    async fn templates(&self, therapist_id: Uuid) -> StoreResult<Vec<TemplateRecord>>;
+    async fn delete_template(&self, therapist_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    async fn assign_template(
+        &self,
+        patient_id: Uuid,
+        therapist_id: Uuid,
+        template_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The template most recently assigned to the patient by any therapist.
+    async fn assigned_template(&self, patient_id: Uuid) -> StoreResult<Option<Template>>;
+}

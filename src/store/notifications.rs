@@ -1,0 +1,198 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::domain::QuietHours;
+use crate::domain::TimeZone;
+use crate::domain::notifications::{Kind, ReminderSettings, Urgency};
+
+/// A notification to schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// Producing the same key again does not create a second notification.
+    pub dedupe_key: String,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    /// Where the app goes when the notification is opened, e.g. `/journal/new`.
+    pub link: String,
+    pub ttl: Duration,
+    pub urgency: Urgency,
+    pub topic: String,
+    pub due_at: DateTime<Utc>,
+    pub subject_date: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How a notification fared, as the inbox shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationStatus {
+    /// Not due yet.
+    Scheduled,
+    /// Due; deliveries are under way or waiting to be retried.
+    Sending,
+    /// At least one device accepted it.
+    Sent,
+    /// Every delivery failed for good.
+    Failed,
+    /// Due, but no device was subscribed: it is only in the inbox.
+    InboxOnly,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationRecord {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub due_at: DateTime<Utc>,
+    pub status: NotificationStatus,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscription {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+    pub device_label: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub vapid_key: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub id: Uuid,
+    pub endpoint: String,
+    pub device_label: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_sent_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery the dispatcher holds a lease on, with what it needs to send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: Uuid,
+    /// Including this one.
+    pub attempts: u32,
+    pub notification_id: Uuid,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub ttl: Duration,
+    pub urgency: Urgency,
+    pub topic: String,
+    pub subscription_id: Uuid,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// What happened to a claimed delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryResult {
+    Sent {
+        status: u16,
+    },
+    Retry {
+        at: DateTime<Utc>,
+        status: Option<u16>,
+        error: String,
+    },
+    Dead {
+        status: Option<u16>,
+        error: String,
+    },
+    /// The subscription is gone (404/410): delete it.
+    Gone {
+        status: u16,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Deliveries pending or leased.
+    pub depth: u64,
+    /// How long the oldest pending delivery has been due.
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
+/// A patient the reminder planner looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReminderTarget {
+    pub account_id: Uuid,
+    pub time_zone: TimeZone,
+    pub quiet_hours: QuietHours,
+    pub settings: ReminderSettings,
+}
+
+#[async_trait]
+pub trait NotificationRepo {
+    /// Creates the notification unless its dedupe key exists. With `reschedule`, a still
+    /// scheduled one with that key takes the new due time and text instead. True when created.
+    async fn schedule(&self, notification: &NewNotification, reschedule: bool) -> StoreResult<bool>;
+    /// Cancels scheduled notifications of an account whose dedupe key starts with `prefix`.
+    async fn cancel_scheduled(&self, account_id: Uuid, prefix: &str) -> StoreResult<u64>;
+    /// Newest first (by due time), cancelled ones left out.
+    async fn inbox(
+        &self,
+        account_id: Uuid,
+        before: Option<(DateTime<Utc>, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRecord>>;
+    async fn mark_read(&self, account_id: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Turns due notifications into deliveries to every live subscription made with
+    /// `vapid_key`, and skips daily reminders whose day already has a journal entry.
+    async fn fan_out_due(&self, now: DateTime<Utc>, vapid_key: &str) -> StoreResult<u64>;
+    /// Leases up to `limit` due deliveries until `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        owner: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    async fn complete_delivery(
+        &self,
+        delivery: &ClaimedDelivery,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Returns deliveries whose lease ran out (their dispatcher died) to the queue.
+    async fn rescue_expired_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Gives back unsent leases of dispatchers whose owner starts with `owner_prefix` (on shutdown).
+    async fn release_leases(&self, owner_prefix: &str) -> StoreResult<u64>;
+    /// The earliest instant something becomes due or a lease expires.
+    async fn next_wake(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn queue_stats(&self) -> StoreResult<QueueStats>;
+
+    /// Registers a subscription, or updates the one with the same endpoint (which then belongs
+    /// to this account). True when created.
+    async fn upsert_subscription(&self, subscription: &NewSubscription) -> StoreResult<(SubscriptionRecord, bool)>;
+    async fn subscriptions(&self, account_id: Uuid) -> StoreResult<Vec<SubscriptionRecord>>;
+    async fn delete_subscription(&self, account_id: Uuid, id: Uuid) -> StoreResult<bool>;
+
+    async fn reminder_settings(&self, account_id: Uuid) -> StoreResult<Option<ReminderSettings>>;
+    async fn save_reminder_settings(
+        &self,
+        account_id: Uuid,
+        settings: &ReminderSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Patients in id order after `after`, with their reminder settings (defaults when unset).
+    async fn reminder_targets(&self, after: Uuid, limit: u32) -> StoreResult<Vec<ReminderTarget>>;
+}

@@ -1,0 +1,81 @@
+//! The scaled deployment's database.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Self> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("aftercare");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+account_repo!(PgStore, Postgres);
+alert_repo!(PgStore, Postgres);
+session_repo!(PgStore);
+massage_repo!(PgStore, Postgres);
+journal_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
+notification_repo!(
+    PgStore,
+    Postgres,
+    new_uuid = "gen_random_uuid()",
+    // SKIP LOCKED lets several dispatchers claim disjoint batches without waiting on each other;
+    // MATERIALIZED keeps the planner from re-running the locking subquery.
+    claim = "WITH due AS MATERIALIZED (
+            SELECT id FROM push_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
+            ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+         UPDATE push_deliveries d SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = d.attempts + 1,
+                updated_at = $1
+         FROM due WHERE d.id = due.id"
+);
+care_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        // sqlx holds a PostgreSQL advisory lock while migrating, so instances starting together
+        // apply each migration once.
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+}

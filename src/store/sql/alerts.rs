@@ -1,0 +1,336 @@
+macro_rules! alert_repo {
+    ($store:ty, $db:ty) => {
+        fn alert_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::domain::alerts::Alert> {
+            use sqlx::Row as _;
+            use $crate::domain::alerts::{Acknowledged, Alert, Resolution, Resolved, RuleId, Tier};
+            use $crate::store::StoreError;
+            use $crate::store::types::Ts;
+            let corrupt = |what: &str| StoreError::Corrupt(format!("alerts.{what}"));
+            let rule: String = row.try_get("rule")?;
+            let tier: String = row.try_get("tier")?;
+            let evidence: String = row.try_get("evidence")?;
+            let count: i64 = row.try_get::<i64, _>("notification_count").or_else(|_| row.try_get::<i32, _>("notification_count").map(i64::from))?;
+            let acknowledged = row
+                .try_get::<Option<Ts>, _>("acknowledged_at")?
+                .map(|at| -> $crate::store::StoreResult<Acknowledged> { Ok(Acknowledged { at: at.0, by: row.try_get("acknowledged_by")? }) })
+                .transpose()?;
+            let resolved = match (row.try_get::<Option<Ts>, _>("resolved_at")?, row.try_get::<Option<String>, _>("resolved_how")?) {
+                (Some(at), Some(how)) => Some(Resolved {
+                    at: at.0,
+                    how: Resolution::parse(&how).ok_or_else(|| corrupt("resolved_how"))?,
+                    by: row.try_get("resolved_by")?,
+                }),
+                (None, None) => None,
+                _ => return Err(corrupt("resolved_at")),
+            };
+            Ok(Alert {
+                id: row.try_get("id")?,
+                patient_id: row.try_get("patient_id")?,
+                rule: RuleId::parse(&rule).ok_or_else(|| corrupt("rule"))?,
+                tier: Tier::parse(&tier).ok_or_else(|| corrupt("tier"))?,
+                evidence: $crate::store::codec::decode_evidence(&evidence)?,
+                explanation: row.try_get("explanation")?,
+                source: row.try_get("source")?,
+                opened_at: row.try_get::<Ts, _>("opened_at")?.0,
+                last_seen_at: row.try_get::<Ts, _>("last_seen_at")?.0,
+                acknowledged,
+                resolved,
+                notified_at: row.try_get::<Option<Ts>, _>("notified_at")?.map(|t| t.0),
+                notification_count: u32::try_from(count).map_err(|_| corrupt("notification_count"))?,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::AlertRepo for $store {
+            async fn alert_sweep_targets(
+                &self,
+                since: chrono::NaiveDate,
+                after: uuid::Uuid,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
+                // Walks patients in id order; each EXISTS is one probe of an index that starts
+                // with the patient id, so a page costs its patients, not the whole journal.
+                let rows: Vec<(uuid::Uuid, String, String, String)> = sqlx::query_as(
+                    "SELECT a.id, a.time_zone, a.quiet_start, a.quiet_end FROM accounts a
+                     WHERE a.role = 'patient' AND a.id > $1
+                       AND (EXISTS (SELECT 1 FROM journal_entries e
+                                    WHERE e.patient_id = a.id AND NOT e.deleted AND e.local_date >= $2)
+                            OR EXISTS (SELECT 1 FROM soreness_check_ins c WHERE c.patient_id = a.id AND c.answered_on >= $2)
+                            OR EXISTS (SELECT 1 FROM alerts x WHERE x.patient_id = a.id AND x.resolved_at IS NULL))
+                     ORDER BY a.id LIMIT $3",
+                )
+                .bind(after)
+                .bind(since)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(account_id, zone, start, end)| {
+                        let (time_zone, quiet_hours) = $crate::store::codec::local_time(&zone, &start, &end)?;
+                        Ok($crate::store::Recipient { account_id, time_zone, quiet_hours })
+                    })
+                    .collect()
+            }
+
+            async fn rollup_inputs_between(
+                &self,
+                first: uuid::Uuid,
+                last: uuid::Uuid,
+                from: chrono::NaiveDate,
+                to: chrono::NaiveDate,
+            ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, $crate::domain::rollup::RollupInput)>> {
+                use $crate::store::types::Ts;
+                let rows: Vec<(uuid::Uuid, chrono::NaiveDate, Ts, i16, String)> = sqlx::query_as(
+                    "SELECT patient_id, local_date, recorded_at, pain, symptoms FROM journal_entries
+                     WHERE patient_id >= $1 AND patient_id <= $2 AND NOT deleted AND local_date >= $3 AND local_date <= $4",
+                )
+                .bind(first)
+                .bind(last)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(patient_id, local_date, recorded_at, pain, symptoms)| {
+                        Ok((patient_id, $crate::store::codec::rollup_input(local_date, recorded_at.0, pain, &symptoms)?))
+                    })
+                    .collect()
+            }
+
+            async fn check_ins_between(
+                &self,
+                first: uuid::Uuid,
+                last: uuid::Uuid,
+                from: chrono::NaiveDate,
+                to: chrono::NaiveDate,
+            ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, $crate::domain::alerts::CheckIn)>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT c.patient_id, c.session_id, c.hours_after, c.soreness, c.leg_swelling, c.answered_on, s.pain_before
+                     FROM soreness_check_ins c JOIN massage_sessions s ON s.id = c.session_id
+                     WHERE c.patient_id >= $1 AND c.patient_id <= $2 AND c.answered_on >= $3 AND c.answered_on <= $4",
+                )
+                .bind(first)
+                .bind(last)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let corrupt = |what: &str| $crate::store::StoreError::Corrupt(format!("soreness_check_ins.{what}"));
+                        let int = |column: &str| -> $crate::store::StoreResult<Option<i64>> {
+                            Ok(row.try_get::<Option<i64>, _>(column).or_else(|_| row.try_get::<Option<i32>, _>(column).map(|v| v.map(i64::from)))?)
+                        };
+                        let small = |column: &str| -> $crate::store::StoreResult<Option<u8>> {
+                            int(column)?.map(|v| u8::try_from(v).map_err(|_| corrupt(column))).transpose()
+                        };
+                        Ok((
+                            row.try_get("patient_id")?,
+                            $crate::domain::alerts::CheckIn {
+                                session_id: row.try_get("session_id")?,
+                                hours_after: small("hours_after")?.ok_or_else(|| corrupt("hours_after"))?,
+                                soreness: small("soreness")?.ok_or_else(|| corrupt("soreness"))?,
+                                leg_swelling_redness_warmth: row.try_get("leg_swelling")?,
+                                answered_on: row.try_get("answered_on")?,
+                                pain_before: small("pain_before")?,
+                            },
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn alerts_under_review(
+                &self,
+                first: uuid::Uuid,
+                last: uuid::Uuid,
+                resolved_since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::alerts::Alert>> {
+                use $crate::store::types::Ts;
+                let rows = sqlx::query(
+                    "SELECT * FROM alerts
+                     WHERE patient_id >= $1 AND patient_id <= $2 AND (resolved_at IS NULL OR resolved_at >= $3)",
+                )
+                .bind(first)
+                .bind(last)
+                .bind(Ts::from(resolved_since))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(alert_from_row).collect()
+            }
+
+            async fn record_alert_evaluation(
+                &self,
+                upserts: &[$crate::store::AlertUpsert],
+                resolve: &[(uuid::Uuid, chrono::DateTime<chrono::Utc>)],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::RecordedEvaluation> {
+                use $crate::store::types::Ts;
+                /// Rows per INSERT: 9 parameters each keeps a statement far below SQLite's limit.
+                const CHUNK: usize = 500;
+                let mut recorded = $crate::store::RecordedEvaluation::default();
+                if upserts.is_empty() && resolve.is_empty() {
+                    return Ok(recorded);
+                }
+                let now = Ts::from(now);
+                let mut tx = self.begin_write().await?;
+                for (id, last_seen_at) in resolve {
+                    // Unchanged since it was read: an evaluation that found it firing since wins.
+                    recorded.resolved += sqlx::query(
+                        "UPDATE alerts SET resolved_at = $2, resolved_how = 'auto'
+                         WHERE id = $1 AND resolved_at IS NULL AND last_seen_at = $3",
+                    )
+                    .bind(*id)
+                    .bind(now)
+                    .bind(Ts::from(*last_seen_at))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                // One order for every writer, so concurrent evaluations lock rows alike.
+                let mut upserts: Vec<&$crate::store::AlertUpsert> = upserts.iter().collect();
+                upserts.sort_by_key(|u| (u.patient_id, u.finding.rule));
+                for chunk in upserts.chunks(CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO alerts (id, patient_id, rule, tier, evidence, explanation, source, opened_at, last_seen_at,
+                                             notification_count) ",
+                    );
+                    insert.push_values(chunk, |mut row, upsert| {
+                        let finding = &upsert.finding;
+                        row.push_bind(upsert.id)
+                            .push_bind(upsert.patient_id)
+                            .push_bind(finding.rule.as_str())
+                            .push_bind(finding.tier.as_str())
+                            .push_bind($crate::store::codec::encode_evidence(&finding.evidence))
+                            .push_bind(finding.explanation.clone())
+                            .push_bind(finding.source)
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push("0");
+                    });
+                    insert.push(
+                        " ON CONFLICT (patient_id, rule) WHERE resolved_at IS NULL DO UPDATE
+                            SET evidence = excluded.evidence, explanation = excluded.explanation, source = excluded.source,
+                                last_seen_at = excluded.last_seen_at
+                          RETURNING *",
+                    );
+                    let rows = insert.build().fetch_all(&mut *tx).await?;
+                    // A row that kept the id it was offered was inserted; the others were there.
+                    let offered: std::collections::HashSet<uuid::Uuid> = chunk.iter().map(|u| u.id).collect();
+                    for row in &rows {
+                        let alert = alert_from_row(row)?;
+                        let opened = offered.contains(&alert.id);
+                        recorded.alerts.push((alert, opened));
+                    }
+                }
+                tx.commit().await?;
+                Ok(recorded)
+            }
+
+            async fn mark_alert_notified(
+                &self,
+                id: uuid::Uuid,
+                number: u32,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::types::Ts;
+                let result = sqlx::query(
+                    "UPDATE alerts SET notification_count = $2, notified_at = $3 WHERE id = $1 AND notification_count = $4",
+                )
+                .bind(id)
+                .bind(i64::from(number))
+                .bind(Ts::from(at))
+                .bind(i64::from(number) - 1)
+                .execute(&self.pool)
+                .await?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn alerts(
+                &self,
+                patient_id: uuid::Uuid,
+                filter: $crate::store::AlertFilter,
+                before: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::alerts::Alert>> {
+                use $crate::store::types::Ts;
+                let (before_at, before_id) = before.map_or((None, None), |(at, id)| (Some(Ts::from(at)), Some(id)));
+                let rows = sqlx::query(
+                    "SELECT * FROM alerts
+                     WHERE patient_id = $1
+                       AND ($2 IS NULL OR $2 = CASE WHEN resolved_at IS NOT NULL THEN 'resolved'
+                                                    WHEN acknowledged_at IS NOT NULL THEN 'acknowledged'
+                                                    ELSE 'open' END)
+                       AND ($3 IS NULL OR tier = $3)
+                       AND ($4 IS NULL OR (opened_at, id) < ($4, $5))
+                     ORDER BY opened_at DESC, id DESC LIMIT $6",
+                )
+                .bind(patient_id)
+                .bind(filter.status.map(|s| s.as_str()))
+                .bind(filter.tier.map(|t| t.as_str()))
+                .bind(before_at)
+                .bind(before_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(alert_from_row).collect()
+            }
+
+            async fn alert(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
+                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(alert_from_row).transpose()
+            }
+
+            async fn acknowledge_alert(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                by: uuid::Uuid,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
+                use $crate::store::types::Ts;
+                sqlx::query(
+                    "UPDATE alerts SET acknowledged_at = $3, acknowledged_by = $4
+                     WHERE id = $1 AND patient_id = $2 AND acknowledged_at IS NULL AND resolved_at IS NULL",
+                )
+                .bind(id)
+                .bind(patient_id)
+                .bind(Ts::from(now))
+                .bind(by)
+                .execute(&self.pool)
+                .await?;
+                self.alert(patient_id, id).await
+            }
+
+            async fn resolve_alert(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                by: uuid::Uuid,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
+                use $crate::store::types::Ts;
+                sqlx::query(
+                    "UPDATE alerts SET resolved_at = $3, resolved_how = 'manual', resolved_by = $4
+                     WHERE id = $1 AND patient_id = $2 AND resolved_at IS NULL",
+                )
+                .bind(id)
+                .bind(patient_id)
+                .bind(Ts::from(now))
+                .bind(by)
+                .execute(&self.pool)
+                .await?;
+                self.alert(patient_id, id).await
+            }
+        }
+    };
+}
+pub(crate) use alert_repo;

@@ -1,0 +1,426 @@
+macro_rules! journal_repo {
+    ($store:ty, $db:ty, for_update = $for_update:literal) => {
+        fn entry_state_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::EntryState> {
+            use sqlx::Row as _;
+            use $crate::store::types::Ts;
+            use $crate::store::{EntryState, Tombstone, codec};
+            let id: uuid::Uuid = row.try_get("id")?;
+            let version: i64 = row.try_get("version")?;
+            let updated_at = row.try_get::<Ts, _>("updated_at")?.0;
+            if row.try_get::<bool, _>("deleted")? {
+                return Ok(EntryState::Deleted(Tombstone { id, version, deleted_at: updated_at }));
+            }
+            let recorded_at = row.try_get::<Ts, _>("recorded_at")?.0;
+            let pain: i16 = row.try_get("pain")?;
+            let symptoms: String = row.try_get("symptoms")?;
+            let content: String = row.try_get("content")?;
+            Ok(EntryState::Live($crate::domain::journal::Entry {
+                id,
+                patient_id: row.try_get("patient_id")?,
+                content: codec::decode_content(recorded_at, pain.into(), &symptoms, &content)?,
+                local_date: row.try_get("local_date")?,
+                version,
+                created_at: row.try_get::<Ts, _>("created_at")?.0,
+                updated_at,
+            }))
+        }
+
+        fn live_entry(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::domain::journal::Entry> {
+            match entry_state_from_row(row)? {
+                $crate::store::EntryState::Live(entry) => Ok(entry),
+                $crate::store::EntryState::Deleted(_) => Err($crate::store::StoreError::Corrupt("expected a live entry".into())),
+            }
+        }
+
+        fn questionnaire_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::QuestionnaireRecord> {
+            use sqlx::Row as _;
+            use $crate::store::types::Ts;
+            let kind: String = row.try_get("kind")?;
+            let answers: String = row.try_get("answers")?;
+            Ok($crate::store::QuestionnaireRecord {
+                id: row.try_get("id")?,
+                patient_id: row.try_get("patient_id")?,
+                answers: $crate::store::codec::decode_answers(&kind, &answers)?,
+                score: row.try_get("score")?,
+                completed_at: row.try_get::<Ts, _>("completed_at")?.0,
+                created_at: row.try_get::<Ts, _>("created_at")?.0,
+            })
+        }
+
+        /// Takes the patient's next change number; the row lock it leaves orders concurrent
+        /// writers of one journal.
+        async fn next_change_seq(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            patient_id: uuid::Uuid,
+        ) -> Result<i64, sqlx::Error> {
+            sqlx::query_scalar(
+                "INSERT INTO journal_heads (patient_id, last_seq) VALUES ($1, 1)
+                 ON CONFLICT (patient_id) DO UPDATE SET last_seq = journal_heads.last_seq + 1
+                 RETURNING last_seq",
+            )
+            .bind(patient_id)
+            .fetch_one(&mut **tx)
+            .await
+        }
+
+        impl $store {
+            async fn try_write_entry(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                content: &$crate::domain::journal::EntryContent,
+                local_date: chrono::NaiveDate,
+                base_version: Option<i64>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::EntryWrite> {
+                use $crate::store::types::Ts;
+                use $crate::store::{EntryState, EntryWrite, codec};
+                let mut tx = self.begin_write().await?;
+                let existing = sqlx::query(concat!("SELECT * FROM journal_entries WHERE id = $1", $for_update))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let version = match existing {
+                    Some(row) => {
+                        use sqlx::Row as _;
+                        if row.try_get::<uuid::Uuid, _>("patient_id")? != patient_id {
+                            return Ok(EntryWrite::NotFound);
+                        }
+                        match entry_state_from_row(&row)? {
+                            EntryState::Deleted(tombstone) => return Ok(EntryWrite::Stale(EntryState::Deleted(tombstone))),
+                            EntryState::Live(current) if current.content == *content => {
+                                return Ok(EntryWrite::Unchanged(current));
+                            }
+                            EntryState::Live(current) if base_version != Some(current.version) => {
+                                return Ok(EntryWrite::Stale(EntryState::Live(current)));
+                            }
+                            EntryState::Live(current) => Some(current.version),
+                        }
+                    }
+                    None => None,
+                };
+                let seq = next_change_seq(&mut tx, patient_id).await?;
+                let symptoms = codec::encode_symptoms(&content.symptoms);
+                let stored = codec::encode_content(content);
+                let row = match version {
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO journal_entries (id, patient_id, recorded_at, local_date, pain, symptoms, content,
+                                                          version, change_seq, deleted, created_at, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, FALSE, $9, $9)
+                             RETURNING *",
+                        )
+                        .bind(id)
+                        .bind(patient_id)
+                        .bind(Ts::from(content.recorded_at))
+                        .bind(local_date)
+                        .bind(i16::from(content.pain.value()))
+                        .bind(symptoms)
+                        .bind(stored)
+                        .bind(seq)
+                        .bind(Ts::from(now))
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                    Some(current) => {
+                        sqlx::query(
+                            "UPDATE journal_entries SET recorded_at = $2, local_date = $3, pain = $4, symptoms = $5,
+                                    content = $6, version = $7, change_seq = $8, updated_at = $9
+                             WHERE id = $1 RETURNING *",
+                        )
+                        .bind(id)
+                        .bind(Ts::from(content.recorded_at))
+                        .bind(local_date)
+                        .bind(i16::from(content.pain.value()))
+                        .bind(symptoms)
+                        .bind(stored)
+                        .bind(current + 1)
+                        .bind(seq)
+                        .bind(Ts::from(now))
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                };
+                let entry = live_entry(&row)?;
+                tx.commit().await?;
+                Ok(if version.is_none() { EntryWrite::Created(entry) } else { EntryWrite::Updated(entry) })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::JournalRepo for $store {
+            async fn write_entry(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                content: &$crate::domain::journal::EntryContent,
+                local_date: chrono::NaiveDate,
+                base_version: Option<i64>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::EntryWrite> {
+                match self.try_write_entry(patient_id, id, content, local_date, base_version, now).await {
+                    // Two devices created the same id at once: the loser sees the winner's row.
+                    Err($crate::store::StoreError::Conflict) => {
+                        self.try_write_entry(patient_id, id, content, local_date, base_version, now).await
+                    }
+                    other => other,
+                }
+            }
+
+            async fn delete_entry(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                base_version: Option<i64>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::EntryDeletion> {
+                use sqlx::Row as _;
+                use $crate::store::types::Ts;
+                use $crate::store::{EntryDeletion, EntryState, Tombstone};
+                let mut tx = self.begin_write().await?;
+                let existing = sqlx::query(concat!("SELECT * FROM journal_entries WHERE id = $1", $for_update))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = existing else { return Ok(EntryDeletion::NotFound) };
+                if row.try_get::<uuid::Uuid, _>("patient_id")? != patient_id {
+                    return Ok(EntryDeletion::NotFound);
+                }
+                let current = match entry_state_from_row(&row)? {
+                    EntryState::Deleted(tombstone) => return Ok(EntryDeletion::AlreadyDeleted(tombstone)),
+                    EntryState::Live(current) => current,
+                };
+                if base_version.is_some_and(|v| v != current.version) {
+                    return Ok(EntryDeletion::Stale(current));
+                }
+                let seq = next_change_seq(&mut tx, patient_id).await?;
+                // The tombstone keeps only what sync needs; the content is erased.
+                sqlx::query(
+                    "UPDATE journal_entries SET deleted = TRUE, pain = 0, symptoms = '', content = '{}',
+                            version = version + 1, change_seq = $2, updated_at = $3
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(seq)
+                .bind(Ts::from(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(EntryDeletion::Deleted(Tombstone { id, version: current.version + 1, deleted_at: Ts::from(now).0 }))
+            }
+
+            async fn entry(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::EntryState>> {
+                let row = sqlx::query("SELECT * FROM journal_entries WHERE id = $1 AND patient_id = $2")
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(entry_state_from_row).transpose()
+            }
+
+            async fn entries(
+                &self,
+                patient_id: uuid::Uuid,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                after: Option<$crate::store::EntryPosition>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::journal::Entry>> {
+                use $crate::store::types::Ts;
+                let rows = match after {
+                    None => {
+                        sqlx::query(
+                            "SELECT * FROM journal_entries
+                             WHERE patient_id = $1 AND NOT deleted AND recorded_at >= $2 AND recorded_at < $3
+                             ORDER BY recorded_at DESC, id DESC LIMIT $4",
+                        )
+                        .bind(patient_id)
+                        .bind(Ts::from(from))
+                        .bind(Ts::from(to))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                    Some(position) => {
+                        sqlx::query(
+                            "SELECT * FROM journal_entries
+                             WHERE patient_id = $1 AND NOT deleted AND recorded_at >= $2 AND recorded_at < $3
+                               AND (recorded_at, id) < ($5, $6)
+                             ORDER BY recorded_at DESC, id DESC LIMIT $4",
+                        )
+                        .bind(patient_id)
+                        .bind(Ts::from(from))
+                        .bind(Ts::from(to))
+                        .bind(i64::from(limit))
+                        .bind(Ts::from(position.recorded_at))
+                        .bind(position.id)
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                };
+                rows.iter().map(live_entry).collect()
+            }
+
+            async fn changes(&self, patient_id: uuid::Uuid, since: i64, limit: u32) -> $crate::store::StoreResult<Vec<$crate::store::Change>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT * FROM journal_entries WHERE patient_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
+                )
+                .bind(patient_id)
+                .bind(since)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok($crate::store::Change { seq: row.try_get("change_seq")?, state: entry_state_from_row(row)? }))
+                    .collect()
+            }
+
+            async fn rollup_inputs(
+                &self,
+                patient_id: uuid::Uuid,
+                from: chrono::NaiveDate,
+                to: chrono::NaiveDate,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::rollup::RollupInput>> {
+                use $crate::store::types::Ts;
+                let rows: Vec<(chrono::NaiveDate, Ts, i16, String)> = sqlx::query_as(
+                    "SELECT local_date, recorded_at, pain, symptoms FROM journal_entries
+                     WHERE patient_id = $1 AND NOT deleted AND local_date >= $2 AND local_date <= $3",
+                )
+                .bind(patient_id)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(local_date, recorded_at, pain, symptoms)| {
+                        $crate::store::codec::rollup_input(local_date, recorded_at.0, pain, &symptoms)
+                    })
+                    .collect()
+            }
+
+            async fn add_questionnaire(&self, record: &$crate::store::QuestionnaireRecord) -> $crate::store::StoreResult<()> {
+                use $crate::store::codec;
+                use $crate::store::types::Ts;
+                sqlx::query(
+                    "INSERT INTO questionnaire_responses (id, patient_id, kind, answers, score, completed_at, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(record.id)
+                .bind(record.patient_id)
+                .bind(codec::questionnaire_kind(&record.answers))
+                .bind(codec::encode_answers(&record.answers))
+                .bind(record.score)
+                .bind(Ts::from(record.completed_at))
+                .bind(Ts::from(record.created_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn questionnaire(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::QuestionnaireRecord>> {
+                let row = sqlx::query("SELECT * FROM questionnaire_responses WHERE id = $1 AND patient_id = $2")
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(questionnaire_from_row).transpose()
+            }
+
+            async fn questionnaires(
+                &self,
+                patient_id: uuid::Uuid,
+                kind: Option<&str>,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::QuestionnaireRecord>> {
+                use $crate::store::types::Ts;
+                let rows = sqlx::query(
+                    "SELECT * FROM questionnaire_responses
+                     WHERE patient_id = $1 AND ($2 IS NULL OR kind = $2) AND completed_at >= $3 AND completed_at < $4
+                     ORDER BY completed_at, id LIMIT $5",
+                )
+                .bind(patient_id)
+                .bind(kind)
+                .bind(Ts::from(from))
+                .bind(Ts::from(to))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(questionnaire_from_row).collect()
+            }
+
+            async fn claim_idempotency(
+                &self,
+                account_id: uuid::Uuid,
+                key: &str,
+                operation: &str,
+                request_hash: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::IdempotencyClaim> {
+                use $crate::store::IdempotencyClaim;
+                use $crate::store::types::Ts;
+                let inserted = sqlx::query(
+                    "INSERT INTO idempotency_keys (account_id, key, operation, request_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, key) DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(key)
+                .bind(operation)
+                .bind(request_hash)
+                .bind(Ts::from(now))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    return Ok(IdempotencyClaim::Claimed);
+                }
+                let existing: Option<(String, String, Option<uuid::Uuid>)> = sqlx::query_as(
+                    "SELECT operation, request_hash, resource_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+                )
+                .bind(account_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match existing {
+                    // Released between our insert and read: the client may try again.
+                    None => IdempotencyClaim::InProgress,
+                    Some((op, hash, _)) if op != operation || hash != request_hash => IdempotencyClaim::Mismatch,
+                    Some((_, _, Some(resource_id))) => IdempotencyClaim::Done { resource_id },
+                    Some((_, _, None)) => IdempotencyClaim::InProgress,
+                })
+            }
+
+            async fn finish_idempotency(&self, account_id: uuid::Uuid, key: &str, resource_id: uuid::Uuid) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE idempotency_keys SET resource_id = $3 WHERE account_id = $1 AND key = $2")
+                    .bind(account_id)
+                    .bind(key)
+                    .bind(resource_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn release_idempotency(&self, account_id: uuid::Uuid, key: &str) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND resource_id IS NULL")
+                    .bind(account_id)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn purge_idempotency(&self, older_than: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<u64> {
+                use $crate::store::types::Ts;
+                Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(Ts::from(older_than))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+        }
+
+    };
+}
+pub(crate) use journal_repo;

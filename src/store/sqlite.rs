@@ -1,0 +1,87 @@
+//! The embedded deployment's database: one SQLite file in WAL mode.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, options: &PoolOptions) -> StoreResult<Self> {
+        let connect = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Takes the write lock up front: a deferred transaction that reads and then writes can fail
+    /// with SQLITE_BUSY at once instead of waiting for the busy timeout.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+account_repo!(SqliteStore, Sqlite);
+alert_repo!(SqliteStore, Sqlite);
+session_repo!(SqliteStore);
+massage_repo!(SqliteStore, Sqlite);
+journal_repo!(SqliteStore, Sqlite, for_update = "");
+notification_repo!(
+    SqliteStore,
+    Sqlite,
+    new_uuid = "randomblob(16)",
+    // One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims atomically.
+    claim = "UPDATE push_deliveries SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = attempts + 1,
+                updated_at = $1
+         WHERE id IN (SELECT id FROM push_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
+                      ORDER BY next_attempt_at LIMIT $4)"
+);
+care_repo!(SqliteStore, Sqlite, for_update = "");
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+}

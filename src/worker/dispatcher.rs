@@ -1,0 +1,186 @@
+//! The push dispatcher, one in every instance: turns due notifications into deliveries, leases
+//! a batch, sends it with a bounded number in flight, and records each outcome. Leases make it
+//! safe to run many at once; an expired lease (a dispatcher that died) is rescued, so delivery
+//! is at least once, and the per-notification `Topic` lets a push service collapse a duplicate.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use futures::StreamExt as _;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::push::{NextStep, PushMessage, Subscription, Topic, random_jitter};
+use crate::service::AppState;
+use crate::store::{ClaimedDelivery, DeliveryResult};
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub dispatched: u64,
+    pub rescued: u64,
+    pub sent: usize,
+}
+
+/// Fans out due notifications, rescues expired leases and claims up to `limit` deliveries.
+async fn prepare_and_claim(state: &AppState, owner: &str, limit: u32) -> anyhow::Result<(Round, Vec<ClaimedDelivery>)> {
+    let settings = &state.settings.dispatcher;
+    let now = state.clock.now();
+    let dispatched = state.store.fan_out_due(now, state.push.vapid_public_key()).await?;
+    let rescued = state.store.rescue_expired_leases(now).await?;
+    if rescued > 0 {
+        tracing::warn!(rescued, "re-queued deliveries whose dispatcher stopped");
+        metrics::counter!("push_leases_rescued_total").increment(rescued);
+    }
+    let lease_until = now + TimeDelta::seconds(i64::try_from(settings.lease_seconds).unwrap_or(i64::MAX / 1000));
+    let claimed =
+        if limit == 0 { Vec::new() } else { state.store.claim_deliveries(now, lease_until, owner, limit).await? };
+    Ok((Round { dispatched, rescued, sent: claimed.len() }, claimed))
+}
+
+async fn record_queue_metrics(state: &AppState) {
+    if let Ok(stats) = state.store.queue_stats().await {
+        metrics::gauge!("push_queue_depth").set(stats.depth as f64);
+        let age = stats.oldest_due.map_or(0.0, |t| (state.clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+        metrics::gauge!("push_queue_oldest_due_seconds").set(age);
+    }
+}
+
+/// One complete round — fan out, rescue, claim a batch, send it, record — for tools and tests
+/// that step the queue by hand. The running dispatcher ([`run`]) pipelines instead.
+pub async fn dispatch_once(state: &AppState, owner: &str) -> anyhow::Result<Round> {
+    let settings = &state.settings.dispatcher;
+    let (round, claimed) = prepare_and_claim(state, owner, settings.batch_size).await?;
+    futures::stream::iter(claimed)
+        .for_each_concurrent(settings.max_in_flight, |delivery| async move {
+            if let Err(error) = deliver(state, &delivery).await {
+                // The lease runs out and the delivery is tried again.
+                tracing::error!(%error, "recording a delivery failed");
+            }
+        })
+        .await;
+    record_queue_metrics(state).await;
+    Ok(round)
+}
+
+async fn deliver(state: &AppState, delivery: &ClaimedDelivery) -> anyhow::Result<()> {
+    let result = match build(state, delivery) {
+        Err(error) => DeliveryResult::Dead { status: None, error },
+        Ok((subscription, message)) => {
+            let report = state.push.send(&subscription, &message, state.clock.now()).await;
+            let now = state.clock.now();
+            let error = || format!("{}{}", report.failure.map(|f| f.as_str()).unwrap_or_default(), report.detail);
+            match state.retry.next_step(&report.outcome, delivery.attempts, now, random_jitter()) {
+                NextStep::Delivered => DeliveryResult::Sent { status: report.status.unwrap_or(201) },
+                NextStep::DeleteSubscription => {
+                    metrics::counter!("push_subscriptions_removed_total").increment(1);
+                    DeliveryResult::Gone { status: report.status.unwrap_or(410) }
+                }
+                NextStep::Dead(reason) => {
+                    tracing::error!(
+                        origin = %report.origin,
+                        status = report.status,
+                        reason = ?reason,
+                        "push delivery failed for good"
+                    );
+                    DeliveryResult::Dead { status: report.status, error: error() }
+                }
+                NextStep::RetryAt(at) => {
+                    metrics::counter!("push_retries_total").increment(1);
+                    DeliveryResult::Retry { at, status: report.status, error: error() }
+                }
+            }
+        }
+    };
+    let label = match &result {
+        DeliveryResult::Sent { .. } => "sent",
+        DeliveryResult::Retry { .. } => "retry",
+        DeliveryResult::Dead { .. } => "dead",
+        DeliveryResult::Gone { .. } => "gone",
+    };
+    metrics::counter!("push_notifications_total", "kind" => delivery.kind.as_str(), "result" => label).increment(1);
+    state.store.complete_delivery(delivery, &result, state.clock.now()).await?;
+    Ok(())
+}
+
+/// The subscription and the encrypted-to-be message; a failure here can never succeed later.
+fn build(state: &AppState, delivery: &ClaimedDelivery) -> Result<(Subscription, PushMessage), String> {
+    let subscription = Subscription::parse(&delivery.endpoint, &delivery.p256dh, &delivery.auth, state.push.policy())
+        .map_err(|e| format!("subscription no longer valid: {e}"))?;
+    // What a lock screen may show: no health details, only where to look.
+    let payload = serde_json::json!({
+        "kind": delivery.kind.as_str(),
+        "id": delivery.notification_id,
+        "title": delivery.title,
+        "body": delivery.body,
+        "link": delivery.link,
+    });
+    let topic = Topic::new(&delivery.topic).map_err(|e| e.to_string())?;
+    let message = PushMessage::new(payload.to_string(), delivery.ttl)
+        .map_err(|e| e.to_string())?
+        .with_urgency(delivery.urgency)
+        .with_topic(topic);
+    Ok((subscription, message))
+}
+
+/// Runs until shutdown. Sends are pipelined: up to `max_in_flight` run at once, and a slow or
+/// hung push service only holds its own slot while new work keeps being claimed for the others.
+/// Between rounds it sleeps until the next due time (at most the idle poll) or a wake-up.
+pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<bool>) {
+    let settings = state.settings.dispatcher.clone();
+    let idle = Duration::from_secs(settings.idle_poll_seconds);
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let free = settings.max_in_flight.saturating_sub(in_flight.len());
+        let limit = u32::try_from(free).unwrap_or(u32::MAX).min(settings.batch_size);
+        let claimed_full = match prepare_and_claim(&state, &owner, limit).await {
+            Ok((_, claimed)) => {
+                let full = limit > 0 && claimed.len() >= limit as usize;
+                for delivery in claimed {
+                    let state = state.clone();
+                    in_flight.spawn(async move {
+                        if let Err(error) = deliver(&state, &delivery).await {
+                            // The lease runs out and the delivery is tried again.
+                            tracing::error!(%error, "recording a delivery failed");
+                        }
+                    });
+                }
+                record_queue_metrics(&state).await;
+                full
+            }
+            Err(error) => {
+                tracing::warn!(%error, "dispatch round failed; retrying");
+                false
+            }
+        };
+        let at_capacity = in_flight.len() >= settings.max_in_flight;
+        if claimed_full && !at_capacity {
+            continue;
+        }
+        let wait = if at_capacity {
+            idle
+        } else {
+            match state.store.next_wake().await {
+                Ok(Some(at)) => (at - state.clock.now()).to_std().unwrap_or(Duration::from_millis(250)).min(idle),
+                Ok(None) => idle,
+                Err(_) => Duration::from_secs(1).min(idle),
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
+            _ = state.dispatcher_wake.notified() => {}
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    // In-flight sends end within the request timeout; let them record their outcome.
+    while in_flight.join_next().await.is_some() {}
+    match state.store.release_leases(&owner).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "released delivery leases on shutdown"),
+        Err(error) => tracing::warn!(%error, "could not release leases; they will expire"),
+    }
+}

@@ -1,0 +1,21 @@
+//! End-to-end API tests: the real HTTP stack on a real database, on SQLite always and on
+//! PostgreSQL (with Redis) when TEST_DATABASE_URL / TEST_REDIS_URL are set.
+
+mod helpers;
+mod push_receiver;
+
+mod accounts;
+mod alerts;
+mod auth;
+mod care;
+mod cli;
+mod contract;
+mod coordination;
+mod errors;
+mod journal;
+mod notifications;
+mod openapi;
+mod ops;
+mod push;
+mod sessions;
+mod storage;

@@ -1,0 +1,422 @@
+//! Push subscriptions, the outbox dispatcher and reminders, end to end through a real Web Push
+//! receiver that decrypts every message and verifies its VAPID token.
+
+use std::time::Duration;
+
+use aftercare::domain::notifications::Kind;
+use aftercare::service::notifications::Notice;
+use aftercare::worker::dispatcher::dispatch_once;
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{Backend, TestApp, Tokens, assert_problem, on_both_backends, problem_fields, spawn_app_with};
+use crate::push_receiver::{BrowserSubscription, PushReceiver, Reply};
+
+impl TestApp {
+    /// Registers a receiver subscription for the account, as the app would.
+    pub async fn register_device(&self, tokens: &Tokens, browser: &BrowserSubscription) -> Value {
+        let body = json!({
+            "endpoint": browser.endpoint,
+            "keys": {"p256dh": browser.p256dh, "auth": browser.auth},
+            "expirationTime": null,
+            "device_label": "test phone",
+        });
+        let response = self.post("/v1/push/subscriptions", Some(&tokens.access), &body).await;
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.unwrap()
+    }
+
+    pub async fn inbox(&self, tokens: &Tokens) -> Vec<Value> {
+        let page = self.get("/v1/notifications", &tokens.access).await.json::<Value>().await.unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// Moves the clock and lets the dispatcher look again.
+    pub fn advance(&self, by: TimeDelta) {
+        self.clock.advance(by);
+        self.state.wake_dispatcher();
+    }
+
+    pub async fn round(&self) {
+        dispatch_once(&self.state, "test-dispatcher").await.expect("dispatch round");
+    }
+
+    pub async fn account_id(&self, tokens: &Tokens) -> Uuid {
+        let me: Value = self.get("/v1/me", &tokens.access).await.json().await.unwrap();
+        me["id"].as_str().unwrap().parse().unwrap()
+    }
+}
+
+/// Tests that step the dispatcher by hand turn the background one off.
+const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
+
+fn payload(received: &crate::push_receiver::Received) -> Value {
+    serde_json::from_str(&received.text()).expect("JSON payload")
+}
+
+async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str) -> (Tokens, BrowserSubscription) {
+    let tokens = app.patient(email).await;
+    let browser = receiver.subscribe();
+    app.register_device(&tokens, &browser).await;
+    (tokens, browser)
+}
+
+async fn wait_until<F: Fn() -> bool>(what: &str, check: F) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+on_both_backends! {
+    async fn a_test_notification_arrives_decrypted_with_the_right_headers(app) {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let response = app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert!(response.headers().get("cache-control").is_some());
+        let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+        // The background dispatcher is woken at once; no polling interval to wait out.
+        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        let got = &receiver.received(&phone)[0];
+        let claims = got.vapid.as_ref().expect("valid VAPID token");
+        assert_eq!(claims.aud, receiver.origin(), "aud carries the port");
+        assert_eq!(claims.sub, "mailto:operations@aftercare.example.org");
+        assert_eq!(got.content_encoding.as_deref(), Some("aes128gcm"));
+        assert_eq!(got.ttl.as_deref(), Some("300"));
+        assert_eq!(got.urgency.as_deref(), Some("normal"));
+        assert_eq!(got.topic.as_ref().map(String::len), Some(32));
+        let body = payload(got);
+        assert_eq!(body["kind"], "test");
+        assert_eq!(body["id"], id.as_str());
+        assert_eq!(body["link"], "/notifications");
+
+        let mut sent = false;
+        for _ in 0..100 {
+            let items = app.inbox(&ana).await;
+            if items.iter().any(|n| n["id"] == id.as_str() && n["status"] == "sent") {
+                sent = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert!(sent, "the inbox shows the test as sent");
+        let response = app.request(Method::POST, &format!("/v1/notifications/{id}/read"), Some(&ana.access), None).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let item = app.inbox(&ana).await.into_iter().find(|n| n["id"] == id.as_str()).unwrap();
+        assert_eq!(item["read"], true);
+        let vapid: Value = app.client.get(app.url("/v1/push/vapid-public-key")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(vapid["public_key"].as_str(), Some(claims.public_key.as_str()));
+    }
+
+    async fn the_same_dedupe_key_twice_is_one_push(app) {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let notice = Notice {
+            account_id,
+            kind: Kind::Aftercare,
+            dedupe_key: "aftercare:step-1".into(),
+            link: "/aftercare".into(),
+            due_at: app.clock_now(),
+            subject_date: None,
+        };
+        assert!(app.state.notify(notice.clone(), false).await.unwrap().is_some());
+        assert!(app.state.notify(notice, false).await.unwrap().is_none());
+        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        app.round().await;
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        assert_eq!(app.inbox(&ana).await.iter().filter(|n| n["kind"] == "aftercare").count(), 1);
+    }
+
+    async fn gone_subscriptions_are_removed(app) {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        receiver.reply(&phone, Reply::status(410));
+        app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        for _ in 0..100 {
+            let list: Value = app.get("/v1/push/subscriptions", &ana.access).await.json().await.unwrap();
+            if list["items"].as_array().unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the 410 subscription was not removed");
+    }
+
+    async fn too_many_requests_waits_for_retry_after(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        receiver.reply(&phone, Reply::retry_after(429, "120"));
+        app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        receiver.reply(&phone, Reply::status(201));
+        // Not before the two minutes are up.
+        app.advance(TimeDelta::seconds(110));
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        app.advance(TimeDelta::seconds(11));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 2);
+        assert!(receiver.received(&phone).last().unwrap().vapid.is_ok());
+    }
+
+    async fn server_errors_back_off_and_finally_go_dead(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        receiver.reply(&phone, Reply::status(500));
+        app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        // Each retry waits longer; advancing an hour at a time outruns the capped backoff.
+        // (The evening's daily reminder comes due on the way: count the test message only.)
+        let tests_sent = || receiver.received(&phone).iter().filter(|r| payload(r)["kind"] == "test").count();
+        for attempt in 2..=8 {
+            app.advance(TimeDelta::hours(1));
+            receiver.set_now(app.clock_now());
+            app.round().await;
+            assert_eq!(tests_sent(), attempt, "attempt {attempt}");
+        }
+        app.advance(TimeDelta::hours(2));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(tests_sent(), 8, "eight attempts, then it is dead");
+        let ana = app.sign_in("ana@example.org").await;
+        let items = app.inbox(&ana).await;
+        assert_eq!(items.iter().find(|n| n["kind"] == "test").unwrap()["status"], "failed");
+        // The subscription itself is kept: a 500 is not the device's fault.
+        let list: Value = app.get("/v1/push/subscriptions", &ana.access).await.json().await.unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    }
+
+    async fn a_crashed_dispatchers_lease_is_rescued(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let now = app.clock_now();
+        // Scheduled a minute ago, then claimed by a dispatcher that died holding the lease.
+        let notice = Notice { account_id, kind: Kind::Aftercare, dedupe_key: "aftercare:x".into(), link: "/".into(), due_at: now - TimeDelta::minutes(1), subject_date: None };
+        app.state.store.schedule(&aftercare_notification(&notice, now), false).await.unwrap();
+        app.state.store.fan_out_due(now, app.state.push.vapid_public_key()).await.unwrap();
+        let claimed = app.state.store.claim_deliveries(now, now + TimeDelta::seconds(120), "crashed", 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 0, "the lease still holds");
+        app.advance(TimeDelta::seconds(121));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1, "delivered after the lease expired");
+    }
+
+    async fn a_device_label_longer_than_100_or_with_control_characters_is_refused(app) {
+        let ana = app.patient("ana@example.org").await;
+        let receiver = PushReceiver::start().await;
+        let good = receiver.subscribe();
+        for label in ["x".repeat(101), "Ana's\u{7}phone".to_owned()] {
+            let body = json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": good.p256dh, "auth": good.auth}, "device_label": label});
+            let problem = assert_problem(app.post("/v1/push/subscriptions", Some(&ana.access), &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert_eq!(problem_fields(&problem), ["device_label"], "{label:?}");
+        }
+        let list: Value = app.get("/v1/push/subscriptions", &ana.access).await.json().await.unwrap();
+        assert!(list["items"].as_array().unwrap().is_empty(), "nothing was registered");
+        let body = json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": good.p256dh, "auth": good.auth}, "device_label": "x".repeat(100)});
+        assert_eq!(app.post("/v1/push/subscriptions", Some(&ana.access), &body).await.status(), StatusCode::CREATED);
+    }
+
+    async fn subscriptions_are_validated_against_the_ssrf_guard(app) {
+        let ana = app.patient("ana@example.org").await;
+        let receiver = PushReceiver::start().await;
+        let good = receiver.subscribe();
+        for endpoint in [
+            "http://fcm.googleapis.com/fcm/send/abc",
+            "https://10.0.0.1/push/abc",
+            "https://192.168.1.20/push/abc",
+            "https://[fd00::1]/push/abc",
+            "https://push.evil.example/abc",
+            "https://fcm.googleapis.com.evil.example/abc",
+            "https://user:pw@fcm.googleapis.com/abc",
+            "ftp://fcm.googleapis.com/abc",
+        ] {
+            let body = json!({"endpoint": endpoint, "keys": {"p256dh": good.p256dh, "auth": good.auth}});
+            let problem = assert_problem(app.post("/v1/push/subscriptions", Some(&ana.access), &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert_eq!(problem_fields(&problem), ["endpoint"], "{endpoint}");
+        }
+        let allowed = json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc123", "keys": {"p256dh": good.p256dh, "auth": good.auth}});
+        assert_eq!(app.post("/v1/push/subscriptions", Some(&ana.access), &allowed).await.status(), StatusCode::CREATED);
+        assert_eq!(app.post("/v1/push/subscriptions", Some(&ana.access), &allowed).await.status(), StatusCode::OK, "re-registering updates");
+        for (keys, field) in [
+            (json!({"p256dh": "not-a-key", "auth": good.auth}), "keys.p256dh"),
+            (json!({"p256dh": good.p256dh, "auth": "AAAA"}), "keys.auth"),
+        ] {
+            let body = json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": keys});
+            let problem = assert_problem(app.post("/v1/push/subscriptions", Some(&ana.access), &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert_eq!(problem_fields(&problem), [field]);
+        }
+        let list: Value = app.get("/v1/push/subscriptions", &ana.access).await.json().await.unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["push_service"], "https://fcm.googleapis.com");
+        assert!(!list.to_string().contains("abc123"), "the endpoint secret is not echoed");
+        // Another patient cannot remove it.
+        let bob = app.patient("bob@example.org").await;
+        let id = items[0]["id"].as_str().unwrap();
+        let response = app.request(Method::DELETE, &format!("/v1/push/subscriptions/{id}"), Some(&bob.access), None).await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+        let response = app.request(Method::DELETE, &format!("/v1/push/subscriptions/{id}"), Some(&ana.access), None).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    async fn the_daily_reminder_fires_at_20_local_unless_the_day_is_logged(app) with MANUAL {
+        // Sunday 2026-03-08 in New York: clocks spring forward at 02:00; 20:00 EDT is 00:00Z.
+        app.clock.set("2026-03-08T12:00:00Z".parse().unwrap());
+        let receiver = PushReceiver::start().await;
+        let ana = app.patient_in("ana@example.org", "America/New_York").await;
+        let phone = receiver.subscribe();
+        app.register_device(&ana, &phone).await;
+        let items = app.inbox(&ana).await;
+        let daily: Vec<&Value> = items.iter().filter(|n| n["kind"] == "daily_reminder").collect();
+        let due: Vec<&str> = daily.iter().map(|n| n["due_at"].as_str().unwrap()).collect();
+        let due: Vec<DateTime<Utc>> = due.iter().map(|d| d.parse().unwrap()).collect();
+        assert!(due.contains(&"2026-03-09T00:00:00Z".parse().unwrap()), "{due:?}");
+        assert!(daily.iter().all(|n| n["status"] == "scheduled"));
+
+        app.clock.set("2026-03-09T00:00:05Z".parse().unwrap());
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        let got = payload(&receiver.received(&phone)[0]);
+        assert_eq!(got["kind"], "daily_reminder");
+        assert_eq!(got["link"], "/journal/new?date=2026-03-08");
+        assert!(!got.to_string().contains("pain"), "no health details on the lock screen");
+
+        // The planner's next run adds the next day's; logging that day first skips it.
+        app.state.plan_all_reminders().await.unwrap();
+        let entry = json!({"recorded_at": "2026-03-09T22:00:00Z", "pain": 3}); // 18:00 EDT on the 9th
+        app.clock.set("2026-03-09T22:30:00Z".parse().unwrap());
+        let ana = app.sign_in("ana@example.org").await;
+        assert_eq!(app.put_entry(&ana.access, Uuid::new_v4(), &entry).await.status(), StatusCode::CREATED);
+        app.clock.set("2026-03-10T00:00:05Z".parse().unwrap());
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1, "no reminder for a day already logged");
+        let ana = app.sign_in("ana@example.org").await;
+        let items = app.inbox(&ana).await;
+        assert!(!items.iter().any(|n| n["link"] == "/journal/new?date=2026-03-09"), "skipped reminders leave the inbox");
+
+        // Reminders off: planned ones are cancelled.
+        let off = json!({"daily_enabled": false, "daily_time": "20:00", "weekly_peg_enabled": false, "weekly_peg_weekday": "sunday", "weekly_peg_time": "18:00"});
+        let response = app.request(Method::PUT, "/v1/me/reminders", Some(&ana.access), Some(&off)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(app.inbox(&ana).await.iter().all(|n| n["status"] != "scheduled"));
+        let bad = json!({"daily_enabled": true, "daily_time": "8pm", "weekly_peg_enabled": false, "weekly_peg_weekday": "caturday", "weekly_peg_time": "18:00"});
+        let problem = assert_problem(app.request(Method::PUT, "/v1/me/reminders", Some(&ana.access), Some(&bad)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem_fields(&problem), ["weekly_peg_weekday"]);
+    }
+}
+
+fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::store::NewNotification {
+    aftercare::store::NewNotification {
+        id: Uuid::now_v7(),
+        account_id: notice.account_id,
+        dedupe_key: notice.dedupe_key.clone(),
+        kind: notice.kind,
+        title: notice.kind.title().into(),
+        body: notice.kind.body().into(),
+        link: notice.link.clone(),
+        ttl: notice.kind.ttl(),
+        urgency: notice.kind.urgency(),
+        topic: aftercare::push::Topic::derive(&notice.dedupe_key).as_str().to_owned(),
+        due_at: notice.due_at,
+        subject_date: notice.subject_date,
+        created_at: now,
+    }
+}
+
+#[tokio::test]
+async fn a_hung_push_service_does_not_stall_other_deliveries() {
+    let app = spawn_app_with(Backend::Sqlite, &[("push.request_timeout_ms", json!(1500))]).await.unwrap();
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let (ana, stuck) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let (bob, fine) = patient_with_device(&app, &receiver, "bob@example.org").await;
+    receiver.reply(&stuck, Reply::Hang);
+    let started = std::time::Instant::now();
+    app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+    app.post("/v1/notifications/test", Some(&bob.access), &json!({})).await;
+    receiver.wait_for_requests(&fine, 1, Duration::from_secs(5)).await;
+    assert!(started.elapsed() < Duration::from_millis(1500), "the healthy device did not wait for the hung one");
+    // The hung one timed out and is waiting for a retry, not stuck in a lease.
+    wait_until("the hung delivery to time out", || started.elapsed() > Duration::from_secs(2)).await;
+    app.round().await;
+    let pending = app
+        .count("SELECT count(*) FROM push_deliveries WHERE state = 'pending' AND last_error IS NOT NULL", None)
+        .await;
+    assert_eq!(pending, 1);
+}
+
+#[tokio::test]
+async fn two_dispatchers_deliver_500_due_notifications_exactly_once() {
+    let Some(app) = spawn_app_with(Backend::Postgres, &MANUAL).await else { return };
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let mut devices = Vec::new();
+    for i in 0..10 {
+        let (tokens, browser) = patient_with_device(&app, &receiver, &format!("p{i}@example.org")).await;
+        devices.push((app.account_id(&tokens).await, browser));
+    }
+    let now = app.clock_now();
+    for (account_id, _) in &devices {
+        for n in 0..50 {
+            let notice = Notice {
+                account_id: *account_id,
+                kind: Kind::Aftercare,
+                dedupe_key: format!("aftercare:{n}"),
+                link: "/".into(),
+                due_at: now,
+                subject_date: None,
+            };
+            app.state.store.schedule(&aftercare_notification(&notice, now), false).await.unwrap();
+        }
+    }
+    // Two dispatchers with their own connection pools, racing on one database.
+    let second = aftercare::startup::Application::build_with_clock(
+        crate::helpers::test_settings(&app.database_url, &std::env::var("TEST_REDIS_URL").unwrap(), &[]),
+        app.clock.clone(),
+    )
+    .await
+    .unwrap();
+    let (a, b) = (app.state.clone(), second.state().clone());
+    let run = |state: aftercare::service::AppState, owner: &'static str| async move {
+        // Until neither this one found work nor anything is left pending or leased elsewhere.
+        loop {
+            let round = dispatch_once(&state, owner).await.unwrap();
+            if round.sent == 0 && state.store.queue_stats().await.unwrap().depth == 0 {
+                break;
+            }
+        }
+    };
+    tokio::join!(run(a, "dispatcher-a"), run(b, "dispatcher-b"));
+    assert_eq!(receiver.total_requests(), 500);
+    for (_, browser) in &devices {
+        let ids: std::collections::HashSet<String> =
+            receiver.received(browser).iter().map(|r| payload(r)["id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(ids.len(), 50, "each notification once");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 500);
+}

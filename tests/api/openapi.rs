@@ -1,0 +1,333 @@
+//! The committed OpenAPI document is what the code describes and what the service serves, and
+//! it is complete enough to generate clients from: every rule below holds for every operation,
+//! so a new endpoint cannot leave a gap in it.
+
+use std::collections::{BTreeSet, HashSet};
+use std::process::Command;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{Backend, spawn_app};
+
+const COMMITTED: &str = include_str!("../../openapi/openapi.yaml");
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+#[test]
+fn committed_spec_matches_the_code() {
+    let output = Command::new(env!("CARGO_BIN_EXE_aftercare")).arg("openapi").output().expect("run aftercare openapi");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let generated = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        generated.trim_end() == COMMITTED.trim_end(),
+        "openapi/openapi.yaml is out of date. Refresh it with:\n\n    cargo run -- openapi > openapi/openapi.yaml\n"
+    );
+}
+
+fn schema<'a>(spec: &'a Value, reference: &Value) -> (&'a str, &'a Value) {
+    let name = reference["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")).expect("a $ref");
+    let name = spec["components"]["schemas"].as_object().unwrap().get_key_value(name).expect("schema exists").0;
+    (name, &spec["components"]["schemas"][name])
+}
+
+/// Every component schema a value refers to, transitively.
+fn reachable(spec: &Value, value: &Value, into: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("$ref") {
+                let (name, target) = schema(spec, value);
+                if into.insert(name.to_owned()) {
+                    reachable(spec, target, into);
+                }
+            }
+            map.values().for_each(|v| reachable(spec, v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| reachable(spec, v, into)),
+        _ => {}
+    }
+}
+
+fn non_empty(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| !s.trim().is_empty())
+}
+
+/// The rules a generated client relies on, checked for every operation. Returns the problems.
+fn contract_problems(spec: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut fail = |message: String| problems.push(message);
+    let tags: HashSet<&str> = spec["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| non_empty(&t["description"]))
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let bearer = &spec["components"]["securitySchemes"]["BearerAuth"];
+    if bearer["type"] != "http" || bearer["scheme"] != "bearer" || !non_empty(&bearer["description"]) {
+        fail(format!("BearerAuth is not a described http bearer scheme: {bearer}"));
+    }
+    if spec["security"] != serde_json::json!([{"BearerAuth": []}]) {
+        fail("the document does not require BearerAuth by default".into());
+    }
+
+    let mut ids = HashSet::new();
+    let mut request_schemas = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap().iter().filter(|(m, _)| METHODS.contains(&m.as_str())) {
+            let name = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default();
+            if !(id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && id.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                fail(format!("{name}: operationId {id:?} is not camelCase"));
+            }
+            if !ids.insert(id.to_owned()) {
+                fail(format!("{name}: operationId {id} is used twice"));
+            }
+            match op["tags"].as_array().map(Vec::as_slice) {
+                Some([tag]) if tag.as_str().is_some_and(|t| tags.contains(t)) => {}
+                other => fail(format!("{name}: needs exactly one tag declared with a description, has {other:?}")),
+            }
+            for field in ["summary", "description"] {
+                if !non_empty(&op[field]) {
+                    fail(format!("{name}: no {field}"));
+                }
+            }
+
+            // Security is explicit: bearer, or `[]` for operations anyone may call.
+            let public = match &op["security"] {
+                Value::Array(s) if s.is_empty() => true,
+                Value::Array(s) if s.as_slice() == [serde_json::json!({"BearerAuth": []})] => false,
+                other => {
+                    fail(format!(
+                        "{name}: security must be BearerAuth or [] (public; list it in api::spec::PUBLIC_OPERATIONS), is {other}"
+                    ));
+                    true
+                }
+            };
+
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                let pname = parameter["name"].as_str().unwrap_or_default();
+                if !non_empty(&parameter["description"]) || !parameter["schema"].is_object() {
+                    fail(format!("{name}: parameter {pname} needs a description and a schema"));
+                }
+                if parameter["in"] == "path" && parameter["required"] != true {
+                    fail(format!("{name}: path parameter {pname} must be required"));
+                }
+            }
+
+            let body = &op["requestBody"];
+            if body.is_object() {
+                let content = body["content"].as_object().map(|c| c.keys().cloned().collect::<Vec<_>>());
+                if body["required"] != true || content.as_deref() != Some(&["application/json".to_owned()][..]) {
+                    fail(format!("{name}: the request body must be required application/json"));
+                }
+                let root = &body["content"]["application/json"]["schema"];
+                let (root_name, root_schema) = schema(spec, root);
+                let variants: Vec<&Value> = match root_schema["oneOf"].as_array() {
+                    Some(variants) => variants.iter().map(|v| schema(spec, v).1).collect(),
+                    None => vec![root_schema],
+                };
+                if !variants.iter().any(|v| v["example"].is_object()) {
+                    fail(format!("{name}: the request body {root_name} has no example"));
+                }
+                reachable(spec, root, &mut request_schemas);
+            }
+
+            let responses = op["responses"].as_object().unwrap();
+            let declares = |status: &str| responses.contains_key(status);
+            let mut expected: Vec<&str> = Vec::new();
+            if responses.keys().any(|s| !s.starts_with('2')) {
+                expected.extend(["500", "503"]);
+            }
+            if body.is_object() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            if !public {
+                expected.push("401");
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            if op["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["in"] == "query" || p["in"] == "header"))
+            {
+                expected.push("422");
+            }
+            for status in expected {
+                if !declares(status) {
+                    fail(format!("{name}: does not declare {status}"));
+                }
+            }
+            if !responses.keys().any(|s| s.starts_with('2')) {
+                fail(format!("{name}: no success response"));
+            }
+            for (status, response) in responses {
+                if !non_empty(&response["description"]) {
+                    fail(format!("{name} {status}: no description"));
+                }
+                let headers = response["headers"].as_object();
+                let header = |wanted: &str| {
+                    headers.and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted))).map(|(_, v)| v)
+                };
+                if header("X-Request-Id").is_none() {
+                    fail(format!("{name} {status}: no X-Request-Id header"));
+                }
+                for (header_name, definition) in headers.into_iter().flatten() {
+                    if !non_empty(&definition["description"]) {
+                        fail(format!("{name} {status}: header {header_name} has no description"));
+                    }
+                }
+                let content = response["content"].as_object();
+                match status.as_str() {
+                    "204" => {
+                        if content.is_some() {
+                            fail(format!("{name} 204 has a body"));
+                        }
+                    }
+                    s if s.starts_with('2') => {
+                        let json = content.and_then(|c| c.iter().find(|(k, _)| k.starts_with("application/json")));
+                        if !json.is_some_and(|(_, media)| media["schema"]["$ref"].is_string()) {
+                            fail(format!("{name} {status}: no application/json body with a named schema"));
+                        }
+                    }
+                    _ => {
+                        if response["content"]["application/problem+json"]["schema"]["$ref"]
+                            != "#/components/schemas/Problem"
+                        {
+                            fail(format!("{name} {status}: not an application/problem+json Problem"));
+                        }
+                    }
+                }
+                if (status == "429" || status == "503") && header("Retry-After").is_none() {
+                    fail(format!("{name} {status}: no Retry-After header"));
+                }
+                if status == "201" && !header("Location").is_some_and(|l| l["required"] == true) {
+                    fail(format!("{name} 201: no Location header for what it created"));
+                }
+            }
+        }
+    }
+
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        if !non_empty(&schema["description"]) {
+            fail(format!("schema {name}: no description"));
+        }
+        if let Some(values) = schema["enum"].as_array() {
+            let description = schema["description"].as_str().unwrap_or_default();
+            for value in values {
+                let value = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+                if !description.contains(&format!("`{value}`")) {
+                    fail(format!("enum {name}: the description does not explain `{value}`"));
+                }
+            }
+        }
+        let required: HashSet<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let is_request = request_schemas.contains(name);
+        if is_request && schema["properties"].is_object() && schema["additionalProperties"] != false {
+            fail(format!("schema {name}: a request schema must reject unknown fields (additionalProperties: false)"));
+        }
+        for (property, definition) in schema["properties"].as_object().into_iter().flatten() {
+            let at = format!("schema {name}.{property}");
+            if !non_empty(&definition["description"]) && definition["enum"].as_array().is_none_or(|e| e.len() > 1) {
+                fail(format!("{at}: no description"));
+            }
+            let format = definition["format"].as_str().unwrap_or_default();
+            if format.starts_with("uint") || format.starts_with("naive") {
+                fail(format!("{at}: non-standard format {format}"));
+            }
+            let numeric = matches!(definition["type"].as_str(), Some("integer" | "number"));
+            if numeric && is_request && definition["minimum"].is_null() && definition["maximum"].is_null() {
+                fail(format!("{at}: a number in a request needs its range (minimum/maximum)"));
+            }
+            let optional = !required.contains(property.as_str());
+            if optional && definition.get("default").is_none() && definition["nullable"] != true {
+                fail(format!("{at}: optional without a default, so null must be allowed (nullable)"));
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn served_spec_is_complete_for_every_operation() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let response = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let spec: Value = response.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let operations: usize = spec["paths"].as_object().unwrap().values().map(|i| i.as_object().unwrap().len()).sum();
+    assert!(operations >= 21, "{operations}");
+
+    let problems = contract_problems(&spec);
+    assert!(problems.is_empty(), "the API document breaks {} rule(s):\n  {}", problems.len(), problems.join("\n  "));
+
+    let yaml = app.client.get(app.url("/openapi.yaml")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(yaml.trim_end(), COMMITTED.trim_end(), "the served YAML is the committed one");
+    let docs = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    let docs = docs.text().await.unwrap();
+    assert!(docs.contains("swagger") && docs.contains("\"security\": []"), "the docs show the published document");
+}
+
+#[test]
+fn the_rules_catch_what_they_are_for() {
+    let spec = serde_json::json!({
+        "openapi": "3.0.0",
+        "tags": [{"name": "Journal", "description": "The journal."}],
+        "security": [{"BearerAuth": []}],
+        "paths": {"/v1/things/{thing_id}": {"post": {
+            "operationId": "create_thing",
+            "tags": ["Journal"],
+            "summary": "Create",
+            "parameters": [{"name": "thing_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
+            "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}
+        }}},
+        "components": {
+            "securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer", "description": "A token."}},
+            "schemas": {"Thing": {"type": "object", "properties": {
+                "size": {"type": "integer", "format": "uint8"},
+                "kind": {"type": "string", "enum": ["a", "b"]}
+            }}}
+        }
+    });
+    let problems = contract_problems(&spec).join("\n");
+    for expected in [
+        "not camelCase",
+        "no description",
+        "security must be BearerAuth or []",
+        "parameter thing_id needs a description",
+        "has no example",
+        "does not declare 400",
+        "does not declare 404",
+        "no X-Request-Id header",
+        "no Location header",
+        "schema Thing: no description",
+        "must reject unknown fields",
+        "Thing.size: non-standard format uint8",
+        "needs its range",
+        "nullable",
+    ] {
+        assert!(problems.contains(expected), "expected a problem containing {expected:?} in:\n{problems}");
+    }
+}
+
+#[tokio::test]
+async fn a_method_a_path_does_not_have_is_405_with_allow() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    for (method, path, allow) in [
+        (Method::PUT, "/v1/me", "GET, HEAD, PATCH, DELETE"),
+        (Method::TRACE, "/healthz", "GET, HEAD"),
+        (Method::PATCH, "/v1/journal/entries/0196f6b1-1d3c-7a4e-9b2a-5f1e2d3c4b5a", "GET, HEAD, PUT, DELETE"),
+        // A literal segment is its own path, not a value of the parameter beside it.
+        (Method::OPTIONS, "/v1/care/invites/lookup", "POST"),
+        (Method::GET, "/v1/care/invites/redeem", "POST"),
+        (Method::GET, "/v1/care/invites/0196f6b1-1d3c-7a4e-9b2a-5f1e2d3c4b5a", "DELETE"),
+    ] {
+        let response = app.request(method.clone(), path, None, None).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
+}
