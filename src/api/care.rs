@@ -281,7 +281,8 @@ pub struct GrantList {
 #[oai(rename = "CareGrantUpdate", example)]
 #[serde(deny_unknown_fields)]
 pub struct GrantUpdateBody {
-    /// The new set of scopes, at least one. To take every scope away, revoke the grant.
+    /// The new set of scopes, at least one; left out or `null`: unchanged. To take every scope
+    /// away, revoke the grant.
     #[oai(validator(min_items = 1, max_items = 4))]
     pub scopes: Option<Vec<Name<Scope>>>,
     /// When access ends, in the future; `null`: until revoked. Setting it on an expired grant
@@ -660,7 +661,9 @@ impl CareApi {
     /// Change a grant
     ///
     /// The patient changes what a therapist may do, or until when. It applies from the
-    /// therapist's very next request. Patients only; for anyone else the grant is not found.
+    /// therapist's very next request. Fields left out (or `scopes: null`) stay as they are, so
+    /// an empty object changes nothing and answers with the grant as it stands. Patients only;
+    /// for anyone else the grant is not found.
     #[oai(path = "/care/grants/:grant_id", method = "patch", operation_id = "updateCareGrant")]
     async fn update_grant(
         &self,
@@ -672,9 +675,6 @@ impl CareApi {
     ) -> Result<Json<GrantBody>, Problems<{ status::AUTHENTICATED | status::BODY | status::NOT_FOUND }>> {
         let body = body.0;
         let mut errors = ValidationErrors::new();
-        if body.scopes.is_none() && body.expires_at.is_undefined() {
-            errors.add("body", "empty", "name `scopes`, `expires_at` or both");
-        }
         let scopes = body.scopes.map(|names| parse_scopes(&mut errors, "scopes", names));
         let expires_at = match body.expires_at {
             MaybeUndefined::Undefined => None,

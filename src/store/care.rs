@@ -93,6 +93,13 @@ pub struct GrantChange {
     pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
+impl GrantChange {
+    /// Nothing to change: the grant is answered as it stands, its `updated_at` untouched.
+    pub fn is_empty(&self) -> bool {
+        self.scopes.is_none() && self.expires_at.is_none()
+    }
+}
+
 /// One access to a patient's data, or an attempt.
 #[derive(Debug, Clone)]
 pub struct AccessRecord<'a> {

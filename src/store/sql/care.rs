@@ -325,6 +325,9 @@ macro_rules! care_repo {
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 let current = grant_from_row(&row)?;
+                if change.is_empty() {
+                    return Ok(Some(grant_record_in(&mut tx, grant_id).await?));
+                }
                 let scopes = change.scopes.as_ref().unwrap_or(&current.scopes);
                 let expires_at = change.expires_at.unwrap_or(current.expires_at);
                 sqlx::query("UPDATE care_grants SET scopes = $2, expires_at = $3, updated_at = $4 WHERE id = $1")
