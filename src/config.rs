@@ -153,6 +153,7 @@ pub struct DispatcherSettings {
     pub lease_seconds: u64,
     pub idle_poll_seconds: u64,
     pub planner_interval_seconds: u64,
+    pub shutdown_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

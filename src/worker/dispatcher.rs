@@ -176,8 +176,16 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
             _ = shutdown.changed() => break,
         }
     }
-    // In-flight sends end within the request timeout; let them record their outcome.
-    while in_flight.join_next().await.is_some() {}
+    // Sends under way get a short grace to record their outcome. One still waiting on a slow
+    // push service after that is abandoned: its delivery goes back to the queue at once rather
+    // than holding the shutdown (or its lease) for a whole request timeout. The notification's
+    // `Topic` lets the push service collapse the rare message that did get through twice.
+    let grace = Duration::from_secs(settings.shutdown_grace_seconds);
+    let finished = tokio::time::timeout(grace, async { while in_flight.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::warn!(abandoned = in_flight.len(), "push sends still under way at shutdown; handing them back");
+        in_flight.shutdown().await;
+    }
     match state.store.release_leases(&owner).await {
         Ok(0) => {}
         Ok(released) => tracing::info!(released, "released delivery leases on shutdown"),

@@ -40,7 +40,7 @@ macro_rules! on_both_backends {
                 fn overrides() -> Vec<(&'static str, serde_json::Value)> {
                     #[allow(unused_mut)]
                     let mut overrides = Vec::new();
-                    $(overrides.extend($overrides);)?
+                    $(overrides.extend($overrides.iter().cloned());)?
                     overrides
                 }
 
@@ -337,8 +337,8 @@ impl TestApp {
         }
     }
 
-    /// Stops the server as SIGTERM would and waits for it.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Stops the server as SIGTERM would and waits for it; the database stays for inspection.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -39,7 +39,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
 
 #[tokio::test]
 async fn graceful_shutdown_stops_the_server() {
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let mut app = spawn_app(Backend::Sqlite).await.unwrap();
     let url = app.url("/healthz");
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::OK);
     let client = app.client.clone();
