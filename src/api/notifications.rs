@@ -154,8 +154,11 @@ pub enum Subscribed {
 /// - `weekly_peg`: the weekly PEG questionnaire reminder.
 /// - `aftercare`: a step of an aftercare plan after a massage.
 /// - `urgent_alert`: an emergency or urgent alert: get help now or today.
-/// - `alert`: a suggestion such as seeing a physiotherapist, or (for therapists) a client's
-///   alert to follow up.
+/// - `alert`: a suggestion such as seeing a physiotherapist.
+/// - `client_urgent_alert`: (therapists) a client's emergency or urgent alert; the client was
+///   told to get help.
+/// - `client_alert`: (therapists) a client's alert to follow up, such as seeing a
+///   physiotherapist or high soreness after a session.
 /// - `test`: a test sent on request.
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename = "NotificationKind", rename_all = "snake_case")]
@@ -170,6 +173,10 @@ pub enum KindOut {
     UrgentAlert,
     /// A suggestion such as seeing a physiotherapist.
     Alert,
+    /// (Therapists) a client's emergency or urgent alert; the client was told to get help.
+    ClientUrgentAlert,
+    /// (Therapists) a client's alert to follow up.
+    ClientAlert,
     /// A test sent on request.
     Test,
 }
@@ -182,6 +189,8 @@ impl From<Kind> for KindOut {
             Kind::Aftercare => KindOut::Aftercare,
             Kind::UrgentAlert => KindOut::UrgentAlert,
             Kind::Alert => KindOut::Alert,
+            Kind::ClientUrgentAlert => KindOut::ClientUrgentAlert,
+            Kind::ClientAlert => KindOut::ClientAlert,
             Kind::Test => KindOut::Test,
         }
     }

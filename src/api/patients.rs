@@ -230,6 +230,23 @@ impl PatientsApi {
         Ok(Json(alerts::AlertPage { items: items.into_iter().map(Into::into).collect(), next_cursor }))
     }
 
+    /// A client's alert
+    ///
+    /// One alert with its evidence and advice, as the client sees it; where a therapist's alert
+    /// notification links to. Needs the client's grant with the `receive_alerts` scope.
+    #[oai(path = "/:patient_id/alerts/:alert_id", method = "get", operation_id = "getPatientAlert")]
+    async fn alert(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The client.
+        patient_id: Path<Uuid>,
+        /// The alert.
+        alert_id: Path<Uuid>,
+    ) -> Result<Json<alerts::AlertBody>, Problems<{ status::AUTHENTICATED | status::NOT_FOUND }>> {
+        Ok(Json(state.alert(&auth.0, patient_id.0, alert_id.0).await?.into()))
+    }
+
     /// Acknowledge a client's alert
     ///
     /// Tells the client and the other therapists it has been seen: it is not notified again.

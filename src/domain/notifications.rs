@@ -39,12 +39,24 @@ pub enum Kind {
     UrgentAlert,
     /// see-a-physiotherapist and therapist follow-up alerts.
     Alert,
+    /// To a therapist: a client's emergency or urgent alert (the client was told to get help).
+    ClientUrgentAlert,
+    /// To a therapist: a client's see-a-physiotherapist or follow-up alert.
+    ClientAlert,
     Test,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::DailyReminder, Kind::WeeklyPeg, Kind::Aftercare, Kind::UrgentAlert, Kind::Alert, Kind::Test];
+    pub const ALL: [Kind; 8] = [
+        Kind::DailyReminder,
+        Kind::WeeklyPeg,
+        Kind::Aftercare,
+        Kind::UrgentAlert,
+        Kind::Alert,
+        Kind::ClientUrgentAlert,
+        Kind::ClientAlert,
+        Kind::Test,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +65,8 @@ impl Kind {
             Kind::Aftercare => "aftercare",
             Kind::UrgentAlert => "urgent_alert",
             Kind::Alert => "alert",
+            Kind::ClientUrgentAlert => "client_urgent_alert",
+            Kind::ClientAlert => "client_alert",
             Kind::Test => "test",
         }
     }
@@ -69,12 +83,14 @@ impl Kind {
             Kind::WeeklyPeg => 12 * 3600,
             Kind::Aftercare => 3 * 3600,
             Kind::UrgentAlert => 3600,
-            Kind::Alert => 24 * 3600,
+            Kind::Alert | Kind::ClientUrgentAlert | Kind::ClientAlert => 24 * 3600,
             Kind::Test => 300,
         })
     }
 
-    /// `high` wakes a sleeping phone; only alerts that say "get help now/today" may do that.
+    /// `high` wakes a sleeping phone; only alerts that say "get help now/today" may do that, and
+    /// only the patient's: a therapist cannot act on a client's emergency in the night, and the
+    /// client has already been told where to get help.
     pub fn urgency(self) -> Urgency {
         match self {
             Kind::UrgentAlert => Urgency::High,
@@ -96,6 +112,8 @@ impl Kind {
             Kind::Aftercare => "A note from your aftercare plan",
             Kind::UrgentAlert => "Please open Aftercare now",
             Kind::Alert => "Aftercare has a suggestion for you",
+            Kind::ClientUrgentAlert => "A client needs attention",
+            Kind::ClientAlert => "A client may need a follow-up",
             Kind::Test => "Test notification",
         }
     }
@@ -107,6 +125,10 @@ impl Kind {
             Kind::Aftercare => "Open the app to see your next step.",
             Kind::UrgentAlert => "Something you logged needs attention. Open the app for advice.",
             Kind::Alert => "Open the app to read it.",
+            Kind::ClientUrgentAlert => {
+                "A client reported a warning sign and was told to get help. Open Aftercare for details."
+            }
+            Kind::ClientAlert => "Open Aftercare to see which client and why.",
             Kind::Test => "Notifications reach this device.",
         }
     }
@@ -187,6 +209,20 @@ mod tests {
 
     fn zone(name: &str) -> TimeZone {
         TimeZone::parse(name).unwrap()
+    }
+
+    #[test]
+    fn only_the_patients_own_red_flag_alert_may_wake_a_phone() {
+        for kind in Kind::ALL {
+            let wakes = kind.urgency() == Urgency::High;
+            assert_eq!(wakes, kind == Kind::UrgentAlert, "{kind:?}");
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        for kind in [Kind::ClientUrgentAlert, Kind::ClientAlert] {
+            assert!(!kind.ignores_quiet_hours(), "{kind:?} waits for the therapist's morning");
+            let words = format!("{} {}", kind.title(), kind.body()).to_lowercase();
+            assert!(words.contains("client") && !words.contains("you"), "{words}");
+        }
     }
 
     #[test]

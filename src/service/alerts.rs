@@ -210,9 +210,9 @@ impl AppState {
     }
 
     /// The fan-out: notification `number` of `alert` to the patient and to each of `therapists`,
-    /// each at a time that suits their own quiet hours. Red flags (emergency, urgent) go at once
-    /// with high urgency; the others wait for the end of the recipient's quiet hours. Returns
-    /// when the patient's goes out.
+    /// each in words meant for them. The patient hears about a red flag (emergency, urgent) at
+    /// once with high urgency; everything else, and every therapist's copy, waits for the end of
+    /// the recipient's quiet hours. Returns when the patient's goes out.
     pub async fn send_alert_notification(
         &self,
         alert: &Alert,
@@ -220,9 +220,13 @@ impl AppState {
         patient: &Recipient,
         therapists: &[Recipient],
     ) -> Result<DateTime<Utc>> {
-        let kind = if alert.tier.is_red_flag() { Kind::UrgentAlert } else { Kind::Alert };
+        let (patient_kind, therapist_kind) = if alert.tier.is_red_flag() {
+            (Kind::UrgentAlert, Kind::ClientUrgentAlert)
+        } else {
+            (Kind::Alert, Kind::ClientAlert)
+        };
         let now = self.clock.now();
-        let due_at = |recipient: &Recipient| {
+        let due_at = |recipient: &Recipient, kind: Kind| {
             if kind.ignores_quiet_hours() {
                 now
             } else {
@@ -232,20 +236,20 @@ impl AppState {
         let dedupe_key = format!("alert:{}:{number}", alert.id);
         let patient_link = format!("/alerts/{}", alert.id);
         let therapist_link = format!("/clients/{}/alerts/{}", alert.patient_id, alert.id);
-        let recipients =
-            std::iter::once((patient, patient_link)).chain(therapists.iter().map(|t| (t, therapist_link.clone())));
-        for (recipient, link) in recipients {
+        let recipients = std::iter::once((patient, patient_kind, patient_link))
+            .chain(therapists.iter().map(|t| (t, therapist_kind, therapist_link.clone())));
+        for (recipient, kind, link) in recipients {
             let notice = Notice {
                 account_id: recipient.account_id,
                 kind,
                 dedupe_key: dedupe_key.clone(),
                 link,
-                due_at: due_at(recipient),
+                due_at: due_at(recipient, kind),
                 subject_date: None,
             };
             self.notify(notice, false).await?;
         }
-        Ok(due_at(patient))
+        Ok(due_at(patient, patient_kind))
     }
 
     /// A patient's alerts, newest first; one more than `limit` is fetched to tell whether

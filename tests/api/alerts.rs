@@ -311,6 +311,51 @@ on_both_backends! {
         assert_eq!(item["status"], "sent");
     }
 
+    async fn a_therapist_hears_of_a_clients_emergency_in_their_own_words_after_their_quiet_hours(app) with MANUAL {
+        // 23:30 in Berlin for both.
+        app.clock.set(at("2026-11-21T22:30:00Z"));
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        app.link(&ana, &tom, &["read_journal", "receive_alerts"]).await;
+        let (ana_phone, tom_phone) = (receiver.subscribe(), receiver.subscribe());
+        app.register_device(&ana.tokens, &ana_phone).await;
+        app.register_device(&tom.tokens, &tom_phone).await;
+        app.log(&ana.tokens, &entry("2026-11-21T22:20:00Z", 6, &["saddle_numbness"])).await;
+        app.round().await;
+        assert_eq!(pushes(&receiver, &ana_phone, "urgent_alert").len(), 1, "the patient is told at once");
+        assert_eq!(receiver.requests(&tom_phone), 0, "the therapist is not woken");
+
+        let alert = app.only_alert(&ana.tokens).await;
+        let inbox = app.inbox(&tom.tokens).await;
+        assert_eq!(inbox.len(), 1, "{inbox:?}");
+        assert_eq!(inbox[0]["kind"], "client_urgent_alert");
+        assert_eq!(inbox[0]["status"], "scheduled");
+        assert_eq!(instant(&inbox[0]["due_at"]), at("2026-11-22T07:00:00Z"));
+        let link = format!("/clients/{}/alerts/{}", ana.id, alert["id"].as_str().unwrap());
+        assert_eq!(inbox[0]["link"], link.as_str());
+
+        app.clock.set(at("2026-11-22T07:00:01Z"));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        let got = receiver.received(&tom_phone);
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].urgency.as_deref(), got[0].ttl.as_deref()), (Some("normal"), Some("86400")));
+        let body = payload(&got[0]);
+        assert_eq!(body["kind"], "client_urgent_alert");
+        assert_eq!(body["title"], "A client needs attention");
+        let text = body.to_string().to_lowercase();
+        for private in ["ana", "numb", "saddle", "bladder", "emergency", "you logged"] {
+            assert!(!text.contains(private), "the lock screen names neither the client nor the symptom: {text}");
+        }
+        // The link opens the client's alert, which the grant lets the therapist read.
+        let tom = app.again(&tom, "tom@example.org").await;
+        let read = app.json(tom.token(), &format!("/v1/patients/{}/alerts/{}", ana.id, alert["id"].as_str().unwrap())).await;
+        assert_eq!((read["id"].clone(), read["tier"].clone()), (alert["id"].clone(), json!("emergency")));
+        assert!(read["advice"].as_str().unwrap().starts_with("Call emergency services now"));
+    }
+
     async fn a_see_physio_alert_waits_for_the_end_of_quiet_hours(app) with MANUAL {
         app.clock.set(at("2026-11-21T22:30:00Z"));
         let receiver = PushReceiver::start().await;

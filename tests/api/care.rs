@@ -143,6 +143,10 @@ fn patient_data_operations(entry_body: &Value, session_body: &Value) -> Vec<Op> 
         read("/v1/questionnaires/{questionnaire_id}", Target::Caller),
         Op { scope: Some("receive_alerts"), ..read("/v1/patients/{patient_id}/alerts", Target::PathPatient) },
         Op {
+            scope: Some("receive_alerts"),
+            ..read("/v1/patients/{patient_id}/alerts/{alert_id}", Target::PathPatient)
+        },
+        Op {
             method: Method::POST,
             path: "/v1/patients/{patient_id}/alerts/{alert_id}/acknowledge",
             target: Target::PathPatient,
@@ -881,7 +885,8 @@ on_both_backends! {
             let app = &app;
             async move {
                 let page = app.json(who.token(), "/v1/notifications").await;
-                page["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "urgent_alert").count()
+                let kinds = ["urgent_alert", "client_urgent_alert"];
+                page["items"].as_array().unwrap().iter().filter(|n| kinds.contains(&n["kind"].as_str().unwrap())).count()
             }
         };
         assert_eq!(inbox(&tom).await, 1, "the emergency alert reached Tom");
