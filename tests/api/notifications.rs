@@ -364,34 +364,38 @@ fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::sto
     }
 }
 
-#[tokio::test]
-async fn a_hung_push_service_does_not_stall_other_deliveries() {
-    let app = spawn_app_with(Backend::Sqlite, &[("push.request_timeout_ms", json!(4000))]).await.unwrap();
-    let receiver = PushReceiver::start().await;
-    receiver.set_now(app.clock_now());
-    let (ana, stuck) = patient_with_device(&app, &receiver, "ana@example.org").await;
-    let (bob, fine) = patient_with_device(&app, &receiver, "bob@example.org").await;
-    receiver.reply(&stuck, Reply::Hang);
-    app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-    receiver.wait_for_requests(&stuck, 1, Duration::from_secs(5)).await;
-    app.post("/v1/notifications/test", Some(&bob.access), &json!({})).await;
-    receiver.wait_for_requests(&fine, 1, Duration::from_secs(5)).await;
-    // Bob's phone was served while Ana's send still held its lease.
-    let still_leased = "SELECT count(*) FROM push_deliveries d JOIN notifications n ON n.id = d.notification_id
-                        WHERE d.state = 'leased' AND d.attempts = 1 AND n.account_id = $1";
-    let ana_id = app.account_id(&ana).await;
-    assert_eq!(app.count(still_leased, Some(ana_id)).await, 1, "the healthy device did not wait for the hung one");
+/// Long enough that the hung send is still waiting when the healthy one arrives.
+static HUNG_SERVICE_TIMEOUT: std::sync::LazyLock<[(&str, Value); 1]> =
+    std::sync::LazyLock::new(|| [("push.request_timeout_ms", json!(4000))]);
 
-    // The hung one times out and waits for a retry, not stuck in a lease.
-    let retrying =
-        "SELECT count(*) FROM push_deliveries WHERE state = 'pending' AND attempts = 1 AND last_error IS NOT NULL";
-    for _ in 0..200 {
-        if app.count(retrying, None).await == 1 {
-            return;
+on_both_backends! {
+    async fn a_hung_push_service_does_not_stall_other_deliveries(app) with HUNG_SERVICE_TIMEOUT {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, stuck) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let (bob, fine) = patient_with_device(&app, &receiver, "bob@example.org").await;
+        receiver.reply(&stuck, Reply::Hang);
+        app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+        receiver.wait_for_requests(&stuck, 1, Duration::from_secs(5)).await;
+        app.post("/v1/notifications/test", Some(&bob.access), &json!({})).await;
+        receiver.wait_for_requests(&fine, 1, Duration::from_secs(5)).await;
+        // Bob's phone was served while Ana's send still held its lease.
+        let still_leased = "SELECT count(*) FROM push_deliveries d JOIN notifications n ON n.id = d.notification_id
+                            WHERE d.state = 'leased' AND d.attempts = 1 AND n.account_id = $1";
+        let ana_id = app.account_id(&ana).await;
+        assert_eq!(app.count(still_leased, Some(ana_id)).await, 1, "the healthy device did not wait for the hung one");
+
+        // The hung one times out and waits for a retry, not stuck in a lease.
+        let retrying =
+            "SELECT count(*) FROM push_deliveries WHERE state = 'pending' AND attempts = 1 AND last_error IS NOT NULL";
+        for _ in 0..200 {
+            if app.count(retrying, None).await == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        panic!("the hung delivery never timed out");
     }
-    panic!("the hung delivery never timed out");
 }
 
 #[tokio::test]
