@@ -13,7 +13,24 @@ import os
 import secrets
 import urllib.request
 
+import hypothesis.internal.lambda_sources as _lambda_sources
 import schemathesis
+
+# CPython 3.11 can fail `ast.parse` with "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905). Hypothesis parses source files only to label the lambdas in a
+# strategy's description, and such a failure aborted the operation under test. A label is not
+# worth a failed run: fall back to hypothesis' own "<unknown>" label.
+_describe_lambda = _lambda_sources._lambda_description
+
+
+def _describe_lambda_or_unknown(f):
+    try:
+        return _describe_lambda(f)
+    except SystemError:
+        return "lambda: <unknown>"
+
+
+_lambda_sources._lambda_description = _describe_lambda_or_unknown
 
 # Rules that JSON Schema cannot state, by the `code` the service gives them in a 422 problem.
 # A schema-valid request refused (422) only for rules in this list is the service doing its job,
