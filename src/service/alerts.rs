@@ -262,25 +262,25 @@ impl AppState {
         before: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
     ) -> Result<(Vec<Alert>, bool)> {
-        self.authorize(principal, Action::ReadAlerts, patient_id).await?;
-        let mut alerts = self.store.alerts(patient_id, filter, before, limit + 1).await?;
+        let allowed = self.authorize(principal, Action::ReadAlerts, patient_id).await?;
+        let mut alerts = self.store.alerts(patient_id, filter, before, limit + 1, allowed.audit()).await?;
         let more = alerts.len() > limit as usize;
         alerts.truncate(limit as usize);
         Ok((alerts, more))
     }
 
     pub async fn alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
-        self.authorize(principal, Action::ReadAlerts, patient_id).await?;
-        self.store.alert(patient_id, id).await?.ok_or(Error::NotFound)
+        let allowed = self.authorize(principal, Action::ReadAlerts, patient_id).await?;
+        self.store.alert(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)
     }
 
     /// Marks an alert seen: it is no longer notified again. Acknowledging twice changes nothing;
     /// an alert resolved before it was acknowledged is a conflict.
     pub async fn acknowledge_alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
-        self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
+        let allowed = self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
         let alert = self
             .store
-            .acknowledge_alert(patient_id, id, principal.account_id, self.clock.now())
+            .acknowledge_alert(patient_id, id, principal.account_id, self.clock.now(), allowed.audit())
             .await?
             .ok_or(Error::NotFound)?;
         if alert.acknowledged.is_none() {
@@ -292,8 +292,9 @@ impl AppState {
     /// Resolves an alert by hand (see `domain::alerts::lifecycle` for when its rule may raise it
     /// again). Resolving a resolved alert changes nothing.
     pub async fn resolve_alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
-        self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
-        let alert = self.store.resolve_alert(patient_id, id, principal.account_id, self.clock.now()).await?;
+        let allowed = self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
+        let alert =
+            self.store.resolve_alert(patient_id, id, principal.account_id, self.clock.now(), allowed.audit()).await?;
         alert.ok_or(Error::NotFound)
     }
 }

@@ -6,7 +6,8 @@
 //! (not ended, not expired) whose scopes include the one the action needs; the grant is read
 //! from the database on every call, so a revocation or expiry holds from the very next request.
 //! Every attempt by anyone but the patient, allowed or refused, is appended to the patient's
-//! access log before any data is read, so nothing shown to someone else is missing from it.
+//! access log: a refusal at once, an allowed access in the same transaction as the read or
+//! write it allows, so the log holds exactly what someone else read or changed.
 //!
 //! The caseload reads many clients at once and cannot ask per client; its query states the
 //! same rule in SQL (`store::sql::care`), with the scope it needs taken from [`Action::scope`].
@@ -137,6 +138,27 @@ pub enum Access {
     Grant(Uuid),
 }
 
+/// An allowed action, and the access log line it owes the patient: the repository appends it
+/// in the same transaction as the read or write (`None` for the patient's own data).
+#[derive(Debug, Clone)]
+#[must_use = "pass `audit()` to the repository call that reads or writes the patient's data"]
+pub struct Allowed {
+    pub access: Access,
+    line: Option<AccessRecord>,
+}
+
+impl Allowed {
+    /// The line for the repository call that does the read or write.
+    pub fn audit(&self) -> Option<&AccessRecord> {
+        self.line.as_ref()
+    }
+
+    /// For actions only the patient may take (no [`Action::scope`]): there is nothing to log.
+    pub fn patient_only(self) {
+        debug_assert!(self.line.is_none() && self.access == Access::Owner);
+    }
+}
+
 /// The decision itself, given the open grant between the therapist and the patient (if any).
 pub fn decide(
     principal: &Principal,
@@ -162,33 +184,37 @@ pub fn decide(
 
 impl AppState {
     /// Allows `principal` to do `action` on the data of `patient_id`, or answers not found.
-    /// Anyone but the patient leaves a line in the patient's access log, whatever the answer.
-    pub async fn authorize(&self, principal: &Principal, action: Action, patient_id: Uuid) -> Result<Access> {
+    /// Anyone but the patient leaves a line in the patient's access log, whatever the answer: a
+    /// refusal at once, an allowed access with the read or write itself (see [`Allowed`]).
+    pub async fn authorize(&self, principal: &Principal, action: Action, patient_id: Uuid) -> Result<Allowed> {
         let now = self.clock.now();
         if let Some(Access::Owner) = decide(principal, action, patient_id, None, now) {
-            return Ok(Access::Owner);
+            return Ok(Allowed { access: Access::Owner, line: None });
         }
         let grant = match (principal.role, action.scope()) {
             (Role::Therapist, Some(_)) => self.store.open_grant(patient_id, principal.account_id).await?,
             _ => None,
         };
         let access = decide(principal, action, patient_id, grant.as_ref(), now);
-        let request_id = context::request_id();
-        self.store
-            .append_access(&AccessRecord {
-                patient_id,
-                actor_id: principal.account_id,
-                actor_role: principal.role,
-                operation: action.as_str(),
-                allowed: access.is_some(),
-                request_id: request_id.as_deref(),
-                at: now,
-            })
-            .await?;
+        let line = AccessRecord {
+            patient_id,
+            actor_id: principal.account_id,
+            actor_role: principal.role,
+            operation: action.as_str(),
+            allowed: access.is_some(),
+            request_id: context::request_id(),
+            at: now,
+        };
         let outcome = if access.is_some() { "allowed" } else { "denied" };
         metrics::counter!("patient_data_access_total", "role" => principal.role.as_str(), "outcome" => outcome)
             .increment(1);
-        access.ok_or(Error::NotFound)
+        match access {
+            Some(access) => Ok(Allowed { access, line: Some(line) }),
+            None => {
+                self.store.append_access(&line).await?;
+                Err(Error::NotFound)
+            }
+        }
     }
 }
 

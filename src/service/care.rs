@@ -83,7 +83,7 @@ impl AppState {
         let now = self.clock.now();
         match principal.role {
             Role::Patient => {
-                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?;
+                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?.patient_only();
                 not_in_the_past("access_expires_at", access_expires_at, now)?;
             }
             Role::Therapist if access_expires_at.is_some() => {
@@ -203,7 +203,7 @@ impl AppState {
             }
             Role::Therapist => {}
             Role::Patient => {
-                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?;
+                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?.patient_only();
                 if scopes.is_none() {
                     return Err(ValidationErrors::single(
                         "scopes",
@@ -244,7 +244,7 @@ impl AppState {
     pub async fn grants(&self, principal: &Principal) -> Result<Vec<GrantRecord>> {
         let party = match principal.role {
             Role::Patient => {
-                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?;
+                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?.patient_only();
                 GrantParty::Patient(principal.account_id)
             }
             Role::Therapist => GrantParty::Therapist(principal.account_id),
@@ -260,7 +260,7 @@ impl AppState {
         grant_id: Uuid,
         change: GrantChange,
     ) -> Result<GrantRecord> {
-        self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?;
+        self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?.patient_only();
         let now = self.clock.now();
         not_in_the_past("expires_at", change.expires_at.flatten(), now)?;
         self.store.change_grant(principal.account_id, grant_id, &change, now).await?.ok_or(Error::NotFound)
@@ -271,7 +271,7 @@ impl AppState {
     pub async fn end_grant(&self, principal: &Principal, grant_id: Uuid) -> Result<()> {
         let (party, by) = match principal.role {
             Role::Patient => {
-                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?;
+                self.authorize(principal, Action::ManageCareTeam, principal.account_id).await?.patient_only();
                 (GrantParty::Patient(principal.account_id), EndedBy::Patient)
             }
             Role::Therapist => (GrantParty::Therapist(principal.account_id), EndedBy::Therapist),
@@ -386,7 +386,7 @@ impl AppState {
         after: Option<LogPosition>,
         limit: u32,
     ) -> Result<(Vec<AccessLogItem>, bool)> {
-        self.authorize(principal, Action::ReadAccessLog, principal.account_id).await?;
+        self.authorize(principal, Action::ReadAccessLog, principal.account_id).await?.patient_only();
         let mut items = self.store.access_log(principal.account_id, after, limit + 1).await?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);

@@ -36,7 +36,7 @@ impl AppState {
         content: EntryContent,
         base_version: Option<i64>,
     ) -> Result<Saved> {
-        self.authorize(principal, Action::WriteJournalEntry, patient_id).await?;
+        self.authorize(principal, Action::WriteJournalEntry, patient_id).await?.patient_only();
         let now = self.clock.now();
         check_recorded_at(content.recorded_at, now)
             .map_err(|p| ValidationErrors::single("recorded_at", p.code, p.message))?;
@@ -67,7 +67,7 @@ impl AppState {
         id: Uuid,
         base_version: Option<i64>,
     ) -> Result<Tombstone> {
-        self.authorize(principal, Action::DeleteJournalEntry, patient_id).await?;
+        self.authorize(principal, Action::DeleteJournalEntry, patient_id).await?.patient_only();
         match self.store.delete_entry(patient_id, id, base_version, self.clock.now()).await? {
             EntryDeletion::Deleted(tombstone) => {
                 self.reevaluate_alerts(patient_id).await;
@@ -81,8 +81,8 @@ impl AppState {
 
     /// A live entry; a deleted one is gone for reading (the change feed reports its tombstone).
     pub async fn entry(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Entry> {
-        self.authorize(principal, Action::ReadJournalEntry, patient_id).await?;
-        match self.store.entry(patient_id, id).await? {
+        let allowed = self.authorize(principal, Action::ReadJournalEntry, patient_id).await?;
+        match self.store.entry(patient_id, id, allowed.audit()).await? {
             Some(EntryState::Live(entry)) => Ok(entry),
             _ => Err(Error::NotFound),
         }
@@ -99,11 +99,11 @@ impl AppState {
         after: Option<EntryPosition>,
         limit: u32,
     ) -> Result<(Vec<Entry>, bool)> {
-        self.authorize(principal, Action::ListJournalEntries, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ListJournalEntries, patient_id).await?;
         if from >= to {
             return Err(ValidationErrors::single("from", "empty_range", "must be before `to`").into());
         }
-        let mut entries = self.store.entries(patient_id, from, to, after, limit + 1).await?;
+        let mut entries = self.store.entries(patient_id, from, to, after, limit + 1, allowed.audit()).await?;
         let more = entries.len() > limit as usize;
         entries.truncate(limit as usize);
         Ok((entries, more))
@@ -117,8 +117,8 @@ impl AppState {
         since: i64,
         limit: u32,
     ) -> Result<(Vec<Change>, bool)> {
-        self.authorize(principal, Action::ReadJournalChanges, patient_id).await?;
-        let mut changes = self.store.changes(patient_id, since, limit + 1).await?;
+        let allowed = self.authorize(principal, Action::ReadJournalChanges, patient_id).await?;
+        let mut changes = self.store.changes(patient_id, since, limit + 1, allowed.audit()).await?;
         let more = changes.len() > limit as usize;
         changes.truncate(limit as usize);
         Ok((changes, more))
@@ -132,10 +132,10 @@ impl AppState {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<DailyRollup>> {
-        self.authorize(principal, Action::ReadJournalDays, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ReadJournalDays, patient_id).await?;
         let (from, to) = self.date_range(patient_id, from, to, 30).await?;
         check_date_range(from, to)?;
-        Ok(rollup::daily_rollups(self.store.rollup_inputs(patient_id, from, to).await?))
+        Ok(rollup::daily_rollups(self.store.rollup_inputs(patient_id, from, to, allowed.audit()).await?))
     }
 
     /// Summary of `from..=to` (by default the `days` days up to the patient's today) and its
@@ -148,12 +148,13 @@ impl AppState {
         to: Option<NaiveDate>,
         days: u32,
     ) -> Result<Summary> {
-        self.authorize(principal, Action::ReadJournalSummary, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ReadJournalSummary, patient_id).await?;
         let (from, to) = self.date_range(patient_id, from, to, days).await?;
         check_date_range(from, to)?;
         let length = (to - from).num_days() as u64 + 1;
         let previous_start = from.checked_sub_days(Days::new(length)).unwrap_or(from);
-        let rollups = rollup::daily_rollups(self.store.rollup_inputs(patient_id, previous_start, to).await?);
+        let rollups =
+            rollup::daily_rollups(self.store.rollup_inputs(patient_id, previous_start, to, allowed.audit()).await?);
         Ok(rollup::summarize(&rollups, from, to))
     }
 
@@ -184,7 +185,7 @@ impl AppState {
         completed_at: Option<DateTime<Utc>>,
         idempotency: Option<(&str, String)>,
     ) -> Result<(QuestionnaireRecord, bool)> {
-        self.authorize(principal, Action::SubmitQuestionnaire, patient_id).await?;
+        self.authorize(principal, Action::SubmitQuestionnaire, patient_id).await?.patient_only();
         let now = self.clock.now();
         let completed_at = completed_at.unwrap_or(now);
         check_recorded_at(completed_at, now)
@@ -220,7 +221,7 @@ impl AppState {
                 }
             },
             IdempotencyClaim::Done { resource_id } => {
-                let first = self.store.questionnaire(patient_id, resource_id).await?.ok_or(Error::NotFound)?;
+                let first = self.store.questionnaire(patient_id, resource_id, None).await?.ok_or(Error::NotFound)?;
                 Ok((first, false))
             }
             IdempotencyClaim::InProgress => Err(Error::Conflict("idempotency_key_in_use")),
@@ -239,8 +240,8 @@ impl AppState {
         patient_id: Uuid,
         id: Uuid,
     ) -> Result<QuestionnaireRecord> {
-        self.authorize(principal, Action::ReadQuestionnaires, patient_id).await?;
-        self.store.questionnaire(patient_id, id).await?.ok_or(Error::NotFound)
+        let allowed = self.authorize(principal, Action::ReadQuestionnaires, patient_id).await?;
+        self.store.questionnaire(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)
     }
 
     pub async fn questionnaires(
@@ -251,8 +252,8 @@ impl AppState {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<QuestionnaireRecord>> {
-        self.authorize(principal, Action::ReadQuestionnaires, patient_id).await?;
-        Ok(self.store.questionnaires(patient_id, kind, from, to, 1000).await?)
+        let allowed = self.authorize(principal, Action::ReadQuestionnaires, patient_id).await?;
+        Ok(self.store.questionnaires(patient_id, kind, from, to, 1000, allowed.audit()).await?)
     }
 }
 

@@ -13,7 +13,9 @@ use crate::domain::massage::{Pressure, SessionKind};
 use crate::domain::notifications::Kind;
 use crate::domain::screening::{HealthScreen, PlannedSession, Warning, screen};
 use crate::domain::{Role, ValidationErrors};
-use crate::store::{CheckInAnswer, IdempotencyClaim, MassageSession, Principal, StepRecord, StepState, TemplateRecord};
+use crate::store::{
+    AccessRecord, CheckInAnswer, IdempotencyClaim, MassageSession, Principal, StepRecord, StepState, TemplateRecord,
+};
 
 /// Steps due further back than this when a session is recorded late are not pushed: a
 /// "drink water" prompt for last week's session helps nobody.
@@ -65,8 +67,8 @@ impl AppState {
         principal: &Principal,
         patient_id: Uuid,
     ) -> Result<Option<(HealthScreen, DateTime<Utc>)>> {
-        self.authorize(principal, Action::ReadSessions, patient_id).await?;
-        Ok(self.store.health_screen(patient_id).await?)
+        let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        Ok(self.store.health_screen(patient_id, allowed.audit()).await?)
     }
 
     pub async fn save_health_screen(
@@ -75,7 +77,7 @@ impl AppState {
         patient_id: Uuid,
         health: HealthScreen,
     ) -> Result<HealthScreen> {
-        self.authorize(principal, Action::WriteHealthScreen, patient_id).await?;
+        self.authorize(principal, Action::WriteHealthScreen, patient_id).await?.patient_only();
         let today = self.patient_today(patient_id).await?;
         let health = health.validate(today)?;
         self.store.save_health_screen(patient_id, &health, self.clock.now()).await?;
@@ -89,13 +91,13 @@ impl AppState {
         patient_id: Uuid,
         planned: &PlannedSession,
     ) -> Result<Vec<Warning>> {
-        self.authorize(principal, Action::ReadSessions, patient_id).await?;
-        let health = self.store.health_screen(patient_id).await?.map(|(h, _)| h).unwrap_or_default();
+        let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let health = self.store.health_screen(patient_id, allowed.audit()).await?.map(|(h, _)| h).unwrap_or_default();
         Ok(screen(&health, planned))
     }
 
     async fn warnings_for(&self, session: &MassageSession) -> Result<Vec<Warning>> {
-        let health = self.store.health_screen(session.patient_id).await?.map(|(h, _)| h).unwrap_or_default();
+        let health = self.store.health_screen(session.patient_id, None).await?.map(|(h, _)| h).unwrap_or_default();
         let planned =
             PlannedSession { kind: session.kind, pressure: session.pressure, regions: session.regions.clone() };
         Ok(screen(&health, &planned))
@@ -110,7 +112,7 @@ impl AppState {
         draft: SessionDraft,
         idempotency: Option<(&str, String)>,
     ) -> Result<(SessionView, bool)> {
-        self.authorize(principal, Action::RecordSession, patient_id).await?;
+        let allowed = self.authorize(principal, Action::RecordSession, patient_id).await?;
         let now = self.clock.now();
         check_not_future(draft.started_at, now)?;
         if let Some((key, hash)) = &idempotency {
@@ -130,7 +132,7 @@ impl AppState {
                 }
             }
         }
-        let result = self.create_session(principal, patient_id, draft, now).await;
+        let result = self.create_session(principal, patient_id, draft, now, allowed.audit()).await;
         if let Some((key, _)) = idempotency {
             match &result {
                 Ok(view) => self.store.finish_idempotency(principal.account_id, key, view.session.id).await?,
@@ -146,6 +148,7 @@ impl AppState {
         patient_id: Uuid,
         draft: SessionDraft,
         now: DateTime<Utc>,
+        audit: Option<&AccessRecord>,
     ) -> Result<SessionView> {
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
         let template = match self.store.assigned_template(patient_id).await? {
@@ -187,7 +190,7 @@ impl AppState {
                     check_in: None,
                 })
                 .collect();
-        self.store.create_massage_session(&session, &steps).await?;
+        self.store.create_massage_session(&session, &steps, audit).await?;
         for step in &steps {
             self.schedule_step(patient_id, session.id, step, now).await?;
         }
@@ -222,8 +225,8 @@ impl AppState {
     }
 
     pub async fn massage_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<SessionView> {
-        self.authorize(principal, Action::ReadSessions, patient_id).await?;
-        let session = self.store.massage_session(patient_id, id).await?.ok_or(Error::NotFound)?;
+        let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let session = self.store.massage_session(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)?;
         let steps = self.store.steps(id).await?;
         let warnings = self.warnings_for(&session).await?;
         Ok(SessionView { session, steps, warnings })
@@ -237,11 +240,11 @@ impl AppState {
         to: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Vec<MassageSession>> {
-        self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
         // By default everything up to a day ahead (a session may be recorded just before it starts).
         let from = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let to = to.unwrap_or_else(|| self.clock.now() + chrono::TimeDelta::days(1));
-        Ok(self.store.massage_sessions(patient_id, from, to, limit).await?)
+        Ok(self.store.massage_sessions(patient_id, from, to, limit, allowed.audit()).await?)
     }
 
     /// Changes a session. A new time moves the plan's pending steps (and their notifications);
@@ -253,10 +256,10 @@ impl AppState {
         id: Uuid,
         draft: SessionDraft,
     ) -> Result<SessionView> {
-        self.authorize(principal, Action::RecordSession, patient_id).await?;
+        let allowed = self.authorize(principal, Action::RecordSession, patient_id).await?;
         let now = self.clock.now();
         check_not_future(draft.started_at, now)?;
-        let mut session = self.store.massage_session(patient_id, id).await?.ok_or(Error::NotFound)?;
+        let mut session = self.store.massage_session(patient_id, id, None).await?.ok_or(Error::NotFound)?;
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
         session.started_at = draft.started_at;
         session.duration_minutes = draft.duration_minutes;
@@ -279,7 +282,7 @@ impl AppState {
                 moved.push((step.id, p.due_at));
             }
         }
-        self.store.update_massage_session(&session, &moved).await?;
+        self.store.update_massage_session(&session, &moved, allowed.audit()).await?;
         for step in steps.iter().filter(|s| moved.iter().any(|(id, _)| *id == s.id)) {
             self.schedule_step(patient_id, id, step, now).await?;
         }
@@ -289,9 +292,9 @@ impl AppState {
 
     /// Deletes a session with its plan and answers; its pending notifications are cancelled.
     pub async fn delete_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<()> {
-        self.authorize(principal, Action::RecordSession, patient_id).await?;
+        let allowed = self.authorize(principal, Action::RecordSession, patient_id).await?;
         let steps = self.store.steps(id).await?;
-        if !self.store.delete_massage_session(patient_id, id).await? {
+        if !self.store.delete_massage_session(patient_id, id, allowed.audit()).await? {
             return Err(Error::NotFound);
         }
         for step in steps {
@@ -303,7 +306,8 @@ impl AppState {
     }
 
     async fn step_of(&self, patient_id: Uuid, session_id: Uuid, step_id: Uuid) -> Result<StepRecord> {
-        self.store.massage_session(patient_id, session_id).await?.ok_or(Error::NotFound)?;
+        // The patient's own steps: nothing to log.
+        self.store.massage_session(patient_id, session_id, None).await?.ok_or(Error::NotFound)?;
         self.store.steps(session_id).await?.into_iter().find(|s| s.id == step_id).ok_or(Error::NotFound)
     }
 
@@ -316,7 +320,7 @@ impl AppState {
         step_id: Uuid,
         outcome: StepOutcome,
     ) -> Result<StepRecord> {
-        self.authorize(principal, Action::AnswerAftercare, patient_id).await?;
+        self.authorize(principal, Action::AnswerAftercare, patient_id).await?.patient_only();
         let step = self.step_of(patient_id, session_id, step_id).await?;
         let state = match outcome {
             StepOutcome::Done => StepState::Done,
@@ -337,7 +341,7 @@ impl AppState {
         soreness: u8,
         leg_swelling: bool,
     ) -> Result<StepRecord> {
-        self.authorize(principal, Action::AnswerAftercare, patient_id).await?;
+        self.authorize(principal, Action::AnswerAftercare, patient_id).await?.patient_only();
         let step = self.step_of(patient_id, session_id, step_id).await?;
         let StepKind::SorenessCheckIn { hours_after } = step.kind else {
             return Err(
@@ -403,10 +407,11 @@ impl AppState {
 
     /// Sets the template used for the patient's next sessions.
     pub async fn assign_template(&self, principal: &Principal, patient_id: Uuid, template_id: Uuid) -> Result<()> {
-        self.authorize(principal, Action::ManageAftercare, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ManageAftercare, patient_id).await?;
         Self::require_therapist(principal)?;
         self.store.template(principal.account_id, template_id).await?.ok_or(Error::NotFound)?;
-        self.store.assign_template(patient_id, principal.account_id, template_id, self.clock.now()).await?;
+        let now = self.clock.now();
+        self.store.assign_template(patient_id, principal.account_id, template_id, now, allowed.audit()).await?;
         Ok(())
     }
 }

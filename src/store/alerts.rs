@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::{AccessRecord, StoreResult};
 use crate::domain::alerts::{Alert, CheckIn, Finding, Status, Tier};
 use crate::domain::rollup::RollupInput;
 use crate::domain::{Account, QuietHours, TimeZone};
@@ -99,8 +99,9 @@ pub trait AlertRepo {
         filter: AlertFilter,
         before: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<Alert>>;
-    async fn alert(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<Alert>>;
+    async fn alert(&self, patient_id: Uuid, id: Uuid, audit: Option<&AccessRecord>) -> StoreResult<Option<Alert>>;
     /// Acknowledges an open alert; returns the alert as it is now, whatever it was.
     async fn acknowledge_alert(
         &self,
@@ -108,6 +109,7 @@ pub trait AlertRepo {
         id: Uuid,
         by: Uuid,
         now: DateTime<Utc>,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<Option<Alert>>;
     /// Resolves an unresolved alert by hand; returns the alert as it is now, whatever it was.
     async fn resolve_alert(
@@ -116,5 +118,6 @@ pub trait AlertRepo {
         id: Uuid,
         by: Uuid,
         now: DateTime<Utc>,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<Option<Alert>>;
 }

@@ -100,15 +100,18 @@ impl GrantChange {
     }
 }
 
-/// One access to a patient's data, or an attempt.
+/// One access to a patient's data, or an attempt. Repository methods that read or write a
+/// patient's data take it as `audit`: when given, the line is appended in the same transaction
+/// as the read or write, so the log holds exactly the accesses that happened. `None` is for the
+/// patient's own data and the service's own work.
 #[derive(Debug, Clone)]
-pub struct AccessRecord<'a> {
+pub struct AccessRecord {
     pub patient_id: Uuid,
     pub actor_id: Uuid,
     pub actor_role: Role,
-    pub operation: &'a str,
+    pub operation: &'static str,
     pub allowed: bool,
-    pub request_id: Option<&'a str>,
+    pub request_id: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -187,7 +190,7 @@ pub trait CareRepo {
 
     /// Appends to the patient's access log; does nothing (false) when `patient_id` is not a
     /// patient's account, since there is nobody to show it to.
-    async fn append_access(&self, record: &AccessRecord<'_>) -> StoreResult<bool>;
+    async fn append_access(&self, record: &AccessRecord) -> StoreResult<bool>;
     /// A patient's access log, newest first.
     async fn access_log(
         &self,

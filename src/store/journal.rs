@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::{AccessRecord, StoreResult};
 use crate::domain::journal::{Entry, EntryContent};
 use crate::domain::questionnaires::{Peg, RolandMorris};
 use crate::domain::rollup::RollupInput;
@@ -109,7 +109,7 @@ pub trait JournalRepo {
         base_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<EntryDeletion>;
-    async fn entry(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<EntryState>>;
+    async fn entry(&self, patient_id: Uuid, id: Uuid, audit: Option<&AccessRecord>) -> StoreResult<Option<EntryState>>;
     /// Live entries with `from <= recorded_at < to`, newest first, after `after`.
     async fn entries(
         &self,
@@ -118,14 +118,32 @@ pub trait JournalRepo {
         to: DateTime<Utc>,
         after: Option<EntryPosition>,
         limit: u32,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<Entry>>;
     /// Changes (entries and tombstones) with a sequence number above `since`, in order.
-    async fn changes(&self, patient_id: Uuid, since: i64, limit: u32) -> StoreResult<Vec<Change>>;
+    async fn changes(
+        &self,
+        patient_id: Uuid,
+        since: i64,
+        limit: u32,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Vec<Change>>;
     /// What daily roll-ups need, for live entries dated `from..=to`.
-    async fn rollup_inputs(&self, patient_id: Uuid, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<RollupInput>>;
+    async fn rollup_inputs(
+        &self,
+        patient_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Vec<RollupInput>>;
 
     async fn add_questionnaire(&self, record: &QuestionnaireRecord) -> StoreResult<()>;
-    async fn questionnaire(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<QuestionnaireRecord>>;
+    async fn questionnaire(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Option<QuestionnaireRecord>>;
     /// Oldest first, with `from <= completed_at < to`; `kind` filters by `peg` / `roland_morris`.
     async fn questionnaires(
         &self,
@@ -134,6 +152,7 @@ pub trait JournalRepo {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: u32,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<QuestionnaireRecord>>;
 
     async fn claim_idempotency(

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::{AccessRecord, StoreResult};
 use crate::domain::aftercare::{StepKind, Template};
 use crate::domain::body::Region;
 use crate::domain::massage::{Pressure, SessionKind};
@@ -94,12 +94,26 @@ pub struct TemplateRecord {
 
 #[async_trait]
 pub trait MassageRepo {
-    async fn health_screen(&self, patient_id: Uuid) -> StoreResult<Option<(HealthScreen, DateTime<Utc>)>>;
+    async fn health_screen(
+        &self,
+        patient_id: Uuid,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Option<(HealthScreen, DateTime<Utc>)>>;
     async fn save_health_screen(&self, patient_id: Uuid, screen: &HealthScreen, now: DateTime<Utc>) -> StoreResult<()>;
 
     /// Stores a session and its plan steps together.
-    async fn create_massage_session(&self, session: &MassageSession, steps: &[StepRecord]) -> StoreResult<()>;
-    async fn massage_session(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<MassageSession>>;
+    async fn create_massage_session(
+        &self,
+        session: &MassageSession,
+        steps: &[StepRecord],
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<()>;
+    async fn massage_session(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Option<MassageSession>>;
     /// Sessions started in `from..to`, newest first.
     async fn massage_sessions(
         &self,
@@ -107,15 +121,22 @@ pub trait MassageRepo {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: u32,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<MassageSession>>;
     /// Saves the session's fields and moves the given pending steps, together.
     async fn update_massage_session(
         &self,
         session: &MassageSession,
         moved_steps: &[(Uuid, DateTime<Utc>)],
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<()>;
     /// False when there was no such session.
-    async fn delete_massage_session(&self, patient_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    async fn delete_massage_session(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<bool>;
     /// The plan's steps in plan order, with check-in answers.
     async fn steps(&self, session_id: Uuid) -> StoreResult<Vec<StepRecord>>;
     async fn set_step_state(&self, step_id: Uuid, state: StepState, now: DateTime<Utc>) -> StoreResult<()>;
@@ -139,6 +160,7 @@ pub trait MassageRepo {
         therapist_id: Uuid,
         template_id: Uuid,
         now: DateTime<Utc>,
+        audit: Option<&AccessRecord>,
     ) -> StoreResult<()>;
     /// The template most recently assigned to the patient by any therapist.
     async fn assigned_template(&self, patient_id: Uuid) -> StoreResult<Option<Template>>;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod alerts;
+mod audited;
 mod care;
 pub mod codec;
 mod journal;
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 
 pub use accounts::{AccountRepo, NewAccount};
 pub use alerts::{AlertFilter, AlertRepo, AlertUpsert, Recipient, RecordedEvaluation};
+pub use audited::Audited;
 pub use care::{
     AccessLogItem, AccessRecord, CareRepo, CaseloadAccess, CaseloadClient, CaseloadRows, GrantChange, GrantParty,
     GrantRecord, InviteRecord, LastSession, LogPosition, NewInvite, Party, RedeemOutcome, Redemption,

@@ -757,6 +757,30 @@ on_both_backends! {
         assert_eq!(app.count("SELECT count(*) FROM access_log WHERE outcome = 'denied'", None).await, 2);
     }
 
+    async fn a_therapists_read_and_its_log_line_commit_together(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        app.put_entry(ana.token(), Uuid::new_v4(), &entry_at(app.clock_now() - TimeDelta::hours(1), 4)).await;
+        app.link(&ana, &tom, &["read_journal"]).await;
+        let entries = format!("/v1/patients/{}/journal/entries", ana.id);
+        let lines = "SELECT count(*) FROM access_log WHERE operation = 'list_journal_entries' AND outcome = 'allowed'";
+        assert_eq!(app.get(&entries, tom.token()).await.status(), StatusCode::OK);
+        assert_eq!(app.count(lines, None).await, 1);
+
+        // The read itself fails (its table is gone for a moment): nothing was shown, so nothing
+        // is logged as seen.
+        app.execute("ALTER TABLE journal_entries RENAME TO journal_entries_away").await.unwrap();
+        let failed = app.get(&entries, tom.token()).await;
+        assert!(failed.status().is_server_error(), "{}", failed.status());
+        app.execute("ALTER TABLE journal_entries_away RENAME TO journal_entries").await.unwrap();
+        assert_eq!(app.count(lines, None).await, 1, "a failed read leaves no line");
+
+        assert_eq!(app.get(&entries, tom.token()).await.status(), StatusCode::OK);
+        assert_eq!(app.count(lines, None).await, 2);
+        let log = app.access_log(&ana, 50).await;
+        assert_eq!(log.len(), 2, "{log:?}");
+    }
+
     async fn the_caseload_puts_the_most_neglected_client_first(app) {
         app.clock.set("2026-11-20T12:00:00Z".parse().unwrap());
         let tom = app.therapist("tom@example.org", "Tom").await;

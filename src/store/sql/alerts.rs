@@ -252,8 +252,10 @@ macro_rules! alert_repo {
                 filter: $crate::store::AlertFilter,
                 before: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>,
                 limit: u32,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Vec<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 let (before_at, before_id) = before.map_or((None, None), |(at, id)| (Some(Ts::from(at)), Some(id)));
                 let rows = sqlx::query(
                     "SELECT * FROM alerts
@@ -271,8 +273,9 @@ macro_rules! alert_repo {
                 .bind(before_at)
                 .bind(before_id)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(conn.conn())
                 .await?;
+                conn.finish().await?;
                 rows.iter().map(alert_from_row).collect()
             }
 
@@ -280,12 +283,15 @@ macro_rules! alert_repo {
                 &self,
                 patient_id: uuid::Uuid,
                 id: uuid::Uuid,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
+                let mut conn = self.audited(audit).await?;
                 let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
                     .bind(id)
                     .bind(patient_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(conn.conn())
                     .await?;
+                conn.finish().await?;
                 row.as_ref().map(alert_from_row).transpose()
             }
 
@@ -295,8 +301,10 @@ macro_rules! alert_repo {
                 id: uuid::Uuid,
                 by: uuid::Uuid,
                 now: chrono::DateTime<chrono::Utc>,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 sqlx::query(
                     "UPDATE alerts SET acknowledged_at = $3, acknowledged_by = $4
                      WHERE id = $1 AND patient_id = $2 AND acknowledged_at IS NULL AND resolved_at IS NULL",
@@ -305,9 +313,16 @@ macro_rules! alert_repo {
                 .bind(patient_id)
                 .bind(Ts::from(now))
                 .bind(by)
-                .execute(&self.pool)
+                .execute(conn.conn())
                 .await?;
-                self.alert(patient_id, id).await
+                // Read back on the same connection: the answer is what this write left.
+                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(conn.conn())
+                    .await?;
+                conn.finish().await?;
+                row.as_ref().map(alert_from_row).transpose()
             }
 
             async fn resolve_alert(
@@ -316,8 +331,10 @@ macro_rules! alert_repo {
                 id: uuid::Uuid,
                 by: uuid::Uuid,
                 now: chrono::DateTime<chrono::Utc>,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 sqlx::query(
                     "UPDATE alerts SET resolved_at = $3, resolved_how = 'manual', resolved_by = $4
                      WHERE id = $1 AND patient_id = $2 AND resolved_at IS NULL",
@@ -326,9 +343,16 @@ macro_rules! alert_repo {
                 .bind(patient_id)
                 .bind(Ts::from(now))
                 .bind(by)
-                .execute(&self.pool)
+                .execute(conn.conn())
                 .await?;
-                self.alert(patient_id, id).await
+                // Read back on the same connection: the answer is what this write left.
+                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(conn.conn())
+                    .await?;
+                conn.finish().await?;
+                row.as_ref().map(alert_from_row).transpose()
             }
         }
     };

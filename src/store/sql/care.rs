@@ -25,6 +25,60 @@ macro_rules! care_repo {
             $crate::domain::Role::from_db(value).ok_or_else(|| care_corrupt(what))
         }
 
+        /// Appends one access log line; nothing when `patient_id` is not a patient's account,
+        /// since there is nobody to show it to.
+        async fn insert_access_line(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            record: &$crate::store::AccessRecord,
+        ) -> Result<bool, sqlx::Error> {
+            use $crate::store::types::Ts;
+            let result = sqlx::query(
+                "INSERT INTO access_log (id, patient_id, actor_id, actor_role, operation, outcome, request_id, at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8
+                 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND role = 'patient')",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(record.patient_id)
+            .bind(record.actor_id)
+            .bind(record.actor_role.as_str())
+            .bind(record.operation)
+            .bind(if record.allowed { "allowed" } else { "denied" })
+            .bind(record.request_id.as_deref())
+            .bind(Ts::from(record.at))
+            .execute(&mut *conn)
+            .await?;
+            Ok(result.rows_affected() > 0)
+        }
+
+        impl $store {
+            /// The connection for one read of a patient's data: with `audit`, a transaction
+            /// that has appended the line and commits with the read ([`Audited::finish`]).
+            async fn audited(
+                &self,
+                audit: Option<&$crate::store::AccessRecord>,
+            ) -> Result<$crate::store::Audited<$db>, sqlx::Error> {
+                Ok(match audit {
+                    None => $crate::store::Audited::Plain(self.pool.acquire().await?),
+                    Some(record) => {
+                        let mut tx = self.begin_write().await?;
+                        insert_access_line(&mut tx, record).await?;
+                        $crate::store::Audited::Logged(tx)
+                    }
+                })
+            }
+        }
+
+        /// Appends `audit` (if any) inside a write's own transaction.
+        async fn log_access_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            audit: Option<&$crate::store::AccessRecord>,
+        ) -> Result<(), sqlx::Error> {
+            if let Some(record) = audit {
+                insert_access_line(tx, record).await?;
+            }
+            Ok(())
+        }
+
         fn scopes_column(value: &str, what: &str) -> $crate::store::StoreResult<$crate::domain::care::Scopes> {
             $crate::domain::care::Scopes::decode(value).ok_or_else(|| care_corrupt(what))
         }
@@ -377,24 +431,9 @@ macro_rules! care_repo {
                 Ok(result.rows_affected() > 0)
             }
 
-            async fn append_access(&self, record: &$crate::store::AccessRecord<'_>) -> $crate::store::StoreResult<bool> {
-                use $crate::store::types::Ts;
-                let result = sqlx::query(
-                    "INSERT INTO access_log (id, patient_id, actor_id, actor_role, operation, outcome, request_id, at)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8
-                     WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND role = 'patient')",
-                )
-                .bind(uuid::Uuid::now_v7())
-                .bind(record.patient_id)
-                .bind(record.actor_id)
-                .bind(record.actor_role.as_str())
-                .bind(record.operation)
-                .bind(if record.allowed { "allowed" } else { "denied" })
-                .bind(record.request_id)
-                .bind(Ts::from(record.at))
-                .execute(&self.pool)
-                .await?;
-                Ok(result.rows_affected() > 0)
+            async fn append_access(&self, record: &$crate::store::AccessRecord) -> $crate::store::StoreResult<bool> {
+                let mut conn = self.pool.acquire().await?;
+                Ok(insert_access_line(&mut conn, record).await?)
             }
 
             async fn access_log(

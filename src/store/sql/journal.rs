@@ -209,12 +209,14 @@ macro_rules! journal_repo {
                 Ok(EntryDeletion::Deleted(Tombstone { id, version: current.version + 1, deleted_at: Ts::from(now).0 }))
             }
 
-            async fn entry(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::EntryState>> {
+            async fn entry(&self, patient_id: uuid::Uuid, id: uuid::Uuid, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<Option<$crate::store::EntryState>> {
+                let mut conn = self.audited(audit).await?;
                 let row = sqlx::query("SELECT * FROM journal_entries WHERE id = $1 AND patient_id = $2")
                     .bind(id)
                     .bind(patient_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(conn.conn())
                     .await?;
+                conn.finish().await?;
                 row.as_ref().map(entry_state_from_row).transpose()
             }
 
@@ -225,8 +227,10 @@ macro_rules! journal_repo {
                 to: chrono::DateTime<chrono::Utc>,
                 after: Option<$crate::store::EntryPosition>,
                 limit: u32,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Vec<$crate::domain::journal::Entry>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 let rows = match after {
                     None => {
                         sqlx::query(
@@ -238,7 +242,7 @@ macro_rules! journal_repo {
                         .bind(Ts::from(from))
                         .bind(Ts::from(to))
                         .bind(i64::from(limit))
-                        .fetch_all(&self.pool)
+                        .fetch_all(conn.conn())
                         .await?
                     }
                     Some(position) => {
@@ -254,23 +258,26 @@ macro_rules! journal_repo {
                         .bind(i64::from(limit))
                         .bind(Ts::from(position.recorded_at))
                         .bind(position.id)
-                        .fetch_all(&self.pool)
+                        .fetch_all(conn.conn())
                         .await?
                     }
                 };
+                conn.finish().await?;
                 rows.iter().map(live_entry).collect()
             }
 
-            async fn changes(&self, patient_id: uuid::Uuid, since: i64, limit: u32) -> $crate::store::StoreResult<Vec<$crate::store::Change>> {
+            async fn changes(&self, patient_id: uuid::Uuid, since: i64, limit: u32, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<Vec<$crate::store::Change>> {
                 use sqlx::Row as _;
+                let mut conn = self.audited(audit).await?;
                 let rows = sqlx::query(
                     "SELECT * FROM journal_entries WHERE patient_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
                 )
                 .bind(patient_id)
                 .bind(since)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(conn.conn())
                 .await?;
+                conn.finish().await?;
                 rows.iter()
                     .map(|row| Ok($crate::store::Change { seq: row.try_get("change_seq")?, state: entry_state_from_row(row)? }))
                     .collect()
@@ -281,8 +288,10 @@ macro_rules! journal_repo {
                 patient_id: uuid::Uuid,
                 from: chrono::NaiveDate,
                 to: chrono::NaiveDate,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Vec<$crate::domain::rollup::RollupInput>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 let rows: Vec<(chrono::NaiveDate, Ts, i16, String)> = sqlx::query_as(
                     "SELECT local_date, recorded_at, pain, symptoms FROM journal_entries
                      WHERE patient_id = $1 AND NOT deleted AND local_date >= $2 AND local_date <= $3",
@@ -290,8 +299,9 @@ macro_rules! journal_repo {
                 .bind(patient_id)
                 .bind(from)
                 .bind(to)
-                .fetch_all(&self.pool)
+                .fetch_all(conn.conn())
                 .await?;
+                conn.finish().await?;
                 rows.into_iter()
                     .map(|(local_date, recorded_at, pain, symptoms)| {
                         $crate::store::codec::rollup_input(local_date, recorded_at.0, pain, &symptoms)
@@ -318,12 +328,14 @@ macro_rules! journal_repo {
                 Ok(())
             }
 
-            async fn questionnaire(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::QuestionnaireRecord>> {
+            async fn questionnaire(&self, patient_id: uuid::Uuid, id: uuid::Uuid, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<Option<$crate::store::QuestionnaireRecord>> {
+                let mut conn = self.audited(audit).await?;
                 let row = sqlx::query("SELECT * FROM questionnaire_responses WHERE id = $1 AND patient_id = $2")
                     .bind(id)
                     .bind(patient_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(conn.conn())
                     .await?;
+                conn.finish().await?;
                 row.as_ref().map(questionnaire_from_row).transpose()
             }
 
@@ -334,8 +346,10 @@ macro_rules! journal_repo {
                 from: chrono::DateTime<chrono::Utc>,
                 to: chrono::DateTime<chrono::Utc>,
                 limit: u32,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Vec<$crate::store::QuestionnaireRecord>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 let rows = sqlx::query(
                     "SELECT * FROM questionnaire_responses
                      WHERE patient_id = $1 AND ($2 IS NULL OR kind = $2) AND completed_at >= $3 AND completed_at < $4
@@ -346,8 +360,9 @@ macro_rules! journal_repo {
                 .bind(Ts::from(from))
                 .bind(Ts::from(to))
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(conn.conn())
                 .await?;
+                conn.finish().await?;
                 rows.iter().map(questionnaire_from_row).collect()
             }
 

@@ -57,13 +57,16 @@ macro_rules! massage_repo {
             async fn health_screen(
                 &self,
                 patient_id: uuid::Uuid,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<($crate::domain::screening::HealthScreen, chrono::DateTime<chrono::Utc>)>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 let row: Option<(String, Ts)> =
                     sqlx::query_as("SELECT screen, updated_at FROM health_screens WHERE patient_id = $1")
                         .bind(patient_id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(conn.conn())
                         .await?;
+                conn.finish().await?;
                 row.map(|(screen, at)| Ok((serde_json::from_str(&screen).map_err(|_| massage_corrupt("health_screen"))?, at.0)))
                     .transpose()
             }
@@ -91,9 +94,11 @@ macro_rules! massage_repo {
                 &self,
                 s: &$crate::store::MassageSession,
                 steps: &[$crate::store::StepRecord],
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
                 let mut tx = self.begin_write().await?;
+                log_access_in(&mut tx, audit).await?;
                 sqlx::query(
                     "INSERT INTO massage_sessions (id, patient_id, recorded_by, started_at, duration_minutes, kind, techniques,
                                                    regions, pressure, pain_before, pain_after, notes, template, created_at, updated_at)
@@ -136,12 +141,14 @@ macro_rules! massage_repo {
                 Ok(())
             }
 
-            async fn massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::MassageSession>> {
+            async fn massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<Option<$crate::store::MassageSession>> {
+                let mut conn = self.audited(audit).await?;
                 let row = sqlx::query("SELECT * FROM massage_sessions WHERE id = $1 AND patient_id = $2")
                     .bind(id)
                     .bind(patient_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(conn.conn())
                     .await?;
+                conn.finish().await?;
                 row.as_ref().map(massage_session_from_row).transpose()
             }
 
@@ -151,8 +158,10 @@ macro_rules! massage_repo {
                 from: chrono::DateTime<chrono::Utc>,
                 to: chrono::DateTime<chrono::Utc>,
                 limit: u32,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Vec<$crate::store::MassageSession>> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 let rows = sqlx::query(
                     "SELECT * FROM massage_sessions WHERE patient_id = $1 AND started_at >= $2 AND started_at < $3
                      ORDER BY started_at DESC, id DESC LIMIT $4",
@@ -161,8 +170,9 @@ macro_rules! massage_repo {
                 .bind(Ts::from(from))
                 .bind(Ts::from(to))
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(conn.conn())
                 .await?;
+                conn.finish().await?;
                 rows.iter().map(massage_session_from_row).collect()
             }
 
@@ -170,9 +180,11 @@ macro_rules! massage_repo {
                 &self,
                 s: &$crate::store::MassageSession,
                 moved_steps: &[(uuid::Uuid, chrono::DateTime<chrono::Utc>)],
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
                 let mut tx = self.begin_write().await?;
+                log_access_in(&mut tx, audit).await?;
                 sqlx::query(
                     "UPDATE massage_sessions SET started_at = $2, duration_minutes = $3, kind = $4, techniques = $5, regions = $6,
                             pressure = $7, pain_before = $8, pain_after = $9, notes = $10, updated_at = $11
@@ -202,12 +214,14 @@ macro_rules! massage_repo {
                 Ok(())
             }
 
-            async fn delete_massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<bool> {
+            async fn delete_massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<bool> {
+                let mut conn = self.audited(audit).await?;
                 let result = sqlx::query("DELETE FROM massage_sessions WHERE id = $1 AND patient_id = $2")
                     .bind(id)
                     .bind(patient_id)
-                    .execute(&self.pool)
+                    .execute(conn.conn())
                     .await?;
+                conn.finish().await?;
                 Ok(result.rows_affected() > 0)
             }
 
@@ -370,8 +384,10 @@ macro_rules! massage_repo {
                 therapist_id: uuid::Uuid,
                 template_id: uuid::Uuid,
                 now: chrono::DateTime<chrono::Utc>,
+                audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
+                let mut conn = self.audited(audit).await?;
                 sqlx::query(
                     "INSERT INTO template_assignments (patient_id, therapist_id, template_id, assigned_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (patient_id, therapist_id) DO UPDATE SET template_id = excluded.template_id,
@@ -381,8 +397,9 @@ macro_rules! massage_repo {
                 .bind(therapist_id)
                 .bind(template_id)
                 .bind(Ts::from(now))
-                .execute(&self.pool)
+                .execute(conn.conn())
                 .await?;
+                conn.finish().await?;
                 Ok(())
             }
 
