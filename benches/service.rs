@@ -159,6 +159,54 @@ async fn http_scenarios(db: &Database, rows: &mut Vec<Row>) {
         backend: db.label,
         result: describe(&latencies, total),
     });
+
+    // The same summary read by the patient's therapist: each read also appends an access log
+    // line, in the same transaction.
+    let therapist = json!({"email": "tom@example.org", "password": PASSWORD, "role": "therapist",
+                           "discipline": "physiotherapist", "time_zone": "Europe/Berlin"});
+    client.post(format!("{base}/v1/accounts")).json(&therapist).send().await.unwrap();
+    let therapist_tokens: Value = client
+        .post(format!("{base}/v1/auth/token"))
+        .json(&json!({"grant_type": "password", "email": "tom@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let therapist_token = therapist_tokens["access_token"].as_str().unwrap().to_owned();
+    let invite: Value = client
+        .post(format!("{base}/v1/care/invites"))
+        .bearer_auth(&token)
+        .json(&json!({"scopes": ["read_journal"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let grant: Value = client
+        .post(format!("{base}/v1/care/invites/redeem"))
+        .bearer_auth(&therapist_token)
+        .json(&json!({"code": invite["code"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let patient_id = grant["patient"]["id"].as_str().expect("a grant").to_owned();
+    let reads: Vec<_> = (0..200)
+        .map(|_| {
+            client.get(format!("{base}/v1/patients/{patient_id}/journal/summary?days=90")).bearer_auth(&therapist_token)
+        })
+        .collect();
+    let (latencies, total) = timed_requests(&client, reads, 4).await;
+    rows.push(Row {
+        scenario: "GET a client's 90-day summary as their therapist, logged (4 concurrent)".into(),
+        backend: db.label,
+        result: describe(&latencies, total),
+    });
 }
 
 /// 10,000 patients, as the alert sweep and the reminder planner meet them in production: a
