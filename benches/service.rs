@@ -107,25 +107,29 @@ fn describe(latencies: &[Duration], total: Duration) -> String {
     )
 }
 
+async fn post_json(request: reqwest::RequestBuilder, body: Value) -> Value {
+    let response = request.json(&body).send().await.expect("request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("JSON answer")
+}
+
+/// Registers an account and signs it in; its access token.
+async fn sign_up(client: &reqwest::Client, base: &str, account: Value) -> String {
+    post_json(client.post(format!("{base}/v1/accounts")), account.clone()).await;
+    let credentials = json!({"grant_type": "password", "email": account["email"], "password": account["password"]});
+    let tokens = post_json(client.post(format!("{base}/v1/auth/token")), credentials).await;
+    tokens["access_token"].as_str().expect("an access token").to_owned()
+}
+
 async fn http_scenarios(db: &Database, rows: &mut Vec<Row>) {
     let now: DateTime<Utc> = "2026-11-21T12:00:00Z".parse().unwrap();
     let (app, _clock) = start(db, now).await;
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::new();
-    let register =
+    let patient =
         json!({"email": "bench@example.org", "password": PASSWORD, "role": "patient", "time_zone": "Europe/Berlin"});
-    client.post(format!("{base}/v1/accounts")).json(&register).send().await.unwrap();
-    let tokens: Value = client
-        .post(format!("{base}/v1/auth/token"))
-        .json(&json!({"grant_type": "password", "email": "bench@example.org", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let token = sign_up(&client, &base, patient).await;
 
     // 90 days, three entries a day, written by 8 phones syncing at once.
     let writes: Vec<_> = (0..270)
@@ -164,37 +168,14 @@ async fn http_scenarios(db: &Database, rows: &mut Vec<Row>) {
     // line, in the same transaction.
     let therapist = json!({"email": "tom@example.org", "password": PASSWORD, "role": "therapist",
                            "discipline": "physiotherapist", "time_zone": "Europe/Berlin"});
-    client.post(format!("{base}/v1/accounts")).json(&therapist).send().await.unwrap();
-    let therapist_tokens: Value = client
-        .post(format!("{base}/v1/auth/token"))
-        .json(&json!({"grant_type": "password", "email": "tom@example.org", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let therapist_token = therapist_tokens["access_token"].as_str().unwrap().to_owned();
-    let invite: Value = client
-        .post(format!("{base}/v1/care/invites"))
-        .bearer_auth(&token)
-        .json(&json!({"scopes": ["read_journal"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let grant: Value = client
-        .post(format!("{base}/v1/care/invites/redeem"))
-        .bearer_auth(&therapist_token)
-        .json(&json!({"code": invite["code"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let therapist_token = sign_up(&client, &base, therapist).await;
+    let invite = post_json(
+        client.post(format!("{base}/v1/care/invites")).bearer_auth(&token),
+        json!({"scopes": ["read_journal"]}),
+    )
+    .await;
+    let redeem = client.post(format!("{base}/v1/care/invites/redeem")).bearer_auth(&therapist_token);
+    let grant = post_json(redeem, json!({"code": invite["code"]})).await;
     let patient_id = grant["patient"]["id"].as_str().expect("a grant").to_owned();
     let reads: Vec<_> = (0..200)
         .map(|_| {

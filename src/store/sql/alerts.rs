@@ -40,6 +40,20 @@ macro_rules! alert_repo {
             })
         }
 
+        /// One of the patient's alerts, read on `conn` (so a write on the same transaction shows).
+        async fn alert_on(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            patient_id: uuid::Uuid,
+            id: uuid::Uuid,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
+            let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
+                .bind(id)
+                .bind(patient_id)
+                .fetch_optional(conn)
+                .await?;
+            row.as_ref().map(alert_from_row).transpose()
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::AlertRepo for $store {
             async fn alert_sweep_targets(
@@ -286,13 +300,9 @@ macro_rules! alert_repo {
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
                 let mut conn = self.audited(audit).await?;
-                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
-                    .bind(id)
-                    .bind(patient_id)
-                    .fetch_optional(conn.conn())
-                    .await?;
+                let alert = alert_on(conn.conn(), patient_id, id).await?;
                 conn.finish().await?;
-                row.as_ref().map(alert_from_row).transpose()
+                Ok(alert)
             }
 
             async fn acknowledge_alert(
@@ -316,13 +326,9 @@ macro_rules! alert_repo {
                 .execute(conn.conn())
                 .await?;
                 // Read back on the same connection: the answer is what this write left.
-                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
-                    .bind(id)
-                    .bind(patient_id)
-                    .fetch_optional(conn.conn())
-                    .await?;
+                let alert = alert_on(conn.conn(), patient_id, id).await?;
                 conn.finish().await?;
-                row.as_ref().map(alert_from_row).transpose()
+                Ok(alert)
             }
 
             async fn resolve_alert(
@@ -346,13 +352,9 @@ macro_rules! alert_repo {
                 .execute(conn.conn())
                 .await?;
                 // Read back on the same connection: the answer is what this write left.
-                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1 AND patient_id = $2")
-                    .bind(id)
-                    .bind(patient_id)
-                    .fetch_optional(conn.conn())
-                    .await?;
+                let alert = alert_on(conn.conn(), patient_id, id).await?;
                 conn.finish().await?;
-                row.as_ref().map(alert_from_row).transpose()
+                Ok(alert)
             }
         }
     };
