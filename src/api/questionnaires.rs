@@ -17,7 +17,7 @@ use super::json::JsonBody;
 use super::security::BearerAuth;
 use crate::domain::ValidationErrors;
 use crate::domain::questionnaires::{Peg, RolandMorris};
-use crate::domain::rollup::{MEANINGFUL_PERCENT, MEANINGFUL_POINTS};
+use crate::domain::rollup::is_meaningful_change;
 use crate::service::AppState;
 use crate::store::{Principal, QuestionnaireAnswers, QuestionnaireRecord};
 
@@ -201,9 +201,7 @@ fn trend(kind: KindBody, items: &[QuestionnaireBody]) -> Option<TrendBody> {
     let change = latest - first;
     let meaningful = match kind {
         KindBody::RolandMorris => change.abs() >= f64::from(RolandMorris::MEANINGFUL_CHANGE),
-        KindBody::Peg => {
-            change.abs() >= MEANINGFUL_POINTS || (first > 0.0 && (change / first * 100.0).abs() >= MEANINGFUL_PERCENT)
-        }
+        KindBody::Peg => is_meaningful_change(first, latest),
     };
     Some(TrendBody { first, latest, change, meaningful })
 }

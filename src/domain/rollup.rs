@@ -54,6 +54,19 @@ pub fn daily_rollups(entries: impl IntoIterator<Item = RollupInput>) -> Vec<Dail
 pub const MEANINGFUL_POINTS: f64 = 2.0;
 pub const MEANINGFUL_PERCENT: f64 = 30.0;
 
+/// Means of whole-number ratings are fractions such as 11/3, so a change of exactly 2 points or
+/// 30% can come out of floating point a hair short (1.9999999999999998). Distinct fractions with
+/// denominators up to a few hundred differ by far more than this, so the slack never turns a
+/// change that is truly below the threshold into a meaningful one.
+const ROUNDING_SLACK: f64 = 1e-9;
+
+/// Whether going from `before` to `now` (means on the 0–10 scale) reaches 2 points or 30%.
+pub fn is_meaningful_change(before: f64, now: f64) -> bool {
+    let points = (now - before).abs();
+    points >= MEANINGFUL_POINTS - ROUNDING_SLACK
+        || (before > 0.0 && points / before * 100.0 >= MEANINGFUL_PERCENT - ROUNDING_SLACK)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayValue {
     pub date: NaiveDate,
@@ -123,7 +136,7 @@ pub fn window_stats(rollups: &[DailyRollup], from: NaiveDate, to: NaiveDate) -> 
     let days: Vec<&DailyRollup> = rollups.iter().filter(|r| r.date >= from && r.date <= to).collect();
     let maxima: Vec<f64> = days.iter().map(|d| f64::from(d.max)).collect();
     let points: Vec<(f64, f64)> = days.iter().map(|d| ((d.date - from).num_days() as f64, f64::from(d.max))).collect();
-    let best = days.iter().min_by(|a, b| a.max.cmp(&b.max).then(b.date.cmp(&a.date)));
+    let best = days.iter().min_by(|a, b| a.max.cmp(&b.max).then(a.date.cmp(&b.date)));
     let worst = days.iter().max_by(|a, b| a.max.cmp(&b.max).then(a.date.cmp(&b.date)));
     WindowStats {
         from,
@@ -151,7 +164,7 @@ pub fn summarize(rollups: &[DailyRollup], from: NaiveDate, to: NaiveDate) -> Sum
                 previous_mean: before,
                 points,
                 percent,
-                meaningful: points.abs() >= MEANINGFUL_POINTS || percent.is_some_and(|p| p.abs() >= MEANINGFUL_PERCENT),
+                meaningful: is_meaningful_change(before, now),
             })
         }
         _ => None,
@@ -250,6 +263,38 @@ mod tests {
         assert!(!summarize(&neither, date("2026-11-09"), date("2026-11-15")).change.unwrap().meaningful);
         // No earlier entries: no comparison.
         assert_eq!(summarize(&[day("2026-11-09", 5)], date("2026-11-09"), date("2026-11-15")).change, None);
+    }
+
+    #[test]
+    fn exactly_two_points_or_thirty_percent_is_meaningful_despite_rounding() {
+        // Means in thirds: 11/3 -> 5/3 is exactly -2 points, 10/3 -> 13/3 exactly +30%.
+        assert!(is_meaningful_change(11.0 / 3.0, 5.0 / 3.0));
+        assert!(is_meaningful_change(10.0 / 3.0, 13.0 / 3.0));
+        // Just below: 1 2/3 points from 6, and 29/30 of a point from 10/3 (29%).
+        assert!(!is_meaningful_change(6.0, 6.0 - 5.0 / 3.0));
+        assert!(!is_meaningful_change(10.0 / 3.0, 10.0 / 3.0 + 29.0 / 30.0));
+        // From 0 only points count.
+        assert!(!is_meaningful_change(0.0, 1.0));
+        assert!(is_meaningful_change(0.0, 2.0));
+
+        // Through the summary: previous window maxima 4, 4, 3 (mean 11/3), this one 2, 2, 1 (5/3).
+        let rollups = [
+            day("2026-11-02", 4),
+            day("2026-11-03", 4),
+            day("2026-11-04", 3),
+            day("2026-11-09", 2),
+            day("2026-11-10", 2),
+            day("2026-11-11", 1),
+        ];
+        assert!(summarize(&rollups, date("2026-11-09"), date("2026-11-15")).change.unwrap().meaningful);
+    }
+
+    #[test]
+    fn ties_for_best_and_worst_day() {
+        let rollups = [day("2026-11-09", 2), day("2026-11-10", 7), day("2026-11-11", 2), day("2026-11-12", 7)];
+        let stats = window_stats(&rollups, date("2026-11-09"), date("2026-11-15"));
+        assert_eq!(stats.best_day, Some(DayValue { date: date("2026-11-09"), value: 2 }), "earliest best day");
+        assert_eq!(stats.worst_day, Some(DayValue { date: date("2026-11-12"), value: 7 }), "latest worst day");
     }
 
     #[test]
