@@ -233,6 +233,7 @@ async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
                 self_care: Default::default(),
                 medications: vec![],
                 notes: None,
+                time_zone: None,
             };
             state
                 .store

@@ -27,7 +27,7 @@ use crate::domain::journal::{
     self, Entry, EntryContent, MAX_MEDICATIONS, PainQuality, RegionPain, Score, SelfCare, Symptom,
 };
 use crate::domain::rollup::{DailyRollup, Summary};
-use crate::domain::{Role, ValidationErrors};
+use crate::domain::{Role, TimeZone, ValidationErrors};
 use crate::service::AppState;
 use crate::store::{Change, EntryState, Principal};
 
@@ -90,6 +90,11 @@ pub struct EntryWriteBody {
     /// Free notes, at most 5000 characters.
     #[oai(validator(max_length = 5000))]
     pub notes: Option<String>,
+    /// The IANA time zone the phone was in at `recorded_at`, e.g. `Europe/Berlin`. The journal
+    /// day is the local date there; without it, the profile's zone when the entry is first
+    /// written. Editing an entry keeps its day unless `recorded_at` or `time_zone` changes.
+    #[oai(validator(max_length = 64))]
+    pub time_zone: Option<String>,
     /// The `version` this change is based on. Omit when creating; a stale version gets 409
     /// with the server's copy.
     #[oai(validator(minimum(value = "1")))]
@@ -114,6 +119,7 @@ impl Example for EntryWriteBody {
             self_care: vec![Name(SelfCare::Stretching), Name(SelfCare::Heat)],
             medications: vec!["ibuprofen 400 mg".into()],
             notes: Some("Stiff after a long drive.".into()),
+            time_zone: Some("Europe/Berlin".into()),
             base_version: None,
         }
     }
@@ -130,6 +136,7 @@ impl EntryWriteBody {
         let pain = score(&mut errors, "pain", self.pain);
         let mut seen = BTreeSet::new();
         let mut regions = Vec::new();
+        let region_count = self.regions.len();
         for (i, region) in self.regions.into_iter().enumerate() {
             if !seen.insert(region.region.0) {
                 errors.add(format!("regions[{i}].region"), "duplicate", "each region may appear once");
@@ -160,6 +167,16 @@ impl EntryWriteBody {
             Some(notes) => errors.check("notes", journal::check_notes(&notes)).flatten(),
             None => None,
         };
+        for (field, count, limit) in [
+            ("regions", region_count, Region::ALL.len()),
+            ("symptoms", self.symptoms.len(), Symptom::ALL.len()),
+            ("self_care", self.self_care.len(), SelfCare::ALL.len()),
+        ] {
+            if count > limit {
+                errors.add(field, "too_many", format!("at most {limit} items"));
+            }
+        }
+        let time_zone = self.time_zone.as_deref().and_then(|z| errors.check("time_zone", TimeZone::parse(z)));
         if self.base_version.is_some_and(|v| v < 1) {
             errors.add("base_version", "out_of_range", "must be 1 or more");
         }
@@ -177,6 +194,7 @@ impl EntryWriteBody {
                 self_care: self.self_care.into_iter().map(|c| c.0).collect(),
                 medications,
                 notes,
+                time_zone,
             },
             _ => return Err(errors),
         };
@@ -193,7 +211,8 @@ pub struct EntryBody {
     /// Starts at 1; send it back as `base_version` when changing the entry.
     #[oai(validator(minimum(value = "1")))]
     pub version: i64,
-    /// The journal day: the patient's local date at `recorded_at`.
+    /// The journal day: the local date at `recorded_at` in `time_zone`, or else in the
+    /// patient's zone when the entry was first written.
     pub local_date: NaiveDate,
     /// When the entry describes (RFC 3339, UTC, microsecond precision).
     pub recorded_at: DateTime<Utc>,
@@ -222,6 +241,8 @@ pub struct EntryBody {
     pub medications: Vec<String>,
     /// Free notes (trimmed); `null` when there are none.
     pub notes: Option<String>,
+    /// The IANA time zone the phone was in at `recorded_at`; `null` when it did not say.
+    pub time_zone: Option<String>,
     /// When the entry was first stored (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
     /// When the entry last changed (RFC 3339, UTC).
@@ -267,6 +288,7 @@ impl From<Entry> for EntryBody {
             self_care: c.self_care.into_iter().map(Name).collect(),
             medications: c.medications,
             notes: c.notes,
+            time_zone: c.time_zone.map(|z| z.name().to_owned()),
             created_at: entry.created_at,
             updated_at: entry.updated_at,
         }
@@ -433,9 +455,9 @@ pub struct SummaryBody {
     /// Least-squares slope of the daily maximum, in NRS points per week (negative is better);
     /// `null` with fewer than two logged days.
     pub trend_per_week: Option<f64>,
-    /// The day with the lowest maximum; `null` without entries.
+    /// The day with the lowest maximum (the earliest of equal days); `null` without entries.
     pub best_day: Option<DayValueBody>,
-    /// The day with the highest maximum; `null` without entries.
+    /// The day with the highest maximum (the latest of equal days); `null` without entries.
     pub worst_day: Option<DayValueBody>,
     /// Against the window of the same length just before; `null` when that one has no entries.
     pub change: Option<ChangeOut>,

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::body::Region;
+use super::time::TimeZone;
 use super::validation::FieldProblem;
 
 /// A 0–10 numeric rating: 0 is none, 10 the worst imaginable (NRS; also used for the PEG
@@ -212,6 +213,28 @@ pub struct EntryContent {
     pub self_care: BTreeSet<SelfCare>,
     pub medications: Vec<String>,
     pub notes: Option<String>,
+    /// The zone the phone was in at `recorded_at`, when it said so. An entry written while
+    /// travelling, or synced after the patient moved, keeps the day it was written on.
+    pub time_zone: Option<TimeZone>,
+}
+
+impl EntryContent {
+    /// The journal day of a new entry: the local date at `recorded_at` in the phone's zone, or
+    /// else in the patient's profile zone.
+    pub fn journal_date(&self, profile_zone: TimeZone) -> NaiveDate {
+        self.time_zone.unwrap_or(profile_zone).local_date(self.recorded_at)
+    }
+}
+
+/// The journal day of an updated entry. Changing the profile's zone must not move old entries to
+/// other days whenever they are edited, so the day stays unless the instant or the phone's zone
+/// changed.
+pub fn journal_date_on_update(current: &Entry, content: &EntryContent, computed: NaiveDate) -> NaiveDate {
+    if current.content.recorded_at == content.recorded_at && current.content.time_zone == content.time_zone {
+        current.local_date
+    } else {
+        computed
+    }
 }
 
 pub const MAX_NOTES_CHARS: usize = 5000;
@@ -226,7 +249,8 @@ pub struct Entry {
     pub id: Uuid,
     pub patient_id: Uuid,
     pub content: EntryContent,
-    /// The patient's calendar date at `recorded_at`, in their zone when the entry was written.
+    /// The journal day: the calendar date at `recorded_at` in the entry's `time_zone`, or else in
+    /// the patient's zone when the entry was first written.
     pub local_date: NaiveDate,
     /// Starts at 1; each accepted change adds one.
     pub version: i64,
@@ -297,6 +321,57 @@ mod tests {
         assert_eq!(check_recorded_at(now + TimeDelta::minutes(11), now).unwrap_err().code, "in_future");
         assert!(check_recorded_at("2019-05-01T08:00:00Z".parse().unwrap(), now).is_ok(), "backfill is fine");
         assert_eq!(check_recorded_at("1999-12-31T23:00:00Z".parse().unwrap(), now).unwrap_err().code, "too_old");
+    }
+
+    fn content(recorded_at: &str, time_zone: Option<&str>) -> EntryContent {
+        EntryContent {
+            recorded_at: recorded_at.parse().unwrap(),
+            pain: Score::new(4).unwrap(),
+            regions: vec![],
+            symptoms: BTreeSet::new(),
+            interference_activity: None,
+            interference_enjoyment: None,
+            sleep_quality: None,
+            stress: None,
+            self_care: BTreeSet::new(),
+            medications: vec![],
+            notes: None,
+            time_zone: time_zone.map(|z| TimeZone::parse(z).unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_journal_day_prefers_the_phones_zone() {
+        let berlin = TimeZone::parse("Europe/Berlin").unwrap();
+        // 23:30 in Berlin is 17:30 the same day in New York and 11:30 the next day in Auckland.
+        let at = "2026-11-20T22:30:00Z";
+        assert_eq!(content(at, None).journal_date(berlin), "2026-11-20".parse::<NaiveDate>().unwrap());
+        assert_eq!(
+            content(at, Some("Pacific/Auckland")).journal_date(berlin),
+            "2026-11-21".parse::<NaiveDate>().unwrap()
+        );
+    }
+
+    #[test]
+    fn an_edit_keeps_the_day_unless_the_instant_or_zone_changes() {
+        let written = content("2026-11-20T22:30:00Z", None);
+        let current = Entry {
+            id: Uuid::nil(),
+            patient_id: Uuid::nil(),
+            content: written.clone(),
+            local_date: "2026-11-20".parse().unwrap(),
+            version: 1,
+            created_at: written.recorded_at,
+            updated_at: written.recorded_at,
+        };
+        let next_day: NaiveDate = "2026-11-21".parse().unwrap();
+        let mut notes_only = written.clone();
+        notes_only.notes = Some("typo fixed".into());
+        assert_eq!(journal_date_on_update(&current, &notes_only, next_day), current.local_date);
+        let moved = content("2026-11-21T08:00:00Z", None);
+        assert_eq!(journal_date_on_update(&current, &moved, next_day), next_day);
+        let zoned = content("2026-11-20T22:30:00Z", Some("Pacific/Auckland"));
+        assert_eq!(journal_date_on_update(&current, &zoned, next_day), next_day);
     }
 
     #[test]

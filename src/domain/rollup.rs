@@ -160,12 +160,7 @@ pub fn summarize(rollups: &[DailyRollup], from: NaiveDate, to: NaiveDate) -> Sum
         (Some(now), Some(before)) => {
             let points = now - before;
             let percent = (before > 0.0).then(|| points / before * 100.0);
-            Some(Change {
-                previous_mean: before,
-                points,
-                percent,
-                meaningful: is_meaningful_change(before, now),
-            })
+            Some(Change { previous_mean: before, points, percent, meaningful: is_meaningful_change(before, now) })
         }
         _ => None,
     };

@@ -41,7 +41,7 @@ impl AppState {
         check_recorded_at(content.recorded_at, now)
             .map_err(|p| ValidationErrors::single("recorded_at", p.code, p.message))?;
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
-        let local_date = account.time_zone.local_date(content.recorded_at);
+        let local_date = content.journal_date(account.time_zone);
         let saved = match self.store.write_entry(patient_id, id, &content, local_date, base_version, now).await? {
             EntryWrite::Created(entry) => {
                 metrics::counter!("journal_entries_written_total", "outcome" => "created").increment(1);

@@ -36,6 +36,8 @@ struct StoredContent {
     medications: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -109,6 +111,7 @@ pub fn encode_content(content: &EntryContent) -> String {
         self_care: content.self_care.iter().map(|c| c.as_str().to_owned()).collect(),
         medications: content.medications.clone(),
         notes: content.notes.clone(),
+        time_zone: content.time_zone.map(|z| z.name().to_owned()),
     };
     serde_json::to_string(&stored).expect("entry content serialises")
 }
@@ -159,6 +162,10 @@ pub fn decode_content(
             .collect::<Result<_, _>>()?,
         medications: stored.medications,
         notes: stored.notes,
+        time_zone: stored
+            .time_zone
+            .map(|z| TimeZone::parse(&z).map_err(|_| corrupt("content.time_zone")))
+            .transpose()?,
     })
 }
 
@@ -218,6 +225,7 @@ mod tests {
             self_care: [SelfCare::Heat, SelfCare::Walk].into_iter().collect(),
             medications: vec!["ibuprofen 400 mg".into()],
             notes: Some("stiff after the drive".into()),
+            time_zone: Some(TimeZone::parse("America/New_York").unwrap()),
         };
         let symptoms = encode_symptoms(&content.symptoms);
         assert_eq!(symptoms, ",tingling_left_leg,fever,");

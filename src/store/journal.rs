@@ -75,6 +75,11 @@ pub struct QuestionnaireRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// How long an unfinished claim on an Idempotency-Key holds. A request that died between its
+/// claim and its result (a crash, a lost connection) must not block the key for days; anything
+/// still running after this long has long since timed out for the client.
+pub const IDEMPOTENCY_CLAIM_TIMEOUT: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// Start of an idempotent operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
@@ -82,7 +87,8 @@ pub enum IdempotencyClaim {
     Claimed,
     /// Done before: replay the resource it produced.
     Done { resource_id: Uuid },
-    /// The first request with this key is still running.
+    /// The first request with this key is still running (claimed less than
+    /// [`IDEMPOTENCY_CLAIM_TIMEOUT`] ago).
     InProgress,
     /// The key was used with a different request.
     Mismatch,

@@ -29,8 +29,8 @@ pub use care::{
     GrantRecord, InviteRecord, LastSession, LogPosition, NewInvite, Party, RedeemOutcome, Redemption,
 };
 pub use journal::{
-    Change, EntryDeletion, EntryPosition, EntryState, EntryWrite, IdempotencyClaim, JournalRepo, QuestionnaireAnswers,
-    QuestionnaireRecord, Tombstone,
+    Change, EntryDeletion, EntryPosition, EntryState, EntryWrite, IDEMPOTENCY_CLAIM_TIMEOUT, IdempotencyClaim,
+    JournalRepo, QuestionnaireAnswers, QuestionnaireRecord, Tombstone,
 };
 pub use massage::{CheckInAnswer, MassageRepo, MassageSession, StepRecord, StepState, TemplateRecord};
 pub use notifications::{

@@ -6,6 +6,8 @@ pub mod dispatcher;
 mod maintenance;
 mod planner;
 
+pub use maintenance::IDEMPOTENCY_DAYS;
+
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 

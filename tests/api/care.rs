@@ -979,6 +979,7 @@ on_both_backends! {
                         self_care: Default::default(),
                         medications: vec![],
                         notes: None,
+                        time_zone: None,
                     };
                     app.state.put_entry(&patient, id, Uuid::now_v7(), content, None).await.unwrap();
                 }

@@ -248,6 +248,39 @@ on_both_backends! {
         assert_eq!(response.json::<Value>().await.unwrap()["local_date"], "2026-03-30");
     }
 
+    async fn entries_keep_their_day_when_the_patient_moves(app) {
+        app.clock.set(at("2026-12-01T00:00:00Z"));
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        // 22:30Z on 20 Nov is 23:30 in Berlin and already the 21st in Auckland.
+        let written = json!({"recorded_at": "2026-11-20T22:30:00Z", "pain": 5});
+        let id = Uuid::new_v4();
+        let entry: Value = app.put_entry(&ana.access, id, &written).await.json().await.unwrap();
+        assert_eq!((entry["local_date"].as_str(), &entry["time_zone"]), (Some("2026-11-20"), &Value::Null));
+
+        // Ana moves to Auckland.
+        let response = app.request(Method::PATCH, "/v1/me", Some(&ana.access), Some(&json!({"time_zone": "Pacific/Auckland"}))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        // Fixing a typo in the old entry keeps it on the day it was written.
+        let edit = json!({"recorded_at": "2026-11-20T22:30:00Z", "pain": 5, "notes": "long flight", "base_version": 1});
+        let edited: Value = app.put_entry(&ana.access, id, &edit).await.json().await.unwrap();
+        assert_eq!((edited["version"].as_i64(), edited["local_date"].as_str()), (Some(2), Some("2026-11-20")));
+        // A new entry at the same instant now lands on Auckland's day...
+        let fresh: Value = app.put_entry(&ana.access, Uuid::new_v4(), &written).await.json().await.unwrap();
+        assert_eq!(fresh["local_date"], "2026-11-21");
+        // ...unless the phone says where it was when the entry was written (synced late).
+        let from_berlin = json!({"recorded_at": "2026-11-20T21:00:00Z", "pain": 4, "time_zone": "Europe/Berlin"});
+        let synced: Value = app.put_entry(&ana.access, Uuid::new_v4(), &from_berlin).await.json().await.unwrap();
+        assert_eq!((synced["local_date"].as_str(), synced["time_zone"].as_str()), (Some("2026-11-20"), Some("Europe/Berlin")));
+        // Moving an entry's instant dates it afresh.
+        let moved = json!({"recorded_at": "2026-11-20T10:30:00Z", "pain": 5, "notes": "long flight", "base_version": 2});
+        let moved: Value = app.put_entry(&ana.access, id, &moved).await.json().await.unwrap();
+        assert_eq!(moved["local_date"], "2026-11-20", "23:30 in Auckland on the 20th");
+        let days = app.json(&ana.access, "/v1/journal/days?from=2026-11-19&to=2026-11-22").await;
+        let counts: Vec<(String, i64)> = days["items"].as_array().unwrap().iter()
+            .map(|d| (d["date"].as_str().unwrap().to_owned(), d["count"].as_i64().unwrap())).collect();
+        assert_eq!(counts, [("2026-11-20".to_owned(), 2), ("2026-11-21".to_owned(), 1)]);
+    }
+
     async fn rollups_and_summary_match_hand_computation(app) {
         let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
         // Previous week 2026-11-02..08: daily maxima 7, 7, 6, 8 → mean 7.
@@ -330,6 +363,9 @@ on_both_backends! {
             (json!({"recorded_at": ok, "pain": 3, "notes": "n".repeat(5001)}), "notes"),
             (json!({"recorded_at": ok, "pain": 3, "base_version": 0}), "base_version"),
             (json!({"recorded_at": ok, "pain": 3, "mood": "meh"}), "mood"),
+            (json!({"recorded_at": ok, "pain": 3, "time_zone": "Mars/Olympus_Mons"}), "time_zone"),
+            (json!({"recorded_at": ok, "pain": 3, "symptoms": vec!["fever"; 16]}), "symptoms"),
+            (json!({"recorded_at": ok, "pain": 3, "self_care": vec!["walk"; 8]}), "self_care"),
         ];
         for (body, field) in cases {
             let response = app.put_entry(&ana.access, Uuid::new_v4(), &body).await;
@@ -341,6 +377,22 @@ on_both_backends! {
         let problem = assert_problem(app.put_entry(&ana.access, Uuid::new_v4(), &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(problem_fields(&problem), ["pain", "regions[0].pain", "stress"]);
         assert_eq!(app.count("SELECT count(*) FROM journal_entries", None).await, 0);
+        // Ranges and versions in the query string.
+        for (path, field) in [
+            ("/v1/journal/entries?from=2026-11-15T00:00:00Z&to=2026-11-15T00:00:00Z", "from"),
+            ("/v1/journal/days?from=2024-01-01&to=2026-01-01", "to"),
+            ("/v1/journal/summary?from=2024-01-01&to=2026-01-01", "to"),
+        ] {
+            let problem = assert_problem(app.get(path, &ana.access).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert_eq!(problem_fields(&problem), [field], "{path}");
+        }
+        let kept = Uuid::new_v4();
+        assert_eq!(app.put_entry(&ana.access, kept, &json!({"recorded_at": ok, "pain": 3})).await.status(), StatusCode::CREATED);
+        let response = app.request(Method::DELETE, &format!("/v1/journal/entries/{kept}?base_version=0"), Some(&ana.access), None).await;
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem_fields(&problem), ["base_version"]);
+        assert_eq!(app.json(&ana.access, &format!("/v1/journal/entries/{kept}")).await["version"], 1, "not deleted");
+        app.request(Method::DELETE, &format!("/v1/journal/entries/{kept}"), Some(&ana.access), None).await;
         // A bad id in the path is simply not found.
         let response = app.request(Method::PUT, "/v1/journal/entries/not-a-uuid", Some(&ana.access), Some(&json!({"recorded_at": ok, "pain": 3}))).await;
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
@@ -448,5 +500,41 @@ on_both_backends! {
         }
         let bob = app.patient("bob@example.org").await;
         assert_eq!(app.json(&bob.access, "/v1/questionnaires").await["items"], json!([]));
+    }
+
+    async fn an_idempotency_key_whose_request_died_is_free_again_after_a_minute(app) {
+        let ana = app.patient("ana@example.org").await;
+        let submit_as = |token: String, key: &'static str| {
+            let body = json!({"kind": "peg", "pain": 3, "enjoyment": 3, "activity": 3});
+            app.client.post(app.url("/v1/questionnaires")).bearer_auth(token).header("Idempotency-Key", key).json(&body).send()
+        };
+        let submit = |key: &'static str| submit_as(ana.access.clone(), key);
+        assert_eq!(submit("phone-9").await.unwrap().status(), StatusCode::CREATED);
+        // As if the request had claimed the key and then died before storing anything.
+        app.execute("DELETE FROM questionnaire_responses").await.unwrap();
+        app.execute("UPDATE idempotency_keys SET resource_id = NULL").await.unwrap();
+        assert_problem(submit("phone-9").await.unwrap(), StatusCode::CONFLICT, "idempotency_key_in_use").await;
+        app.clock.advance(TimeDelta::seconds(30));
+        assert_problem(submit("phone-9").await.unwrap(), StatusCode::CONFLICT, "idempotency_key_in_use").await;
+        app.clock.advance(TimeDelta::seconds(31));
+        let retried = submit("phone-9").await.unwrap();
+        assert_eq!(retried.status(), StatusCode::CREATED, "the dead claim is taken over");
+        let retried: Value = retried.json().await.unwrap();
+        let replay: Value = submit("phone-9").await.unwrap().json().await.unwrap();
+        assert_eq!(replay, retried);
+        assert_eq!(app.count("SELECT count(*) FROM questionnaire_responses", None).await, 1);
+
+        // Kept for days: a phone that syncs late still gets the first result...
+        use aftercare::store::JournalRepo as _;
+        app.clock.advance(TimeDelta::days(6));
+        let purge_before = app.clock_now() - TimeDelta::days(aftercare::worker::IDEMPOTENCY_DAYS);
+        assert_eq!(app.state.store.purge_idempotency(purge_before).await.unwrap(), 0);
+        let later = app.sign_in("ana@example.org").await;
+        let late: Value = submit_as(later.access.clone(), "phone-9").await.unwrap().json().await.unwrap();
+        assert_eq!(late, retried);
+        // ...and forgotten after a week.
+        app.clock.advance(TimeDelta::days(2));
+        let purge_before = app.clock_now() - TimeDelta::days(aftercare::worker::IDEMPOTENCY_DAYS);
+        assert_eq!(app.state.store.purge_idempotency(purge_before).await.unwrap(), 1);
     }
 }

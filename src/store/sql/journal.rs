@@ -94,7 +94,9 @@ macro_rules! journal_repo {
                             EntryState::Live(current) if base_version != Some(current.version) => {
                                 return Ok(EntryWrite::Stale(EntryState::Live(current)));
                             }
-                            EntryState::Live(current) => Some(current.version),
+                            EntryState::Live(current) => {
+                                Some((current.version, $crate::domain::journal::journal_date_on_update(&current, content, local_date)))
+                            }
                         }
                     }
                     None => None,
@@ -122,7 +124,7 @@ macro_rules! journal_repo {
                         .fetch_one(&mut *tx)
                         .await?
                     }
-                    Some(current) => {
+                    Some((current, local_date)) => {
                         sqlx::query(
                             "UPDATE journal_entries SET recorded_at = $2, local_date = $3, pain = $4, symptoms = $5,
                                     content = $6, version = $7, change_seq = $8, updated_at = $9
@@ -376,15 +378,22 @@ macro_rules! journal_repo {
             ) -> $crate::store::StoreResult<$crate::store::IdempotencyClaim> {
                 use $crate::store::IdempotencyClaim;
                 use $crate::store::types::Ts;
+                // An unfinished claim older than the timeout belonged to a request that died:
+                // take it over.
                 let inserted = sqlx::query(
                     "INSERT INTO idempotency_keys (account_id, key, operation, request_hash, created_at)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, key) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (account_id, key) DO UPDATE
+                        SET operation = excluded.operation, request_hash = excluded.request_hash,
+                            created_at = excluded.created_at
+                        WHERE idempotency_keys.resource_id IS NULL AND idempotency_keys.created_at < $6",
                 )
                 .bind(account_id)
                 .bind(key)
                 .bind(operation)
                 .bind(request_hash)
                 .bind(Ts::from(now))
+                .bind(Ts::from(now - $crate::store::IDEMPOTENCY_CLAIM_TIMEOUT))
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
