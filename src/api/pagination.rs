@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{ApiError, ProblemField};
-use crate::store::{EntryPosition, LogPosition};
+use crate::store::{EntryPosition, LogPosition, QuestionnairePosition};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -83,6 +83,26 @@ pub fn decode_log_cursor(cursor: Option<&str>) -> Result<Option<LogPosition>, Ap
     }
 }
 
+pub fn encode_questionnaire_cursor(position: QuestionnairePosition) -> String {
+    URL_SAFE_NO_PAD.encode(format!("q1:{}:{}", position.completed_at.timestamp_micros(), position.id))
+}
+
+pub fn decode_questionnaire_cursor(cursor: Option<&str>) -> Result<Option<QuestionnairePosition>, ApiError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
+    let text =
+        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| invalid("cursor"))?;
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("q1"), Some(micros), Some(id)) => {
+            let completed_at =
+                micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(|| invalid("cursor"))?;
+            let id = Uuid::parse_str(id).map_err(|_| invalid("cursor"))?;
+            Ok(Some(QuestionnairePosition { completed_at, id }))
+        }
+        _ => Err(invalid("cursor")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +120,10 @@ mod tests {
         assert!(decode_entry_cursor(Some("%%%")).is_err());
         let position = LogPosition { at: "2026-11-21T08:30:00.123456Z".parse().unwrap(), id: Uuid::now_v7() };
         assert_eq!(decode_log_cursor(Some(&encode_log_cursor(position))).unwrap(), Some(position));
+        let position = QuestionnairePosition { completed_at: position.at, id: position.id };
+        assert_eq!(decode_questionnaire_cursor(Some(&encode_questionnaire_cursor(position))).unwrap(), Some(position));
+        assert!(decode_questionnaire_cursor(Some(&encode_change_cursor(3))).is_err());
+        let position = LogPosition { at: position.completed_at, id: position.id };
         assert!(
             decode_log_cursor(Some(&encode_entry_cursor(EntryPosition { recorded_at: position.at, id: position.id })))
                 .is_err()

@@ -110,9 +110,10 @@ impl PatientsApi {
 
     /// A patient's questionnaires
     ///
-    /// PEG and Roland-Morris responses oldest first; with `kind`, also the change from the
-    /// first to the latest score. Needs a live grant with the `read_journal` scope.
+    /// PEG and Roland-Morris responses oldest first, a page at a time; with `kind`, also the
+    /// change from the first to the latest score in the range. Needs a live grant with the `read_journal` scope.
     #[oai(path = "/:patient_id/questionnaires", method = "get", operation_id = "listPatientQuestionnaires")]
+    #[allow(clippy::too_many_arguments)]
     async fn questionnaires(
         &self,
         state: Data<&AppState>,
@@ -125,8 +126,17 @@ impl PatientsApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Latest `completed_at` (exclusive); default: now.
         to: Query<Option<DateTime<Utc>>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 200))]
+        cursor: Query<Option<String>>,
     ) -> Result<Json<QuestionnaireList>, Read> {
-        let list = questionnaires::list_questionnaires(&state, &auth.0, patient_id.0, kind.0, from.0, to.0).await?;
+        let (limit, cursor) = (limit.0, cursor.0.as_deref());
+        let list =
+            questionnaires::list_questionnaires(&state, &auth.0, patient_id.0, kind.0, from.0, to.0, limit, cursor)
+                .await?;
         Ok(Json(list))
     }
 

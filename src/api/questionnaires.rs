@@ -14,12 +14,13 @@ use super::ApiTags;
 use super::error::{ApiError, ProblemField, Problems, status};
 use super::journal::own_journal;
 use super::json::JsonBody;
+use super::pagination;
 use super::security::BearerAuth;
 use crate::domain::ValidationErrors;
 use crate::domain::questionnaires::{Peg, RolandMorris};
 use crate::domain::rollup::is_meaningful_change;
 use crate::service::AppState;
-use crate::store::{Principal, QuestionnaireAnswers, QuestionnaireRecord};
+use crate::store::{Principal, QuestionnaireAnswers, QuestionnairePosition, QuestionnaireRecord};
 
 /// PEG: three items about the past week, each 0–10.
 #[derive(Debug, Clone, Object, Deserialize, Serialize)]
@@ -154,14 +155,14 @@ impl From<QuestionnaireRecord> for QuestionnaireBody {
     }
 }
 
-/// First and latest score of the listed responses.
+/// First and latest score of the responses in the range (over every page).
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "ScoreTrend")]
 pub struct TrendBody {
-    /// Score of the oldest listed response.
+    /// Score of the oldest response in the range.
     #[oai(validator(minimum(value = "0"), maximum(value = "24")))]
     pub first: f64,
-    /// Score of the newest listed response.
+    /// Score of the newest response in the range.
     #[oai(validator(minimum(value = "0"), maximum(value = "24")))]
     pub latest: f64,
     /// Latest minus first, in score points; negative is better for both questionnaires.
@@ -177,8 +178,10 @@ pub struct TrendBody {
 pub struct QuestionnaireList {
     /// Oldest first.
     pub items: Vec<QuestionnaireBody>,
-    /// With `kind` and at least two responses; `null` otherwise.
+    /// With `kind` and at least two responses in the range (on every page); `null` otherwise.
     pub trend: Option<TrendBody>,
+    /// Present when more responses follow; pass as `cursor`.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -193,20 +196,17 @@ pub enum Submitted {
     ),
 }
 
-fn trend(kind: KindBody, items: &[QuestionnaireBody]) -> Option<TrendBody> {
-    let (first, latest) = (items.first()?.score, items.last()?.score);
-    if items.len() < 2 {
-        return None;
-    }
+fn trend(kind: KindBody, (first, latest): (f64, f64)) -> TrendBody {
     let change = latest - first;
     let meaningful = match kind {
         KindBody::RolandMorris => change.abs() >= f64::from(RolandMorris::MEANINGFUL_CHANGE),
         KindBody::Peg => is_meaningful_change(first, latest),
     };
-    Some(TrendBody { first, latest, change, meaningful })
+    TrendBody { first, latest, change, meaningful }
 }
 
 /// `GET …/questionnaires` for the patient's own journal and for a therapist's view.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn list_questionnaires(
     state: &AppState,
     principal: &Principal,
@@ -214,13 +214,20 @@ pub(super) async fn list_questionnaires(
     kind: Option<KindBody>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    limit: Option<u32>,
+    cursor: Option<&str>,
 ) -> Result<QuestionnaireList, ApiError> {
+    let limit = pagination::limit(limit)?;
+    let after = pagination::decode_questionnaire_cursor(cursor)?;
     let from = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let to = to.unwrap_or_else(|| state.clock.now() + crate::domain::journal::FUTURE_TOLERANCE + TimeDelta::seconds(1));
-    let records = state.questionnaires(principal, patient_id, kind.map(KindBody::as_str), from, to).await?;
-    let items: Vec<QuestionnaireBody> = records.into_iter().map(Into::into).collect();
-    let trend = kind.and_then(|k| trend(k, &items));
-    Ok(QuestionnaireList { items, trend })
+    let (page, more) =
+        state.questionnaires(principal, patient_id, kind.map(KindBody::as_str), from, to, after, limit).await?;
+    let next_cursor = more.then(|| page.items.last()).flatten().map(|r| {
+        pagination::encode_questionnaire_cursor(QuestionnairePosition { completed_at: r.completed_at, id: r.id })
+    });
+    let trend = kind.zip(page.first_and_latest).map(|(k, ends)| trend(k, ends));
+    Ok(QuestionnaireList { items: page.items.into_iter().map(Into::into).collect(), trend, next_cursor })
 }
 
 pub struct QuestionnairesApi;
@@ -283,8 +290,10 @@ impl QuestionnairesApi {
 
     /// List questionnaires
     ///
-    /// Responses oldest first; with `kind`, also the change from the first to the latest score.
+    /// Responses oldest first, a page at a time; with `kind`, also the change from the first to
+    /// the latest score in the range.
     #[oai(path = "/", method = "get", operation_id = "listQuestionnaires")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -295,9 +304,16 @@ impl QuestionnairesApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Latest `completed_at` (exclusive); default: now.
         to: Query<Option<DateTime<Utc>>>,
+        /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 200))]
+        cursor: Query<Option<String>>,
     ) -> Result<Json<QuestionnaireList>, super::journal::Read> {
         let me = own_journal(&auth.0)?;
-        Ok(Json(list_questionnaires(&state, &auth.0, me, kind.0, from.0, to.0).await?))
+        let list = list_questionnaires(&state, &auth.0, me, kind.0, from.0, to.0, limit.0, cursor.0.as_deref()).await?;
+        Ok(Json(list))
     }
 
     /// Read a questionnaire

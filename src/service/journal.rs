@@ -11,7 +11,7 @@ use crate::domain::questionnaires::{Peg, RolandMorris};
 use crate::domain::rollup::{self, DailyRollup, Summary};
 use crate::store::{
     Change, EntryDeletion, EntryPosition, EntryState, EntryWrite, IdempotencyClaim, Principal, QuestionnaireAnswers,
-    QuestionnaireRecord, Tombstone,
+    QuestionnairePage, QuestionnairePosition, QuestionnaireRecord, Tombstone,
 };
 
 /// The longest range roll-ups and summaries cover in one request.
@@ -244,6 +244,9 @@ impl AppState {
         self.store.questionnaire(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)
     }
 
+    /// A page of responses with `from <= completed_at < to`, oldest first, and whether another
+    /// page follows; with `kind`, the first and latest score of the whole range too.
+    #[allow(clippy::too_many_arguments)]
     pub async fn questionnaires(
         &self,
         principal: &Principal,
@@ -251,9 +254,17 @@ impl AppState {
         kind: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<QuestionnaireRecord>> {
+        after: Option<QuestionnairePosition>,
+        limit: u32,
+    ) -> Result<(QuestionnairePage, bool)> {
         let allowed = self.authorize(principal, Action::ReadQuestionnaires, patient_id).await?;
-        Ok(self.store.questionnaires(patient_id, kind, from, to, 1000, allowed.audit()).await?)
+        if from >= to {
+            return Err(ValidationErrors::single("from", "empty_range", "must be before `to`").into());
+        }
+        let mut page = self.store.questionnaires(patient_id, kind, from, to, after, limit + 1, allowed.audit()).await?;
+        let more = page.items.len() > limit as usize;
+        page.items.truncate(limit as usize);
+        Ok((page, more))
     }
 }
 

@@ -59,6 +59,22 @@ pub struct EntryPosition {
     pub id: Uuid,
 }
 
+/// Where a page of questionnaire responses ended, in `(completed_at, id)` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuestionnairePosition {
+    pub completed_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// One page of questionnaire responses, and the scores at both ends of the whole range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionnairePage {
+    pub items: Vec<QuestionnaireRecord>,
+    /// Score of the oldest and of the newest response in the range (not just this page), when
+    /// a kind was asked for and the range has at least two responses.
+    pub first_and_latest: Option<(f64, f64)>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum QuestionnaireAnswers {
     Peg(Peg),
@@ -150,16 +166,19 @@ pub trait JournalRepo {
         id: Uuid,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Option<QuestionnaireRecord>>;
-    /// Oldest first, with `from <= completed_at < to`; `kind` filters by `peg` / `roland_morris`.
+    /// Oldest first, with `from <= completed_at < to`, after `after`; `kind` filters by `peg` /
+    /// `roland_morris`. Read in one audited transaction with the range's first and latest scores.
+    #[allow(clippy::too_many_arguments)]
     async fn questionnaires(
         &self,
         patient_id: Uuid,
         kind: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        after: Option<QuestionnairePosition>,
         limit: u32,
         audit: Option<&AccessRecord>,
-    ) -> StoreResult<Vec<QuestionnaireRecord>>;
+    ) -> StoreResult<QuestionnairePage>;
 
     async fn claim_idempotency(
         &self,

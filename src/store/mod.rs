@@ -30,7 +30,7 @@ pub use care::{
 };
 pub use journal::{
     Change, EntryDeletion, EntryPosition, EntryState, EntryWrite, IDEMPOTENCY_CLAIM_TIMEOUT, IdempotencyClaim,
-    JournalRepo, QuestionnaireAnswers, QuestionnaireRecord, Tombstone,
+    JournalRepo, QuestionnaireAnswers, QuestionnairePage, QuestionnairePosition, QuestionnaireRecord, Tombstone,
 };
 pub use massage::{CheckInAnswer, MassageRepo, MassageSession, StepRecord, StepState, TemplateRecord};
 pub use notifications::{

@@ -488,7 +488,34 @@ on_both_backends! {
         // 6.0 → 13/3: change -5/3 points, -27.8%: not meaningful.
         assert!((list["trend"]["change"].as_f64().unwrap() + 5.0 / 3.0).abs() < 1e-9);
         assert_eq!(list["trend"]["meaningful"], false);
+        assert_eq!(list["next_cursor"], Value::Null);
         assert_eq!(app.json(&ana.access, "/v1/questionnaires").await["items"].as_array().unwrap().len(), 3);
+
+        // A page at a time, oldest first; the trend covers the whole range on every page.
+        let third = json!({"kind": "peg", "pain": 2, "enjoyment": 2, "activity": 2, "completed_at": "2026-11-10T09:00:00Z"});
+        assert_eq!(submit(third, None).await.unwrap().status(), StatusCode::CREATED);
+        let mut cursor = String::new();
+        let mut scores = Vec::new();
+        loop {
+            let page = app.json(&ana.access, &format!("/v1/questionnaires?kind=peg&limit=1&cursor={cursor}")).await;
+            assert_eq!(page["items"].as_array().unwrap().len(), 1);
+            scores.push(page["items"][0]["score"].as_f64().unwrap());
+            assert_eq!((page["trend"]["first"].as_f64(), page["trend"]["latest"].as_f64()), (Some(6.0), Some(2.0)));
+            // 6 → 2: 4 points better.
+            assert_eq!(page["trend"]["meaningful"], true);
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => break,
+            }
+        }
+        assert!((scores[0] - 6.0).abs() < 1e-9 && (scores[1] - 13.0 / 3.0).abs() < 1e-9 && (scores[2] - 2.0).abs() < 1e-9, "{scores:?}");
+        let bad = app.get("/v1/questionnaires?cursor=not-ours", &ana.access).await;
+        assert_eq!(problem_fields(&assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await), ["cursor"]);
+        let future = json!({"kind": "peg", "pain": 2, "enjoyment": 2, "activity": 2, "completed_at": (app.clock_now() + TimeDelta::hours(1)).to_rfc3339()});
+        assert_eq!(problem_fields(&assert_problem(submit(future, None).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await), ["completed_at"]);
+        let ancient = json!({"kind": "peg", "pain": 2, "enjoyment": 2, "activity": 2, "completed_at": "1999-06-01T00:00:00Z"});
+        assert_eq!(problem_fields(&assert_problem(submit(ancient, None).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await), ["completed_at"]);
+        assert_eq!(app.count("SELECT count(*) FROM questionnaire_responses", None).await, 4, "nothing stored for the refused ones");
 
         for (body, field) in [
             (json!({"kind": "peg", "pain": 11, "enjoyment": 5, "activity": -1}), vec!["pain", "activity"]),
@@ -498,6 +525,7 @@ on_both_backends! {
             let problem = assert_problem(submit(body.clone(), None).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
             assert_eq!(problem_fields(&problem), field, "{body}");
         }
+        assert_eq!(app.count("SELECT count(*) FROM questionnaire_responses", None).await, 4);
         let bob = app.patient("bob@example.org").await;
         assert_eq!(app.json(&bob.access, "/v1/questionnaires").await["items"], json!([]));
     }
@@ -525,7 +553,6 @@ on_both_backends! {
         assert_eq!(app.count("SELECT count(*) FROM questionnaire_responses", None).await, 1);
 
         // Kept for days: a phone that syncs late still gets the first result...
-        use aftercare::store::JournalRepo as _;
         app.clock.advance(TimeDelta::days(6));
         let purge_before = app.clock_now() - TimeDelta::days(aftercare::worker::IDEMPOTENCY_DAYS);
         assert_eq!(app.state.store.purge_idempotency(purge_before).await.unwrap(), 0);

@@ -347,25 +347,60 @@ macro_rules! journal_repo {
                 kind: Option<&str>,
                 from: chrono::DateTime<chrono::Utc>,
                 to: chrono::DateTime<chrono::Utc>,
+                after: Option<$crate::store::QuestionnairePosition>,
                 limit: u32,
                 audit: Option<&$crate::store::AccessRecord>,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::QuestionnaireRecord>> {
+            ) -> $crate::store::StoreResult<$crate::store::QuestionnairePage> {
                 use $crate::store::types::Ts;
                 let mut conn = self.audited(audit).await?;
                 let rows = sqlx::query(
                     "SELECT * FROM questionnaire_responses
                      WHERE patient_id = $1 AND ($2 IS NULL OR kind = $2) AND completed_at >= $3 AND completed_at < $4
-                     ORDER BY completed_at, id LIMIT $5",
+                       AND ($5 IS NULL OR completed_at > $5 OR (completed_at = $5 AND id > $6))
+                     ORDER BY completed_at, id LIMIT $7",
                 )
                 .bind(patient_id)
                 .bind(kind)
                 .bind(Ts::from(from))
                 .bind(Ts::from(to))
+                .bind(after.map(|p| Ts::from(p.completed_at)))
+                .bind(after.map(|p| p.id))
                 .bind(i64::from(limit))
                 .fetch_all(conn.conn())
                 .await?;
+                // The trend spans the whole range, whichever page this is.
+                let first_and_latest = match kind {
+                    None => None,
+                    Some(kind) => {
+                        let mut ends = Vec::with_capacity(2);
+                        for sql in [
+                            "SELECT id, score FROM questionnaire_responses
+                             WHERE patient_id = $1 AND kind = $2 AND completed_at >= $3 AND completed_at < $4
+                             ORDER BY completed_at, id LIMIT 1",
+                            "SELECT id, score FROM questionnaire_responses
+                             WHERE patient_id = $1 AND kind = $2 AND completed_at >= $3 AND completed_at < $4
+                             ORDER BY completed_at DESC, id DESC LIMIT 1",
+                        ] {
+                            let end: Option<(uuid::Uuid, f64)> = sqlx::query_as(sql)
+                                .bind(patient_id)
+                                .bind(kind)
+                                .bind(Ts::from(from))
+                                .bind(Ts::from(to))
+                                .fetch_optional(conn.conn())
+                                .await?;
+                            ends.extend(end);
+                        }
+                        match ends.as_slice() {
+                            [(first_id, first), (latest_id, latest)] if first_id != latest_id => Some((*first, *latest)),
+                            _ => None,
+                        }
+                    }
+                };
                 conn.finish().await?;
-                rows.iter().map(questionnaire_from_row).collect()
+                Ok($crate::store::QuestionnairePage {
+                    items: rows.iter().map(questionnaire_from_row).collect::<Result<_, _>>()?,
+                    first_and_latest,
+                })
             }
 
             async fn claim_idempotency(
