@@ -216,6 +216,27 @@ on_both_backends! {
         }
         let hours: Vec<String> = seen.iter().map(|t| t.parse::<DateTime<Utc>>().unwrap().format("%H").to_string()).collect();
         assert_eq!(hours, ["13", "12", "11", "10", "09"]);
+
+        // Three entries written at the same instant (a phone's batch) page without loss or repeat.
+        let same = "2026-10-02T08:00:00Z";
+        let mut ids: Vec<String> = Vec::new();
+        for _ in 0..3 {
+            let id = Uuid::new_v4();
+            app.put_entry(&ana.access, id, &entry(same, 4)).await;
+            ids.push(id.to_string());
+        }
+        let (mut listed, mut cursor) = (Vec::new(), String::new());
+        loop {
+            let page = app.json(&ana.access, &format!("/v1/journal/entries?from={same}&to=2026-10-02T08:00:01Z&limit=1&cursor={cursor}")).await;
+            listed.extend(page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => break,
+            }
+        }
+        listed.sort();
+        ids.sort();
+        assert_eq!(listed, ids);
         let bad = app.get("/v1/journal/entries?cursor=garbage", &ana.access).await;
         let problem = assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(problem_fields(&problem), ["cursor"]);
@@ -442,8 +463,25 @@ on_both_backends! {
                 app.put_entry(&token, Uuid::new_v4(), &body).await.status()
             }
         });
-        let statuses = futures::future::join_all(writes).await;
+        // A phone keeps syncing while the writes land: whatever commits behind its cursor must
+        // still reach it on a later sync.
+        let phone = async {
+            let mut seen = Vec::new();
+            let mut cursor = String::new();
+            for _ in 0..12 {
+                let (changes, next) = app.sync(&ana.access, &cursor, 3).await;
+                seen.extend(changes.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+                cursor = next;
+                tokio::task::yield_now().await;
+            }
+            (seen, cursor)
+        };
+        let (statuses, (mut seen, cursor)) = tokio::join!(futures::future::join_all(writes), phone);
         assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+        let (rest, _) = app.sync(&ana.access, &cursor, 3).await;
+        seen.extend(rest.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+        assert_eq!((seen.len(), distinct.len()), (20, 20), "every change exactly once across the syncs");
         let (changes, _) = app.sync(&ana.access, "", 7).await;
         assert_eq!(changes.len(), 20);
         let seqs = app.count("SELECT count(DISTINCT change_seq) FROM journal_entries", None).await;

@@ -296,7 +296,8 @@ macro_rules! journal_repo {
                 let mut conn = self.audited(audit).await?;
                 let rows: Vec<(chrono::NaiveDate, Ts, i16, String)> = sqlx::query_as(
                     "SELECT local_date, recorded_at, pain, symptoms FROM journal_entries
-                     WHERE patient_id = $1 AND NOT deleted AND local_date >= $2 AND local_date <= $3",
+                     WHERE patient_id = $1 AND NOT deleted AND local_date >= $2 AND local_date <= $3
+                     ORDER BY local_date, recorded_at, id",
                 )
                 .bind(patient_id)
                 .bind(from)
