@@ -225,16 +225,14 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         let operation = response.data::<OperationId>().map_or("none", |o| o.0);
         let status = response.status().as_u16();
         let elapsed = started.elapsed().as_secs_f64();
-        metrics::counter!(
-            "http_requests_total",
-            "method" => method.clone(),
-            "route" => route.clone(),
-            "operation" => operation,
-            "status" => status.to_string()
-        )
-        .increment(1);
-        metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route.clone(), "operation" => operation)
-            .record(elapsed);
+        let labels = [
+            ("method", method.clone()),
+            ("route", route.clone()),
+            ("operation", operation.to_owned()),
+            ("status", status.to_string()),
+        ];
+        metrics::counter!("http_requests_total", &labels).increment(1);
+        metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed);
         tracing::info!(request_id = %id, %method, %route, operation, status, elapsed_ms = elapsed * 1000.0, "request");
         Ok(response)
     }
