@@ -301,10 +301,31 @@ impl Settings {
             ("care.invite_ttl_days", self.care.invite_ttl_days),
             ("care.caseload_window_days", self.care.caseload_window_days.into()),
             ("alerts.sweep_interval_seconds", self.alerts.sweep_interval_seconds),
+            // A limit of 0 would refuse every sign-in, registration or invite for everyone.
+            ("rate_limit.login_failures_per_account", self.rate_limit.login_failures_per_account.into()),
+            ("rate_limit.login_failures_per_address", self.rate_limit.login_failures_per_address.into()),
+            ("rate_limit.registrations_per_address", self.rate_limit.registrations_per_address.into()),
+            ("rate_limit.invite_failures_per_account", self.rate_limit.invite_failures_per_account.into()),
+            ("rate_limit.invite_failures_per_address", self.rate_limit.invite_failures_per_address.into()),
+            // A zero time-out would fail every Redis call, which silently turns rate limits off.
+            ("redis.response_timeout_ms", self.redis.response_timeout_ms),
+            ("redis.connection_timeout_ms", self.redis.connection_timeout_ms),
         ];
         for (setting, value) in positive {
             if value == 0 {
                 return Err(ConfigError::Invalid { setting, problem: "must be greater than zero".into() });
+            }
+        }
+        // Lifetimes far beyond any sensible value would overflow the date arithmetic at sign-in.
+        let at_most: [(&'static str, u64, u64); 4] = [
+            ("auth.access_token_ttl_seconds", self.auth.access_token_ttl_seconds, 86_400),
+            ("auth.refresh_token_idle_days", self.auth.refresh_token_idle_days, 3650),
+            ("auth.session_max_days", self.auth.session_max_days, 3650),
+            ("server.shutdown_grace_seconds", self.server.shutdown_grace_seconds, 3600),
+        ];
+        for (setting, value, limit) in at_most {
+            if value > limit {
+                return Err(ConfigError::Invalid { setting, problem: format!("must be at most {limit}") });
             }
         }
         if self.care.caseload_window_days > 366 {
@@ -389,16 +410,24 @@ impl Settings {
     }
 }
 
-/// Shows a connection URL with its password replaced, fit for logs.
+/// Shows a connection URL with its password replaced, fit for logs: in the user part and in a
+/// `password` query parameter (which sqlx also accepts).
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "<unparseable url>".to_owned(),
+    let Ok(mut parsed) = url::Url::parse(raw) else { return "<unparseable url>".to_owned() };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed.query_pairs().any(|(key, _)| key.eq_ignore_ascii_case("password")) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key.eq_ignore_ascii_case("password") { "***".to_owned() } else { value.into_owned() };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -519,6 +548,12 @@ mod tests {
         assert!(err.contains("log.format"), "{err}");
         let err = with("auth.session_max_days", 0).unwrap_err().to_string();
         assert!(err.contains("auth.session_max_days"), "{err}");
+        let err = with("auth.session_max_days", 1_000_000_000_u64).unwrap_err().to_string();
+        assert!(err.contains("auth.session_max_days"), "{err}");
+        let err = with("rate_limit.login_failures_per_account", 0).unwrap_err().to_string();
+        assert!(err.contains("rate_limit.login_failures_per_account"), "{err}");
+        let err = with("redis.response_timeout_ms", 0).unwrap_err().to_string();
+        assert!(err.contains("redis.response_timeout_ms"), "{err}");
     }
 
     #[test]
@@ -569,5 +604,10 @@ mod tests {
         assert!(shown.contains("***"));
         let settings = with("database.url", "postgres://app:s3cret-pass@db/aftercare").unwrap();
         assert!(!format!("{settings:?}").contains("s3cret-pass"));
+        let shown = redact_url("postgres://db.internal/aftercare?user=app&password=hunter2hunter2&sslmode=require");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("sslmode=require") && shown.contains("user=app"), "{shown}");
+        let settings = with("redis.url", "redis://:r3dis-secret@cache:6379/0").unwrap();
+        assert!(!format!("{settings:?}").contains("r3dis-secret"));
     }
 }
