@@ -393,13 +393,15 @@ impl AccountsApi {
     /// Change my password
     ///
     /// Needs the current password. Every other device session is ended; this one stays signed in.
+    /// Wrong current passwords count as failed sign-ins of the account, and are limited alike
+    /// (429 with `Retry-After`).
     #[oai(path = "/me/password", method = "post", operation_id = "changePassword")]
     async fn change_password(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<PasswordChangeBody>,
-    ) -> Result<Done, Problems<{ status::AUTHENTICATED | status::BODY }>> {
+    ) -> Result<Done, Problems<{ status::AUTHENTICATED | status::BODY | status::TOO_MANY_REQUESTS }>> {
         state.change_password(&auth.0, &body.0.current_password, &body.0.new_password).await?;
         Ok(Done::NoContent)
     }

@@ -193,8 +193,16 @@ impl AppState {
         let account = self.store.account(principal.account_id).await?.ok_or(Error::NotFound)?;
         let new = Password::parse(new, Some(&account.email))
             .map_err(|p| ValidationErrors::single("new_password", p.code, p.message))?;
+        // Wrong current passwords count as failed sign-ins of the account: a stolen access token
+        // must not become an unlimited way to guess the password.
+        let limits = &self.settings.rate_limit;
+        let account_key = format!("login:account:{}", account.email);
+        if let Some(retry_after) = self.over_limit(&account_key, limits.login_failures_per_account).await {
+            return Err(Error::RateLimited { retry_after });
+        }
         let stored = self.store.password_hash(principal.account_id).await?.ok_or(Error::NotFound)?;
         if !self.passwords.verify(current, &stored).await? {
+            self.count_hit(&account_key, Duration::from_secs(limits.login_window_seconds)).await;
             return Err(Error::Validation(ValidationErrors::single(
                 "current_password",
                 "incorrect",

@@ -164,6 +164,36 @@ on_both_backends! {
         // Other accounts are not locked out by it.
         app.patient("bob@example.org").await;
     }
+
+    async fn guessing_the_current_password_is_limited_like_sign_in(app) {
+        let ana = app.patient("ana@example.org").await;
+        let hash_before = {
+            use aftercare::store::AccountRepo as _;
+            let me: serde_json::Value = app.get("/v1/me", &ana.access).await.json().await.unwrap();
+            app.state.store.password_hash(me["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap()
+        };
+        let change = |current: &'static str| {
+            let (app, token) = (&app, ana.access.clone());
+            async move {
+                let body = json!({"current_password": current, "new_password": "a whole new passphrase"});
+                app.post("/v1/me/password", Some(&token), &body).await
+            }
+        };
+        for attempt in 1..=10 {
+            let problem = assert_problem(change("wrong password!").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert_eq!(crate::helpers::problem_fields(&problem), ["current_password"], "attempt {attempt}");
+        }
+        let limited = change(PASSWORD).await;
+        assert!(limited.headers().contains_key("retry-after"));
+        assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        // The guesses count against signing in too.
+        assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        // The password was never changed.
+        use aftercare::store::AccountRepo as _;
+        let me: serde_json::Value = app.get("/v1/me", &ana.access).await.json().await.unwrap();
+        let id: uuid::Uuid = me["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(app.state.store.password_hash(id).await.unwrap(), Some(hash_before));
+    }
 }
 
 #[tokio::test]
