@@ -44,63 +44,48 @@ pub fn decode_change_cursor(cursor: Option<&str>) -> Result<i64, ApiError> {
     text.strip_prefix("c1:").and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 0).ok_or_else(|| invalid("cursor"))
 }
 
+/// `(instant, id)` positions share one shape; the tag keeps a cursor of one list out of another.
+fn encode_position(tag: &str, at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tag}:{}:{id}", at.timestamp_micros()))
+}
+
+fn decode_position(tag: &str, cursor: Option<&str>) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
+    let text =
+        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| invalid("cursor"))?;
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(t), Some(micros), Some(id)) if t == tag => {
+            let at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(|| invalid("cursor"))?;
+            let id = Uuid::parse_str(id).map_err(|_| invalid("cursor"))?;
+            Ok(Some((at, id)))
+        }
+        _ => Err(invalid("cursor")),
+    }
+}
+
 pub fn encode_entry_cursor(position: EntryPosition) -> String {
-    URL_SAFE_NO_PAD.encode(format!("e1:{}:{}", position.recorded_at.timestamp_micros(), position.id))
+    encode_position("e1", position.recorded_at, position.id)
 }
 
 pub fn decode_entry_cursor(cursor: Option<&str>) -> Result<Option<EntryPosition>, ApiError> {
-    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
-    let text =
-        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| invalid("cursor"))?;
-    let mut parts = text.splitn(3, ':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("e1"), Some(micros), Some(id)) => {
-            let recorded_at: DateTime<Utc> =
-                micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(|| invalid("cursor"))?;
-            let id = Uuid::parse_str(id).map_err(|_| invalid("cursor"))?;
-            Ok(Some(EntryPosition { recorded_at, id }))
-        }
-        _ => Err(invalid("cursor")),
-    }
+    Ok(decode_position("e1", cursor)?.map(|(recorded_at, id)| EntryPosition { recorded_at, id }))
 }
 
 pub fn encode_log_cursor(position: LogPosition) -> String {
-    URL_SAFE_NO_PAD.encode(format!("l1:{}:{}", position.at.timestamp_micros(), position.id))
+    encode_position("l1", position.at, position.id)
 }
 
 pub fn decode_log_cursor(cursor: Option<&str>) -> Result<Option<LogPosition>, ApiError> {
-    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
-    let text =
-        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| invalid("cursor"))?;
-    let mut parts = text.splitn(3, ':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("l1"), Some(micros), Some(id)) => {
-            let at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(|| invalid("cursor"))?;
-            let id = Uuid::parse_str(id).map_err(|_| invalid("cursor"))?;
-            Ok(Some(LogPosition { at, id }))
-        }
-        _ => Err(invalid("cursor")),
-    }
+    Ok(decode_position("l1", cursor)?.map(|(at, id)| LogPosition { at, id }))
 }
 
 pub fn encode_questionnaire_cursor(position: QuestionnairePosition) -> String {
-    URL_SAFE_NO_PAD.encode(format!("q1:{}:{}", position.completed_at.timestamp_micros(), position.id))
+    encode_position("q1", position.completed_at, position.id)
 }
 
 pub fn decode_questionnaire_cursor(cursor: Option<&str>) -> Result<Option<QuestionnairePosition>, ApiError> {
-    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
-    let text =
-        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| invalid("cursor"))?;
-    let mut parts = text.splitn(3, ':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("q1"), Some(micros), Some(id)) => {
-            let completed_at =
-                micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(|| invalid("cursor"))?;
-            let id = Uuid::parse_str(id).map_err(|_| invalid("cursor"))?;
-            Ok(Some(QuestionnairePosition { completed_at, id }))
-        }
-        _ => Err(invalid("cursor")),
-    }
+    Ok(decode_position("q1", cursor)?.map(|(completed_at, id)| QuestionnairePosition { completed_at, id }))
 }
 
 #[cfg(test)]

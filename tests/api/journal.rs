@@ -30,6 +30,20 @@ impl TestApp {
         }
     }
 
+    /// Every item of a paged list: follows `next_cursor` from the first page of `path` (which
+    /// already has a query string) to the last.
+    pub async fn all_pages(&self, token: &str, path: &str) -> Vec<Value> {
+        let (mut items, mut cursor) = (Vec::new(), String::new());
+        loop {
+            let page = self.json(token, &format!("{path}&cursor={cursor}")).await;
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => return items,
+            }
+        }
+    }
+
     /// A patient in `zone`, signed in.
     pub async fn patient_in(&self, email: &str, zone: &str) -> Tokens {
         let response = self
@@ -204,16 +218,8 @@ on_both_backends! {
         }
         let from = "2026-10-01T09:00:00Z";
         let to = "2026-10-01T14:00:00Z"; // exclusive: 09:00..13:00 are 5 entries
-        let mut seen = Vec::new();
-        let mut cursor = String::new();
-        loop {
-            let page = app.json(&ana.access, &format!("/v1/journal/entries?from={from}&to={to}&limit=2&cursor={cursor}")).await;
-            seen.extend(page["items"].as_array().unwrap().iter().map(|e| e["recorded_at"].as_str().unwrap().to_owned()));
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = next.to_owned(),
-                None => break,
-            }
-        }
+        let seen: Vec<String> = app.all_pages(&ana.access, &format!("/v1/journal/entries?from={from}&to={to}&limit=2")).await
+            .iter().map(|e| e["recorded_at"].as_str().unwrap().to_owned()).collect();
         let hours: Vec<String> = seen.iter().map(|t| t.parse::<DateTime<Utc>>().unwrap().format("%H").to_string()).collect();
         assert_eq!(hours, ["13", "12", "11", "10", "09"]);
 
@@ -225,15 +231,8 @@ on_both_backends! {
             app.put_entry(&ana.access, id, &entry(same, 4)).await;
             ids.push(id.to_string());
         }
-        let (mut listed, mut cursor) = (Vec::new(), String::new());
-        loop {
-            let page = app.json(&ana.access, &format!("/v1/journal/entries?from={same}&to=2026-10-02T08:00:01Z&limit=1&cursor={cursor}")).await;
-            listed.extend(page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = next.to_owned(),
-                None => break,
-            }
-        }
+        let mut listed: Vec<String> = app.all_pages(&ana.access, &format!("/v1/journal/entries?from={same}&to=2026-10-02T08:00:01Z&limit=1")).await
+            .iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
         listed.sort();
         ids.sort();
         assert_eq!(listed, ids);
