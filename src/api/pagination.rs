@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{ApiError, ProblemField};
-use crate::store::{EntryPosition, LogPosition};
+use crate::store::{EntryPosition, LogPosition, SessionPosition};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -83,6 +83,26 @@ pub fn decode_log_cursor(cursor: Option<&str>) -> Result<Option<LogPosition>, Ap
     }
 }
 
+pub fn encode_session_cursor(position: SessionPosition) -> String {
+    URL_SAFE_NO_PAD.encode(format!("s1:{}:{}", position.started_at.timestamp_micros(), position.id))
+}
+
+pub fn decode_session_cursor(cursor: Option<&str>) -> Result<Option<SessionPosition>, ApiError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
+    let text =
+        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| invalid("cursor"))?;
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("s1"), Some(micros), Some(id)) => {
+            let started_at =
+                micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(|| invalid("cursor"))?;
+            let id = Uuid::parse_str(id).map_err(|_| invalid("cursor"))?;
+            Ok(Some(SessionPosition { started_at, id }))
+        }
+        _ => Err(invalid("cursor")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +124,10 @@ mod tests {
             decode_log_cursor(Some(&encode_entry_cursor(EntryPosition { recorded_at: position.at, id: position.id })))
                 .is_err()
         );
+        let session = SessionPosition { started_at: position.at, id: position.id };
+        assert_eq!(decode_session_cursor(Some(&encode_session_cursor(session))).unwrap(), Some(session));
+        assert_eq!(decode_session_cursor(Some("")).unwrap(), None);
+        assert!(decode_session_cursor(Some(&encode_log_cursor(position))).is_err());
+        assert!(decode_session_cursor(Some(&URL_SAFE_NO_PAD.encode("s1:x:y"))).is_err());
     }
 }
