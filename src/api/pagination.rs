@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{ApiError, ProblemField};
-use crate::store::{EntryPosition, LogPosition, QuestionnairePosition};
+use crate::store::{EntryPosition, LogPosition, QuestionnairePosition, SessionPosition};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -88,6 +88,14 @@ pub fn decode_questionnaire_cursor(cursor: Option<&str>) -> Result<Option<Questi
     Ok(decode_position("q1", cursor)?.map(|(completed_at, id)| QuestionnairePosition { completed_at, id }))
 }
 
+pub fn encode_session_cursor(position: SessionPosition) -> String {
+    encode_position("s1", position.started_at, position.id)
+}
+
+pub fn decode_session_cursor(cursor: Option<&str>) -> Result<Option<SessionPosition>, ApiError> {
+    Ok(decode_position("s1", cursor)?.map(|(started_at, id)| SessionPosition { started_at, id }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +121,10 @@ mod tests {
             decode_log_cursor(Some(&encode_entry_cursor(EntryPosition { recorded_at: position.at, id: position.id })))
                 .is_err()
         );
+        let session = SessionPosition { started_at: position.at, id: position.id };
+        assert_eq!(decode_session_cursor(Some(&encode_session_cursor(session))).unwrap(), Some(session));
+        assert_eq!(decode_session_cursor(Some("")).unwrap(), None);
+        assert!(decode_session_cursor(Some(&encode_log_cursor(position))).is_err());
+        assert!(decode_session_cursor(Some(&URL_SAFE_NO_PAD.encode("s1:x:y"))).is_err());
     }
 }

@@ -142,25 +142,30 @@ impl PatientsApi {
 
     /// A client's sessions
     ///
-    /// Needs the client's grant with the `read_journal` scope. Newest first.
+    /// Needs the client's grant with the `read_journal` scope. Sessions with
+    /// `from <= started_at < to`, newest first, a page at a time.
     #[oai(path = "/:patient_id/sessions", method = "get", operation_id = "listPatientSessions")]
+    #[allow(clippy::too_many_arguments)]
     async fn sessions(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The client's account id.
         patient_id: Path<Uuid>,
-        /// Earliest start (inclusive).
+        /// Earliest start (inclusive); default: the beginning.
         from: Query<Option<DateTime<Utc>>>,
-        /// Latest start (exclusive).
+        /// Latest start (exclusive); default: a day from now.
         to: Query<Option<DateTime<Utc>>>,
-        /// At most this many, 1–200 (default 50).
+        /// Page size, 1–200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 200))]
+        cursor: Query<Option<String>>,
     ) -> Result<Json<sessions::SessionList>, Read> {
-        let limit = super::pagination::limit(limit.0)?;
-        let items = state.massage_sessions(&auth.0, patient_id.0, from.0, to.0, limit).await?;
-        Ok(Json(sessions::SessionList { items: items.into_iter().map(Into::into).collect() }))
+        let list =
+            sessions::list_sessions(&state, &auth.0, patient_id.0, from.0, to.0, limit.0, cursor.0.as_deref()).await?;
+        Ok(Json(list))
     }
 
     /// A client's session with its aftercare plan

@@ -522,12 +522,33 @@ impl From<SessionView> for SessionOut {
     }
 }
 
-/// Recorded sessions, without their plans.
+/// Recorded sessions, without their plans, a page at a time.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "SessionList")]
 pub struct SessionList {
     /// Newest first.
     pub items: Vec<SessionSummaryOut>,
+    /// Present when more sessions follow; pass as `cursor`.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET …/sessions`: sessions with `from <= started_at < to`, newest first, a page at a time.
+pub(super) async fn list_sessions(
+    state: &AppState,
+    principal: &crate::store::Principal,
+    patient_id: Uuid,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<SessionList, ApiError> {
+    let limit = pagination::limit(limit)?;
+    let after = pagination::decode_session_cursor(cursor)?;
+    let (sessions, more) = state.massage_sessions(principal, patient_id, from, to, after, limit).await?;
+    let next_cursor = more.then(|| sessions.last()).flatten().map(|s| {
+        pagination::encode_session_cursor(crate::store::SessionPosition { started_at: s.started_at, id: s.id })
+    });
+    Ok(SessionList { items: sessions.into_iter().map(Into::into).collect(), next_cursor })
 }
 
 /// How an aftercare step ended.
@@ -904,26 +925,28 @@ impl SessionsApi {
 
     /// List my sessions
     ///
-    /// The patient's sessions with `from <= started_at < to`, newest first, without their plans
-    /// (read one session for its plan). Patients only (403 for therapists).
+    /// The patient's sessions with `from <= started_at < to`, newest first, a page at a time,
+    /// without their plans (read one session for its plan). `from` must be before `to` (422
+    /// otherwise). Patients only (403 for therapists).
     #[oai(path = "/sessions", method = "get", operation_id = "listSessions")]
     async fn list(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        /// Earliest start (inclusive).
+        /// Earliest start (inclusive); default: the beginning.
         from: Query<Option<DateTime<Utc>>>,
-        /// Latest start (exclusive).
+        /// Latest start (exclusive); default: a day from now.
         to: Query<Option<DateTime<Utc>>>,
-        /// At most this many, 1–200 (default 50).
+        /// Page size, 1–200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 200))]
+        cursor: Query<Option<String>>,
     ) -> Result<Json<SessionList>, Problems<{ status::AUTHENTICATED | status::FORBIDDEN | status::UNPROCESSABLE }>>
     {
-        let limit = pagination::limit(limit.0)?;
         let me = super::journal::own_journal(&auth.0)?;
-        let sessions = state.massage_sessions(&auth.0, me, from.0, to.0, limit).await?;
-        Ok(Json(SessionList { items: sessions.into_iter().map(Into::into).collect() }))
+        Ok(Json(list_sessions(&state, &auth.0, me, from.0, to.0, limit.0, cursor.0.as_deref()).await?))
     }
 
     /// Read a session with its plan

@@ -267,8 +267,9 @@ fn valid_key(key: &str) -> bool {
 }
 
 /// Claims the product never makes, whoever writes the text: there is no evidence that massage
-/// releases toxins or that water flushes them out.
-const UNSUPPORTED_CLAIMS: [&str; 2] = ["toxin", "detox"];
+/// releases toxins or that water flushes them (or lactic acid, or anything else) out. Any form
+/// of "flush" is refused: to describe skin, "red" or "warm" says it without the myth.
+const UNSUPPORTED_CLAIMS: [&str; 3] = ["toxin", "detox", "flush"];
 
 fn check_text(errors: &mut ValidationErrors, field: &str, text: &str, max_chars: usize, line_breaks: bool) {
     if text.is_empty() {
@@ -285,7 +286,7 @@ fn check_text(errors: &mut ValidationErrors, field: &str, text: &str, max_chars:
         errors.add(
             field,
             "unsupported_claim",
-            "must not mention toxins or detox: there is no evidence massage releases toxins",
+            "must not mention toxins, detox or flushing anything out: there is no evidence massage or water does that",
         );
     }
 }
@@ -371,7 +372,70 @@ pub fn default_template(kind: SessionKind) -> Template {
     }
 }
 
-const LEG_WARNING: &str = "If a leg becomes swollen, red, warm or painful, get urgent medical attention straight away.";
+/// Said by every soreness check-in, the defaults' and every therapist's: a swollen, red or warm
+/// leg after a massage can be a blood clot.
+pub const LEG_WARNING: &str =
+    "If a leg becomes swollen, red, warm or painful, get urgent medical attention straight away.";
+
+/// Said by every step of a therapist's plan, whatever the therapist wrote: when to stop, and
+/// when to get help.
+pub const STOP_AND_GET_HELP: &str = "Stop if anything causes sharp pain. If pain is severe or getting worse, or you \
+                                     notice new numbness, tingling or weakness, contact a doctor.";
+
+/// Where a session's plan came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlanSource {
+    /// The default for the session's kind: it follows the kind when the session is changed.
+    Default,
+    /// A template a therapist assigned to the patient: kept whatever the kind.
+    Therapist,
+}
+
+impl PlanSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanSource::Default => "default",
+            PlanSource::Therapist => "therapist",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [PlanSource::Default, PlanSource::Therapist].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// The template a new session's plan follows: the therapist's assigned one if there is one, with
+/// the safety wording added, else the default for the session's kind.
+pub fn plan_template(kind: SessionKind, assigned: Option<Template>) -> (Template, PlanSource) {
+    match assigned {
+        Some(template) => (with_safety_wording(template), PlanSource::Therapist),
+        None => (default_template(kind), PlanSource::Default),
+    }
+}
+
+/// A therapist's template with the wording no plan may go without: every step says when to stop
+/// and when to get help, and every soreness check-in warns about a swollen, red or warm leg. A
+/// sentence the therapist already wrote word for word is not repeated.
+pub fn with_safety_wording(mut template: Template) -> Template {
+    for step in &mut template.steps {
+        let mut lines = vec![STOP_AND_GET_HELP];
+        if matches!(step.kind, StepKind::SorenessCheckIn { .. }) {
+            lines.push(LEG_WARNING);
+        }
+        for line in lines {
+            if !step.body.contains(line) {
+                step.body = format!("{}\n\n{line}", step.body.trim_end());
+            }
+        }
+    }
+    template
+}
+
+/// The dedupe key of a plan step's notification: one notification per step, whoever
+/// schedules, moves or cancels it.
+pub fn step_notification_key(step_id: uuid::Uuid) -> String {
+    format!("aftercare:{step_id}")
+}
 
 /// The plan after deep tissue, sports, trigger point, myofascial release and other massage.
 pub fn deep_tissue_template() -> Template {
@@ -386,7 +450,8 @@ pub fn deep_tissue_template() -> Template {
                 body: "Drink water if you're thirsty; there's no need to force down extra. Give your muscles \
                        12–24 hours before intense training or heavy lifting; gentle walking is fine. Mild soreness \
                        for a day or two is normal. If you feel sharp pain rather than soreness, stop what you're \
-                       doing, rest, and let your therapist know."
+                       doing, rest, and let your therapist know. If the pain is severe or keeps getting worse, \
+                       contact a doctor."
                     .into(),
             },
             Step {
@@ -397,7 +462,8 @@ pub fn deep_tissue_template() -> Template {
                 body: "This evening, a warm bath (with Epsom salts if you like) or a warm compress for 10–15 \
                        minutes can ease tight muscles. Don't use heat on an area that is swollen, hot or inflamed, \
                        or on broken skin; an ice pack wrapped in a cloth is fine instead. Get out and rest if you \
-                       feel dizzy or faint. If you feel sharp pain, stop and let your therapist know."
+                       feel dizzy or faint. If you feel sharp pain, stop and let your therapist know; if it is \
+                       severe or does not settle, contact a doctor."
                     .into(),
             },
             Step {
@@ -408,7 +474,7 @@ pub fn deep_tissue_template() -> Template {
                 body: "Take 5–10 minutes for gentle stretches: knee-to-chest, cat-cow, child's pose, a hip-flexor \
                        stretch and a hamstring stretch. Move slowly and keep breathing; a mild pull is fine. Stop \
                        at once if you feel sharp pain, and let your therapist know. New numbness, tingling or \
-                       weakness in a leg is a reason to contact a physiotherapist or doctor."
+                       weakness in a leg is a reason to contact a doctor or physiotherapist."
                     .into(),
             },
             Step {
@@ -430,8 +496,8 @@ pub fn deep_tissue_template() -> Template {
                 title: "How are you feeling now?".into(),
                 body: format!(
                     "Two days on, how sore are you, from 0 to 10? Soreness should have eased within a day or two; \
-                     if it hasn't, or it's getting worse, let your therapist know. If you have sharp pain, stop \
-                     any exercise that causes it. {LEG_WARNING}"
+                     if it hasn't, or it's getting worse, let your therapist know, or contact a doctor or \
+                     physiotherapist. If you have sharp pain, stop any exercise that causes it. {LEG_WARNING}"
                 ),
             },
         ],
@@ -451,7 +517,8 @@ pub fn gentle_template() -> Template {
                 title: "Drink some water".into(),
                 body: "Drink water if you're thirsty, and take it easy for the rest of the day if you can. Feeling \
                        a little sore or tired after a massage is normal and passes within a day or two. If you \
-                       feel sharp pain, stop what you're doing, rest, and let your therapist know."
+                       feel sharp pain, stop what you're doing, rest, and let your therapist know. If the pain is \
+                       severe or keeps getting worse, or you feel unwell, contact a doctor."
                     .into(),
             },
             Step {
@@ -461,7 +528,8 @@ pub fn gentle_template() -> Template {
                 title: "A few gentle stretches".into(),
                 body: "If you feel like it, take 5 minutes for gentle stretches: knee-to-chest, cat-cow and child's \
                        pose. Move slowly and keep breathing; a mild pull is fine. Stop at once if you feel sharp \
-                       pain, and let your therapist know."
+                       pain, and let your therapist know. New numbness, tingling or weakness in a leg is a reason \
+                       to contact a doctor or physiotherapist."
                     .into(),
             },
             Step {
@@ -472,7 +540,9 @@ pub fn gentle_template() -> Template {
                 body: format!(
                     "It's a day since your massage. How sore are you, from 0 (not at all) to 10 (worst \
                      imaginable)? Any soreness should ease within a day or two. If you have sharp pain rather \
-                     than soreness, stop any exercise that causes it and let your therapist know. {LEG_WARNING}"
+                     than soreness, stop any exercise that causes it and let your therapist know. If soreness \
+                     has not eased after two days, or the pain is getting worse, contact a doctor or \
+                     physiotherapist. {LEG_WARNING}"
                 ),
             },
         ],
@@ -849,6 +919,12 @@ mod tests {
                 assert!(text.contains("sharp pain"), "{} does not say to stop on sharp pain", step.key);
                 assert!(text.contains("stop"), "{} does not say to stop", step.key);
                 assert!(text.contains("therapist"), "{} does not say to tell the therapist", step.key);
+                // And when to get medical help, not only the therapist's.
+                assert!(
+                    text.contains("contact a doctor") || text.contains("urgent medical attention"),
+                    "{} does not say when to get medical help",
+                    step.key
+                );
                 match step.kind {
                     StepKind::Hydrate => assert!(text.contains("drink water if you're thirsty")),
                     StepKind::WarmBathOrCompress => {
@@ -1002,6 +1078,77 @@ mod tests {
             errors_of(custom(vec![step(&"k".repeat(41), Timing::AfterEnd(TimeDelta::hours(1)))])),
             vec![("steps[0].key".to_owned(), "invalid_key")]
         );
+    }
+
+    #[test]
+    fn flushing_anything_out_is_an_unsupported_claim() {
+        for body in ["Water flushes out lactic acid.", "Flush your system with water.", "Toxins are FLUSHED away."] {
+            let template = custom(vec![Step { body: body.into(), ..step("a", Timing::AfterEnd(TimeDelta::hours(1))) }]);
+            assert_eq!(errors_of(template), vec![("steps[0].body".to_owned(), "unsupported_claim")], "{body}");
+        }
+        let title =
+            custom(vec![Step { title: "Flush it out".into(), ..step("a", Timing::AfterEnd(TimeDelta::hours(1))) }]);
+        assert_eq!(errors_of(title), vec![("steps[0].title".to_owned(), "unsupported_claim")]);
+        let name =
+            Template { name: "Detox plan".into(), ..custom(vec![step("a", Timing::AfterEnd(TimeDelta::hours(1)))]) };
+        assert_eq!(errors_of(name), vec![("name".to_owned(), "unsupported_claim")]);
+    }
+
+    #[test]
+    fn a_therapists_plan_always_says_when_to_stop_and_get_help() {
+        let template = custom(vec![
+            Step { body: "Walk for 10 minutes.".into(), ..step("walk", Timing::AfterEnd(TimeDelta::hours(3))) },
+            Step {
+                key: "check".into(),
+                kind: StepKind::SorenessCheckIn { hours_after: 24 },
+                timing: Timing::AfterEnd(TimeDelta::hours(24)),
+                title: "Checking in".into(),
+                body: "How sore are you from 0 to 10?".into(),
+            },
+        ])
+        .validate()
+        .unwrap();
+        let (planned, source) = plan_template(SessionKind::DeepTissue, Some(template.clone()));
+        assert_eq!(source, PlanSource::Therapist);
+        assert_eq!(planned.name, template.name);
+        assert_eq!(planned.steps[0].body, format!("Walk for 10 minutes.\n\n{STOP_AND_GET_HELP}"));
+        assert_eq!(
+            planned.steps[1].body,
+            format!("How sore are you from 0 to 10?\n\n{STOP_AND_GET_HELP}\n\n{LEG_WARNING}")
+        );
+        for (ours, theirs) in planned.steps.iter().zip(&template.steps) {
+            assert_eq!(
+                (&ours.key, ours.kind, ours.timing, &ours.title),
+                (&theirs.key, theirs.kind, theirs.timing, &theirs.title)
+            );
+            let text = ours.body.to_lowercase();
+            assert!(text.contains("sharp pain") && text.contains("contact a doctor"), "{}", ours.body);
+        }
+        assert!(planned.steps[1].body.contains("urgent medical attention"));
+        // Adding it twice changes nothing, and a sentence already written is not repeated.
+        assert_eq!(with_safety_wording(planned.clone()), planned);
+        let careful = custom(vec![Step {
+            body: format!("Rest today. {STOP_AND_GET_HELP}"),
+            ..step("rest", Timing::AfterEnd(TimeDelta::hours(1)))
+        }]);
+        assert_eq!(with_safety_wording(careful.clone()), careful);
+        // What the domain adds passes the same checks a therapist's text does.
+        for line in [STOP_AND_GET_HELP, LEG_WARNING] {
+            let mut errors = ValidationErrors::new();
+            check_text(&mut errors, "line", line, Template::MAX_BODY_CHARS, false);
+            assert!(errors.is_empty(), "{line}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn without_an_assigned_template_the_kind_decides() {
+        assert_eq!(plan_template(SessionKind::Swedish, None), (gentle_template(), PlanSource::Default));
+        assert_eq!(plan_template(SessionKind::Sports, None), (deep_tissue_template(), PlanSource::Default));
+        for source in [PlanSource::Default, PlanSource::Therapist] {
+            assert_eq!(PlanSource::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(PlanSource::parse("other"), None);
+        assert_eq!(step_notification_key(uuid::Uuid::nil()), "aftercare:00000000-0000-0000-0000-000000000000");
     }
 
     #[test]

@@ -7,14 +7,17 @@ use uuid::Uuid;
 use super::authz::Action;
 use super::notifications::Notice;
 use super::{AppState, Error, Result};
-use crate::domain::aftercare::{StepKind, Template, default_template, plan};
+use crate::domain::aftercare::{
+    PlanSource, PlannedStep, StepKind, Template, default_template, plan, plan_template, step_notification_key,
+};
 use crate::domain::body::Region;
 use crate::domain::massage::{Pressure, SessionKind};
 use crate::domain::notifications::Kind;
 use crate::domain::screening::{HealthScreen, PlannedSession, Warning, screen};
 use crate::domain::{Role, ValidationErrors};
 use crate::store::{
-    AccessRecord, CheckInAnswer, IdempotencyClaim, MassageSession, Principal, StepRecord, StepState, TemplateRecord,
+    AccessRecord, CheckInAnswer, IdempotencyClaim, MassageSession, PlanChanges, Principal, SessionPosition,
+    StepNotification, StepRecord, StepState, TemplateRecord,
 };
 
 /// Steps due further back than this when a session is recorded late are not pushed: a
@@ -57,8 +60,21 @@ impl AppState {
     }
 }
 
-fn aftercare_key(step_id: Uuid) -> String {
-    format!("aftercare:{step_id}")
+/// A new pending step of a session's plan.
+fn new_step(session_id: Uuid, position: usize, planned: PlannedStep) -> StepRecord {
+    StepRecord {
+        id: Uuid::now_v7(),
+        session_id,
+        key: planned.step.key,
+        position: u16::try_from(position).unwrap_or(u16::MAX),
+        kind: planned.step.kind,
+        title: planned.step.title,
+        body: planned.step.body,
+        due_at: planned.due_at,
+        state: StepState::Pending,
+        completed_at: None,
+        check_in: None,
+    }
 }
 
 impl AppState {
@@ -132,12 +148,14 @@ impl AppState {
                 }
             }
         }
-        let result = self.create_session(principal, patient_id, draft, now, allowed.audit()).await;
-        if let Some((key, _)) = idempotency {
-            match &result {
-                Ok(view) => self.store.finish_idempotency(principal.account_id, key, view.session.id).await?,
-                Err(_) => self.store.release_idempotency(principal.account_id, key).await?,
-            }
+        // The key records its session in the session's own transaction; on failure nothing was
+        // stored and the client may try again with the same key.
+        let finish = idempotency.as_ref().map(|(key, _)| (principal.account_id, *key));
+        let result = self.create_session(principal, patient_id, draft, now, finish, allowed.audit()).await;
+        if let (Some((key, _)), Err(_)) = (&idempotency, &result)
+            && let Err(error) = self.store.release_idempotency(principal.account_id, key).await
+        {
+            tracing::warn!(%error, "could not release an idempotency key; it expires with the others");
         }
         Ok((result?, true))
     }
@@ -148,13 +166,12 @@ impl AppState {
         patient_id: Uuid,
         draft: SessionDraft,
         now: DateTime<Utc>,
+        idempotency: Option<(Uuid, &str)>,
         audit: Option<&AccessRecord>,
     ) -> Result<SessionView> {
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
-        let template = match self.store.assigned_template(patient_id).await? {
-            Some(template) => template,
-            None => default_template(draft.kind),
-        };
+        let assigned = self.store.assigned_template(patient_id, now).await?;
+        let (template, plan_source) = plan_template(draft.kind, assigned);
         let session = MassageSession {
             id: Uuid::now_v7(),
             patient_id,
@@ -169,6 +186,7 @@ impl AppState {
             pain_after: draft.pain_after,
             notes: draft.notes,
             template,
+            plan_source,
             created_at: now,
             updated_at: now,
         };
@@ -176,52 +194,91 @@ impl AppState {
             plan(&session.template, session.ended_at(), account.time_zone, account.quiet_hours)
                 .into_iter()
                 .enumerate()
-                .map(|(position, planned)| StepRecord {
-                    id: Uuid::now_v7(),
-                    session_id: session.id,
-                    key: planned.step.key,
-                    position: position as u16,
-                    kind: planned.step.kind,
-                    title: planned.step.title,
-                    body: planned.step.body,
-                    due_at: planned.due_at,
-                    state: StepState::Pending,
-                    completed_at: None,
-                    check_in: None,
-                })
+                .map(|(position, planned)| new_step(session.id, position, planned))
                 .collect();
-        self.store.create_massage_session(&session, &steps, audit).await?;
-        for step in &steps {
-            self.schedule_step(patient_id, session.id, step, now).await?;
-        }
+        let notifications: Vec<StepNotification> = steps
+            .iter()
+            .map(|step| self.step_notification(patient_id, step, now))
+            .filter(|n| matches!(n, StepNotification::Schedule { .. }))
+            .collect();
+        self.store.create_massage_session(&session, &steps, &notifications, idempotency, audit).await?;
+        self.wake_for(&notifications);
         metrics::counter!("massage_sessions_recorded_total", "kind" => session.kind.as_str()).increment(1);
         let warnings = self.warnings_for(&session).await?;
         Ok(SessionView { session, steps, warnings })
     }
 
-    /// Schedules (or moves) the notification of a pending step.
-    async fn schedule_step(
-        &self,
-        patient_id: Uuid,
-        session_id: Uuid,
-        step: &StepRecord,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    /// What becomes of a step's notification: scheduled (or moved) while the step is pending,
+    /// cancelled once it is done or skipped, or when it is due too far back to be worth sending.
+    fn step_notification(&self, patient_id: Uuid, step: &StepRecord, now: DateTime<Utc>) -> StepNotification {
         if step.state != StepState::Pending || step.due_at < now - STALE_STEP {
-            // Moved into the past, or done: a prompt still waiting for it is cancelled.
-            self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
-            return Ok(());
+            return StepNotification::Cancel { account_id: patient_id, step_id: step.id };
         }
         let notice = Notice {
             account_id: patient_id,
             kind: Kind::Aftercare,
-            dedupe_key: aftercare_key(step.id),
-            link: format!("/sessions/{session_id}/steps/{}", step.id),
+            dedupe_key: step_notification_key(step.id),
+            link: format!("/sessions/{}/steps/{}", step.session_id, step.id),
             due_at: step.due_at,
             subject_date: None,
         };
-        self.notify(notice, true).await?;
-        Ok(())
+        StepNotification::Schedule { step_id: step.id, notification: notice.into_notification(now) }
+    }
+
+    /// Once the notifications are committed, wakes the dispatcher for any due now.
+    fn wake_for(&self, notifications: &[StepNotification]) {
+        if let Some(due_at) = notifications.iter().filter_map(StepNotification::due_at).min() {
+            self.wake_dispatcher_if_due(due_at);
+        }
+    }
+
+    /// The changes that make a session's steps follow `planned`. A pending step whose key is
+    /// still in the plan takes the plan's text and time, a step new to the plan is added, and a
+    /// pending step no longer in it is removed; steps done or skipped (answered check-ins among
+    /// them) stay as they were. Notifications follow the steps that moved, came or went.
+    fn replan(
+        &self,
+        patient_id: Uuid,
+        session_id: Uuid,
+        mut existing: Vec<StepRecord>,
+        planned: Vec<PlannedStep>,
+        now: DateTime<Utc>,
+    ) -> PlanChanges {
+        let mut changes = PlanChanges::default();
+        let mut steps = Vec::with_capacity(planned.len() + existing.len());
+        for planned in planned {
+            let Some(i) = existing.iter().position(|s| s.key == planned.step.key) else {
+                let step = new_step(session_id, 0, planned);
+                changes.notifications.push(self.step_notification(patient_id, &step, now));
+                steps.push(step);
+                continue;
+            };
+            let mut step = existing.remove(i);
+            if step.state == StepState::Pending {
+                let moved = step.due_at != planned.due_at;
+                step.kind = planned.step.kind;
+                step.title = planned.step.title;
+                step.body = planned.step.body;
+                step.due_at = planned.due_at;
+                if moved {
+                    changes.notifications.push(self.step_notification(patient_id, &step, now));
+                }
+            }
+            steps.push(step);
+        }
+        for step in existing {
+            if step.state == StepState::Pending {
+                changes.removed.push(step.id);
+                changes.notifications.push(StepNotification::Cancel { account_id: patient_id, step_id: step.id });
+            } else {
+                steps.push(step);
+            }
+        }
+        for (position, step) in steps.iter_mut().enumerate() {
+            step.position = u16::try_from(position).unwrap_or(u16::MAX);
+        }
+        changes.steps = steps;
+        changes
     }
 
     pub async fn massage_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<SessionView> {
@@ -232,23 +289,33 @@ impl AppState {
         Ok(SessionView { session, steps, warnings })
     }
 
+    /// Sessions started in `from..to`, newest first, a page at a time: the page after `after`,
+    /// and whether more follow.
     pub async fn massage_sessions(
         &self,
         principal: &Principal,
         patient_id: Uuid,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        after: Option<SessionPosition>,
         limit: u32,
-    ) -> Result<Vec<MassageSession>> {
+    ) -> Result<(Vec<MassageSession>, bool)> {
         let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
         // By default everything up to a day ahead (a session may be recorded just before it starts).
         let from = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let to = to.unwrap_or_else(|| self.clock.now() + chrono::TimeDelta::days(1));
-        Ok(self.store.massage_sessions(patient_id, from, to, limit, allowed.audit()).await?)
+        if from >= to {
+            return Err(ValidationErrors::single("from", "empty_range", "must be before `to`").into());
+        }
+        let mut sessions = self.store.massage_sessions(patient_id, from, to, after, limit + 1, allowed.audit()).await?;
+        let more = sessions.len() > limit as usize;
+        sessions.truncate(limit as usize);
+        Ok((sessions, more))
     }
 
     /// Changes a session. A new time moves the plan's pending steps (and their notifications);
-    /// steps already done or skipped stay as they were.
+    /// a new kind replaces a default plan with the new kind's default, while a therapist's plan
+    /// stays. Steps already done or skipped stay as they were.
     pub async fn update_session(
         &self,
         principal: &Principal,
@@ -261,6 +328,11 @@ impl AppState {
         check_not_future(draft.started_at, now)?;
         let mut session = self.store.massage_session(patient_id, id, None).await?.ok_or(Error::NotFound)?;
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
+        if draft.kind != session.kind && session.plan_source == PlanSource::Default {
+            session.template = default_template(draft.kind);
+        }
+        // The follow-up rule compares 48-hour soreness with the pain before the session.
+        let pain_before_changed = draft.pain_before != session.pain_before;
         session.started_at = draft.started_at;
         session.duration_minutes = draft.duration_minutes;
         session.kind = draft.kind;
@@ -271,21 +343,17 @@ impl AppState {
         session.pain_after = draft.pain_after;
         session.notes = draft.notes;
         session.updated_at = now;
-        let mut steps = self.store.steps(id).await?;
+        let existing = self.store.steps(id).await?;
         let planned = plan(&session.template, session.ended_at(), account.time_zone, account.quiet_hours);
-        let mut moved = Vec::new();
-        for step in steps.iter_mut().filter(|s| s.state == StepState::Pending) {
-            if let Some(p) = planned.iter().find(|p| p.step.key == step.key)
-                && p.due_at != step.due_at
-            {
-                step.due_at = p.due_at;
-                moved.push((step.id, p.due_at));
-            }
+        let changes = self.replan(patient_id, id, existing, planned, now);
+        if !self.store.update_massage_session(&session, &changes, allowed.audit()).await? {
+            return Err(Error::NotFound);
         }
-        self.store.update_massage_session(&session, &moved, allowed.audit()).await?;
-        for step in steps.iter().filter(|s| moved.iter().any(|(id, _)| *id == s.id)) {
-            self.schedule_step(patient_id, id, step, now).await?;
+        self.wake_for(&changes.notifications);
+        if pain_before_changed {
+            self.reevaluate_alerts(patient_id).await;
         }
+        let steps = self.store.steps(id).await?;
         let warnings = self.warnings_for(&session).await?;
         Ok(SessionView { session, steps, warnings })
     }
@@ -293,12 +361,8 @@ impl AppState {
     /// Deletes a session with its plan and answers; its pending notifications are cancelled.
     pub async fn delete_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<()> {
         let allowed = self.authorize(principal, Action::RecordSession, patient_id).await?;
-        let steps = self.store.steps(id).await?;
         if !self.store.delete_massage_session(patient_id, id, allowed.audit()).await? {
             return Err(Error::NotFound);
-        }
-        for step in steps {
-            self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
         }
         // Its check-in answers went with it.
         self.reevaluate_alerts(patient_id).await;
@@ -326,8 +390,7 @@ impl AppState {
             StepOutcome::Done => StepState::Done,
             StepOutcome::Skipped => StepState::Skipped,
         };
-        self.store.set_step_state(step.id, state, self.clock.now()).await?;
-        self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
+        self.store.set_step_state(patient_id, step.id, state, self.clock.now()).await?;
         self.step_of(patient_id, session_id, step_id).await
     }
 
@@ -356,7 +419,6 @@ impl AppState {
             answered_on: self.patient_today(patient_id).await?,
         };
         self.store.answer_check_in(&step, patient_id, hours_after, &answer).await?;
-        self.store.cancel_scheduled(patient_id, &aftercare_key(step.id)).await?;
         // A swollen leg or high 48 h soreness raises an alert at once.
         self.check_in_answered(patient_id).await;
         self.step_of(patient_id, session_id, step_id).await

@@ -27,38 +27,45 @@ pub struct Notice {
     pub subject_date: Option<NaiveDate>,
 }
 
+impl Notice {
+    /// The outbox row for this notice, made at `now`: the kind decides its text, TTL and urgency.
+    pub fn into_notification(self, now: DateTime<Utc>) -> NewNotification {
+        let kind = self.kind;
+        NewNotification {
+            id: Uuid::now_v7(),
+            account_id: self.account_id,
+            topic: Topic::derive(&format!("{}:{}", self.account_id, self.dedupe_key)).as_str().to_owned(),
+            dedupe_key: self.dedupe_key,
+            kind,
+            title: kind.title().to_owned(),
+            body: kind.body().to_owned(),
+            link: self.link,
+            ttl: kind.ttl(),
+            urgency: kind.urgency(),
+            due_at: self.due_at,
+            subject_date: self.subject_date,
+            created_at: now,
+        }
+    }
+}
+
 impl AppState {
     /// Schedules a notification (kind decides its text, TTL and urgency). With `reschedule`, a
     /// still scheduled notification with the same key moves to the new time. The id when created.
     pub async fn notify(&self, notice: Notice, reschedule: bool) -> Result<Option<Uuid>> {
         let now = self.clock.now();
-        let kind = notice.kind;
-        let id = Uuid::now_v7();
-        let created = self
-            .store
-            .schedule(
-                &NewNotification {
-                    id,
-                    account_id: notice.account_id,
-                    topic: Topic::derive(&format!("{}:{}", notice.account_id, notice.dedupe_key)).as_str().to_owned(),
-                    dedupe_key: notice.dedupe_key,
-                    kind,
-                    title: kind.title().to_owned(),
-                    body: kind.body().to_owned(),
-                    link: notice.link,
-                    ttl: kind.ttl(),
-                    urgency: kind.urgency(),
-                    due_at: notice.due_at,
-                    subject_date: notice.subject_date,
-                    created_at: now,
-                },
-                reschedule,
-            )
-            .await?;
-        if notice.due_at <= now + chrono::TimeDelta::seconds(1) {
+        let notification = notice.into_notification(now);
+        let (id, due_at) = (notification.id, notification.due_at);
+        let created = self.store.schedule(&notification, reschedule).await?;
+        self.wake_dispatcher_if_due(due_at);
+        Ok(created.then_some(id))
+    }
+
+    /// Wakes this instance's dispatcher for a notification due now (written and committed).
+    pub fn wake_dispatcher_if_due(&self, due_at: DateTime<Utc>) {
+        if due_at <= self.clock.now() + chrono::TimeDelta::seconds(1) {
             self.wake_dispatcher();
         }
-        Ok(created.then_some(id))
     }
 
     /// Tells this instance's dispatcher that something may be due now.

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{AccessRecord, StoreResult};
-use crate::domain::aftercare::{StepKind, Template};
+use super::{AccessRecord, NewNotification, StoreResult};
+use crate::domain::aftercare::{PlanSource, StepKind, Template};
 use crate::domain::body::Region;
 use crate::domain::massage::{Pressure, SessionKind};
 use crate::domain::screening::HealthScreen;
@@ -26,6 +26,8 @@ pub struct MassageSession {
     pub notes: Option<String>,
     /// The aftercare template its plan was made from.
     pub template: Template,
+    /// Whether that template is the default for the kind or a therapist's.
+    pub plan_source: PlanSource,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -92,6 +94,43 @@ pub struct TemplateRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Where a listing of sessions continues (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPosition {
+    pub started_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// What becomes of a plan step's notification, written in the transaction that writes the step.
+#[derive(Debug, Clone)]
+pub enum StepNotification {
+    /// Creates it, moves it, or brings back one cancelled earlier, while the step is still
+    /// pending; one already sent stays as it was.
+    Schedule { step_id: Uuid, notification: NewNotification },
+    /// Cancels it unless it has been sent.
+    Cancel { account_id: Uuid, step_id: Uuid },
+}
+
+impl StepNotification {
+    /// When a scheduled notification is due; `None` for a cancellation.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            StepNotification::Schedule { notification, .. } => Some(notification.due_at),
+            StepNotification::Cancel { .. } => None,
+        }
+    }
+}
+
+/// A changed session's plan: the steps as they should be (pending ones with their new text and
+/// time; done and skipped ones keep theirs, only their place may change), the pending steps no
+/// longer in the plan, and what becomes of their notifications.
+#[derive(Debug, Clone, Default)]
+pub struct PlanChanges {
+    pub steps: Vec<StepRecord>,
+    pub removed: Vec<Uuid>,
+    pub notifications: Vec<StepNotification>,
+}
+
 #[async_trait]
 pub trait MassageRepo {
     async fn health_screen(
@@ -101,11 +140,15 @@ pub trait MassageRepo {
     ) -> StoreResult<Option<(HealthScreen, DateTime<Utc>)>>;
     async fn save_health_screen(&self, patient_id: Uuid, screen: &HealthScreen, now: DateTime<Utc>) -> StoreResult<()>;
 
-    /// Stores a session and its plan steps together.
+    /// Stores a session, its plan steps and their notifications together, and with
+    /// `idempotency` (account, key) records the session as that key's result in the same
+    /// transaction.
     async fn create_massage_session(
         &self,
         session: &MassageSession,
         steps: &[StepRecord],
+        notifications: &[StepNotification],
+        idempotency: Option<(Uuid, &str)>,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<()>;
     async fn massage_session(
@@ -114,23 +157,26 @@ pub trait MassageRepo {
         id: Uuid,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Option<MassageSession>>;
-    /// Sessions started in `from..to`, newest first.
+    /// Sessions started in `from..to`, newest first, after `after` when given.
     async fn massage_sessions(
         &self,
         patient_id: Uuid,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        after: Option<SessionPosition>,
         limit: u32,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<MassageSession>>;
-    /// Saves the session's fields and moves the given pending steps, together.
+    /// Saves the session's fields (kind, template and all) with its plan changes, together.
+    /// False when there is no such session (any more).
     async fn update_massage_session(
         &self,
         session: &MassageSession,
-        moved_steps: &[(Uuid, DateTime<Utc>)],
+        changes: &PlanChanges,
         audit: Option<&AccessRecord>,
-    ) -> StoreResult<()>;
-    /// False when there was no such session.
+    ) -> StoreResult<bool>;
+    /// Deletes the session with its plan and answers, and cancels its steps' notifications not
+    /// yet sent, together. False when there was no such session.
     async fn delete_massage_session(
         &self,
         patient_id: Uuid,
@@ -139,8 +185,16 @@ pub trait MassageRepo {
     ) -> StoreResult<bool>;
     /// The plan's steps in plan order, with check-in answers.
     async fn steps(&self, session_id: Uuid) -> StoreResult<Vec<StepRecord>>;
-    async fn set_step_state(&self, step_id: Uuid, state: StepState, now: DateTime<Utc>) -> StoreResult<()>;
-    /// Records (or replaces) the answer to a check-in step and marks the step done.
+    /// Marks a step done or skipped and cancels its notification if not yet sent, together.
+    async fn set_step_state(
+        &self,
+        patient_id: Uuid,
+        step_id: Uuid,
+        state: StepState,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Records (or replaces) the answer to a check-in step, marks the step done and cancels its
+    /// notification if not yet sent, together.
     async fn answer_check_in(
         &self,
         step: &StepRecord,
@@ -162,6 +216,7 @@ pub trait MassageRepo {
         now: DateTime<Utc>,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<()>;
-    /// The template most recently assigned to the patient by any therapist.
-    async fn assigned_template(&self, patient_id: Uuid) -> StoreResult<Option<Template>>;
+    /// The template most recently assigned to the patient by a therapist who still has a live
+    /// grant (not ended, not expired at `now`) with the `manage_aftercare` scope.
+    async fn assigned_template(&self, patient_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Template>>;
 }

@@ -32,7 +32,10 @@ pub use journal::{
     Change, EntryDeletion, EntryPosition, EntryState, EntryWrite, IDEMPOTENCY_CLAIM_TIMEOUT, IdempotencyClaim,
     JournalRepo, QuestionnaireAnswers, QuestionnairePage, QuestionnairePosition, QuestionnaireRecord, Tombstone,
 };
-pub use massage::{CheckInAnswer, MassageRepo, MassageSession, StepRecord, StepState, TemplateRecord};
+pub use massage::{
+    CheckInAnswer, MassageRepo, MassageSession, PlanChanges, SessionPosition, StepNotification, StepRecord, StepState,
+    TemplateRecord,
+};
 pub use notifications::{
     ClaimedDelivery, DeliveryResult, NewNotification, NewSubscription, NotificationRecord, NotificationRepo,
     NotificationStatus, QueueStats, ReminderTarget, SubscriptionRecord,

@@ -168,7 +168,6 @@ on_both_backends! {
     async fn guessing_the_current_password_is_limited_like_sign_in(app) {
         let ana = app.patient("ana@example.org").await;
         let hash_before = {
-            use aftercare::store::AccountRepo as _;
             let me: serde_json::Value = app.get("/v1/me", &ana.access).await.json().await.unwrap();
             app.state.store.password_hash(me["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap()
         };
@@ -189,7 +188,6 @@ on_both_backends! {
         // The guesses count against signing in too.
         assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
         // The password was never changed.
-        use aftercare::store::AccountRepo as _;
         let me: serde_json::Value = app.get("/v1/me", &ana.access).await.json().await.unwrap();
         let id: uuid::Uuid = me["id"].as_str().unwrap().parse().unwrap();
         assert_eq!(app.state.store.password_hash(id).await.unwrap(), Some(hash_before));

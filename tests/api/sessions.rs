@@ -3,8 +3,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{PASSWORD, TestApp, Tokens, assert_problem, on_both_backends, problem_fields};
-use crate::push_receiver::PushReceiver;
+use crate::helpers::{Backend, PASSWORD, TestApp, Tokens, assert_problem, on_both_backends, problem_fields};
+use crate::push_receiver::{BrowserSubscription, PushReceiver};
 
 const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
 
@@ -35,6 +35,95 @@ impl TestApp {
         due.sort();
         due
     }
+}
+
+impl TestApp {
+    /// Makes the database refuse every `INSERT` or `UPDATE` of a notification, as a full disk or
+    /// a broken constraint would, until [`TestApp::accept_notifications`].
+    async fn refuse_notifications(&self, operation: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                self.execute(&format!(
+                    "CREATE TRIGGER refuse_notifications BEFORE {operation} ON notifications
+                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                ))
+                .await
+                .unwrap();
+            }
+            Backend::Postgres => {
+                self.execute(
+                    "CREATE OR REPLACE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql
+                     AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+                )
+                .await
+                .unwrap();
+                self.execute(&format!(
+                    "CREATE TRIGGER refuse_notifications BEFORE {operation} ON notifications
+                     FOR EACH ROW EXECUTE FUNCTION refuse_write()"
+                ))
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    async fn accept_notifications(&self) {
+        let sql = match self.backend {
+            Backend::Sqlite => "DROP TRIGGER refuse_notifications",
+            Backend::Postgres => "DROP TRIGGER refuse_notifications ON notifications",
+        };
+        self.execute(sql).await.unwrap();
+    }
+
+    /// The patient's alerts, newest first.
+    async fn session_alerts(&self, tokens: &Tokens) -> Vec<Value> {
+        self.json(&tokens.access, "/v1/alerts").await["items"].as_array().unwrap().clone()
+    }
+
+    /// `started_at` of every session a listing gives, following `next_cursor` a page at a time.
+    async fn session_pages(&self, token: &str, path: &str, page: u32) -> Vec<DateTime<Utc>> {
+        let mut starts = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let body = self.json(token, &format!("{path}?limit={page}&cursor={cursor}")).await;
+            let items = body["items"].as_array().unwrap();
+            assert!(items.len() <= page as usize);
+            starts.extend(items.iter().map(|s| at(s["started_at"].as_str().unwrap())));
+            match body["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => return starts,
+            }
+        }
+    }
+}
+
+fn keys(view: &Value) -> Vec<&str> {
+    view["steps"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap()).collect()
+}
+
+fn states(view: &Value) -> Vec<&str> {
+    view["steps"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect()
+}
+
+fn step<'a>(view: &'a Value, key: &str) -> &'a Value {
+    view["steps"].as_array().unwrap().iter().find(|s| s["key"] == key).unwrap_or_else(|| panic!("no step {key}"))
+}
+
+/// The pushes of one notification kind a device received.
+fn pushed(
+    receiver: &PushReceiver,
+    device: &BrowserSubscription,
+    kind: &str,
+) -> Vec<(crate::push_receiver::Received, Value)> {
+    receiver
+        .received(device)
+        .into_iter()
+        .map(|r| {
+            let payload: Value = serde_json::from_str(&r.text()).unwrap();
+            (r, payload)
+        })
+        .filter(|(_, p)| p["kind"] == kind)
+        .collect()
 }
 
 fn due_times(recorded: &Value) -> Vec<DateTime<Utc>> {
@@ -297,5 +386,361 @@ on_both_backends! {
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         let unknown = Uuid::new_v4();
         assert_problem(app.request(Method::DELETE, &format!("/v1/aftercare/templates/{unknown}"), Some(&tom.access), None).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    async fn a_session_and_its_prompts_are_stored_together_or_not_at_all(app) with MANUAL {
+        app.clock.set(at("2026-11-18T12:05:00Z"));
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let body = session("2026-11-18T11:00:00Z", "deep_tissue");
+        let send = |body: &Value| {
+            app.client.post(app.url("/v1/sessions")).bearer_auth(&ana.access).header("Idempotency-Key", "visit-1").json(body).send()
+        };
+
+        // The prompts cannot be written: neither is the session nor its plan.
+        app.refuse_notifications("INSERT").await;
+        assert_problem(send(&body).await.unwrap(), StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
+        for table in ["massage_sessions", "aftercare_steps", "notifications WHERE kind = 'aftercare'"] {
+            assert_eq!(app.count(&format!("SELECT count(*) FROM {table}"), None).await, 0, "{table}");
+        }
+        // The same key records it once the database takes it again, and only once.
+        app.accept_notifications().await;
+        let first = send(&body).await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        let first: Value = first.json().await.unwrap();
+        let retry: Value = send(&body).await.unwrap().json().await.unwrap();
+        assert_eq!(first["session"]["id"], retry["session"]["id"]);
+        assert_eq!(app.count("SELECT count(*) FROM massage_sessions", None).await, 1);
+        assert_eq!(app.count("SELECT count(*) FROM aftercare_steps", None).await, 5);
+        assert_eq!(app.count("SELECT count(*) FROM notifications WHERE kind = 'aftercare' AND state = 'scheduled'", None).await, 5);
+        let id = first["session"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/v1/sessions/{id}");
+        let stored = app.json(&ana.access, &path).await;
+        let prompts = app.scheduled_aftercare(&ana).await;
+        assert_eq!(prompts, due_times(&stored));
+
+        // Moving it fails with its prompts: the session keeps its time, its plan and its prompts.
+        app.refuse_notifications("INSERT").await;
+        let moved = session("2026-11-18T10:30:00Z", "deep_tissue");
+        let response = app.request(Method::PUT, &path, Some(&ana.access), Some(&moved)).await;
+        assert_problem(response, StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
+        assert_eq!(app.json(&ana.access, &path).await, stored);
+        assert_eq!(app.scheduled_aftercare(&ana).await, prompts);
+        app.accept_notifications().await;
+
+        // Cancelling the prompts fails: the session is not deleted, and a step is not marked done.
+        app.refuse_notifications("UPDATE").await;
+        let response = app.request(Method::DELETE, &path, Some(&ana.access), None).await;
+        assert_problem(response, StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
+        let stretches = step(&stored, "morning_stretches")["id"].as_str().unwrap().to_owned();
+        let completion = format!("{path}/steps/{stretches}/completion");
+        let response = app.request(Method::PUT, &completion, Some(&ana.access), Some(&json!({"outcome": "done"}))).await;
+        assert_problem(response, StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
+        assert_eq!(app.json(&ana.access, &path).await, stored);
+        assert_eq!(app.scheduled_aftercare(&ana).await, prompts);
+        app.accept_notifications().await;
+
+        // With the database back, each change takes its prompts with it.
+        let response = app.request(Method::PUT, &completion, Some(&ana.access), Some(&json!({"outcome": "done"}))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(app.scheduled_aftercare(&ana).await.len(), 4);
+        let response = app.request(Method::DELETE, &path, Some(&ana.access), None).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert!(app.scheduled_aftercare(&ana).await.is_empty());
+        assert_eq!(app.count("SELECT count(*) FROM aftercare_steps", None).await, 0);
+        assert_eq!(app.count("SELECT count(*) FROM notifications WHERE kind = 'aftercare' AND state = 'cancelled'", None).await, 5);
+    }
+
+    async fn a_prompt_moved_into_the_past_and_back_is_sent_after_all(app) with MANUAL {
+        app.clock.set(at("2026-11-18T12:05:00Z"));
+        let receiver = PushReceiver::start().await;
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let phone = receiver.subscribe();
+        app.register_device(&ana, &phone).await;
+        let body = session("2026-11-18T11:00:00Z", "deep_tissue"); // ends 12:00Z: hydrate at 12:15Z
+        let recorded = app.record_session(&ana, &body).await;
+        let path = format!("/v1/sessions/{}", recorded["session"]["id"].as_str().unwrap());
+        let hydrate = step(&recorded, "hydrate")["id"].as_str().unwrap().to_owned();
+
+        // Entered an hour early by mistake: the hydrate prompt would be 50 minutes late, so it is
+        // cancelled rather than sent.
+        let early = session("2026-11-18T10:00:00Z", "deep_tissue");
+        assert_eq!(app.request(Method::PUT, &path, Some(&ana.access), Some(&early)).await.status(), StatusCode::OK);
+        assert_eq!(app.scheduled_aftercare(&ana).await.len(), 4);
+        // Put right: the prompt is back, once.
+        assert_eq!(app.request(Method::PUT, &path, Some(&ana.access), Some(&body)).await.status(), StatusCode::OK);
+        assert_eq!(app.scheduled_aftercare(&ana).await, due_times(&recorded));
+        assert_eq!(app.count("SELECT count(*) FROM notifications WHERE kind = 'aftercare'", None).await, 5);
+
+        app.clock.set(at("2026-11-18T12:15:01Z"));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        let got = pushed(&receiver, &phone, "aftercare");
+        assert_eq!(got.len(), 1, "the hydrate prompt is delivered");
+        assert!(got[0].1["link"].as_str().unwrap().ends_with(&format!("/steps/{hydrate}")), "{}", got[0].1);
+
+        // One already sent is not sent again, however the session moves.
+        assert_eq!(app.request(Method::PUT, &path, Some(&ana.access), Some(&early)).await.status(), StatusCode::OK);
+        assert_eq!(app.request(Method::PUT, &path, Some(&ana.access), Some(&body)).await.status(), StatusCode::OK);
+        app.round().await;
+        assert_eq!(pushed(&receiver, &phone, "aftercare").len(), 1);
+        let sent = app.inbox(&ana).await.into_iter().filter(|n| n["kind"] == "aftercare" && n["status"] == "sent").count();
+        assert_eq!(sent, 1);
+    }
+
+    async fn a_new_kind_brings_that_kinds_default_plan(app) with MANUAL {
+        app.clock.set(at("2026-11-18T12:05:00Z"));
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let recorded = app.record_session(&ana, &session("2026-11-18T11:00:00Z", "swedish")).await;
+        assert_eq!(keys(&recorded), ["hydrate", "morning_stretches", "soreness_24h"]);
+        let path = format!("/v1/sessions/{}", recorded["session"]["id"].as_str().unwrap());
+        let hydrate = step(&recorded, "hydrate").clone();
+        let done = json!({"outcome": "done"});
+        let response = app.request(Method::PUT, &format!("{path}/steps/{}/completion", hydrate["id"].as_str().unwrap()), Some(&ana.access), Some(&done)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+
+        // It was deep tissue: the deep-tissue plan, with the step already done kept as it was.
+        let deep = session("2026-11-18T11:00:00Z", "deep_tissue");
+        let changed: Value = app.request(Method::PUT, &path, Some(&ana.access), Some(&deep)).await.json().await.unwrap();
+        assert_eq!(keys(&changed), ["hydrate", "warm_bath", "morning_stretches", "soreness_24h", "soreness_48h"]);
+        assert_eq!(states(&changed), ["done", "pending", "pending", "pending", "pending"]);
+        assert_eq!(changed["session"]["plan_name"], "Deep tissue aftercare");
+        assert_eq!(step(&changed, "hydrate"), &{
+            let mut done = hydrate.clone();
+            done["state"] = json!("done");
+            done["completed_at"] = step(&changed, "hydrate")["completed_at"].clone();
+            done
+        });
+        let stretches = step(&changed, "morning_stretches");
+        assert_eq!(stretches["id"], step(&recorded, "morning_stretches")["id"], "the same step, with the new text");
+        assert!(stretches["body"].as_str().unwrap().contains("hip-flexor"));
+        assert_eq!(step(&changed, "soreness_48h")["hours_after"], 48);
+        let expected = [
+            at("2026-11-18T12:15:00Z"),
+            at("2026-11-18T18:00:00Z"),
+            at("2026-11-19T08:00:00Z"),
+            at("2026-11-19T12:00:00Z"),
+            at("2026-11-20T12:00:00Z"),
+        ];
+        assert_eq!(due_times(&changed), expected);
+        assert_eq!(app.scheduled_aftercare(&ana).await, expected[1..], "a prompt for each pending step");
+        assert_eq!(app.json(&ana.access, &path).await, changed);
+
+        // Two days on the 48-hour check-in is answered; then the kind goes back to Swedish. The
+        // pending warm bath goes with the deep-tissue plan, the answered check-in stays.
+        app.clock.set(at("2026-11-20T12:30:00Z"));
+        let ana = app.sign_in("ana@example.org").await;
+        let check_in = format!("{path}/steps/{}/check-in", step(&changed, "soreness_48h")["id"].as_str().unwrap());
+        let answer = json!({"soreness": 2, "leg_swelling_redness_warmth": false});
+        assert_eq!(app.request(Method::PUT, &check_in, Some(&ana.access), Some(&answer)).await.status(), StatusCode::OK);
+        let swedish = session("2026-11-18T11:00:00Z", "swedish");
+        let back: Value = app.request(Method::PUT, &path, Some(&ana.access), Some(&swedish)).await.json().await.unwrap();
+        assert_eq!(keys(&back), ["hydrate", "morning_stretches", "soreness_24h", "soreness_48h"]);
+        assert_eq!(states(&back), ["done", "pending", "pending", "done"]);
+        assert_eq!(step(&back, "soreness_48h")["check_in"]["soreness"], 2);
+        assert_eq!(back["session"]["plan_name"], "Gentle aftercare");
+        assert!(!step(&back, "morning_stretches")["body"].as_str().unwrap().contains("hip-flexor"));
+        assert_eq!(app.scheduled_aftercare(&ana).await, [at("2026-11-19T08:00:00Z"), at("2026-11-19T12:00:00Z")]);
+        // Done, answered, and the removed warm bath.
+        assert_eq!(app.count("SELECT count(*) FROM notifications WHERE kind = 'aftercare' AND state = 'cancelled'", None).await, 3);
+        assert_eq!(app.count("SELECT count(*) FROM aftercare_steps", None).await, 4);
+    }
+
+    async fn a_therapist_assigns_a_template_for_the_clients_next_sessions(app) {
+        app.clock.set(at("2026-11-18T12:05:00Z"));
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let grant = app.link(&ana, &tom, &["read_journal", "manage_aftercare"]).await;
+        let grant_path = format!("/v1/care/grants/{}", grant["id"].as_str().unwrap());
+        let earlier = app.record_session(&ana.tokens, &session("2026-11-18T08:00:00Z", "deep_tissue")).await;
+        let template = json!({"name": "Lower back recovery", "steps": [
+            {"key": "walk", "kind": {"type": "custom"}, "timing": {"type": "after_end", "minutes": 120}, "title": "A short walk", "body": "Walk for 10 minutes at an easy pace."},
+            {"key": "check_48h", "kind": {"type": "soreness_check_in", "hours_after": 48}, "timing": {"type": "after_end", "minutes": 2880}, "title": "How do you feel?", "body": "Rate your soreness from 0 to 10."}
+        ]});
+        let created: Value = app.post("/v1/aftercare/templates", Some(tom.token()), &template).await.json().await.unwrap();
+        let assign = json!({"template_id": created["id"]});
+        let assignment = format!("/v1/patients/{}/aftercare-template", ana.id);
+        assert_eq!(app.send(Method::PUT, &assignment, &tom, Some(&assign)).await.status(), StatusCode::NO_CONTENT);
+
+        // The next session follows it, with the wording no plan goes without.
+        let next = app.record_session(&ana.tokens, &session("2026-11-18T09:00:00Z", "swedish")).await;
+        assert_eq!(next["session"]["plan_name"], "Lower back recovery");
+        assert_eq!(keys(&next), ["walk", "check_48h"]);
+        assert_eq!(due_times(&next), [at("2026-11-18T12:00:00Z"), at("2026-11-20T10:00:00Z")]);
+        let walk = step(&next, "walk")["body"].as_str().unwrap();
+        assert!(walk.starts_with("Walk for 10 minutes at an easy pace.\n\n"), "{walk}");
+        assert!(walk.contains("sharp pain") && walk.contains("contact a doctor"), "{walk}");
+        let check_in = step(&next, "check_48h")["body"].as_str().unwrap();
+        assert!(check_in.contains("sharp pain") && check_in.contains("swollen, red, warm or painful") && check_in.contains("urgent medical attention"), "{check_in}");
+        assert_eq!(app.scheduled_aftercare(&ana.tokens).await.iter().filter(|d| **d == at("2026-11-20T10:00:00Z")).count(), 1);
+        // What was recorded before keeps its plan, and so does this session when the template
+        // changes or the session's kind does.
+        let path = |view: &Value| format!("/v1/sessions/{}", view["session"]["id"].as_str().unwrap());
+        let before = app.json(ana.token(), &path(&earlier)).await;
+        assert_eq!(before["session"]["plan_name"], "Deep tissue aftercare");
+        assert_eq!(keys(&before).len(), 5);
+        let edited = json!({"name": "Renamed recovery", "steps": [template["steps"][0]]});
+        let response = app.send(Method::PUT, &format!("/v1/aftercare/templates/{}", created["id"].as_str().unwrap()), &tom, Some(&edited)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let rekinded: Value = app.request(Method::PUT, &path(&next), Some(ana.token()), Some(&session("2026-11-18T09:00:00Z", "deep_tissue"))).await.json().await.unwrap();
+        assert_eq!(rekinded["session"]["plan_name"], "Lower back recovery");
+        assert_eq!(keys(&rekinded), ["walk", "check_48h"]);
+
+        let plan_name = |start: &'static str| {
+            let (app, tokens) = (&app, &ana.tokens);
+            async move { app.record_session(tokens, &session(start, "swedish")).await["session"]["plan_name"].as_str().unwrap().to_owned() }
+        };
+        assert_eq!(plan_name("2026-11-18T09:30:00Z").await, "Renamed recovery", "the template as it is now");
+        // Without the scope, the therapist's template no longer shapes the plan; with it back, it does.
+        let scopes = |scopes: &[&str]| json!({"scopes": scopes});
+        assert_eq!(app.send(Method::PATCH, &grant_path, &ana, Some(&scopes(&["read_journal"]))).await.status(), StatusCode::OK);
+        assert_eq!(plan_name("2026-11-18T10:00:00Z").await, "Gentle aftercare");
+        assert_eq!(app.send(Method::PATCH, &grant_path, &ana, Some(&scopes(&["read_journal", "manage_aftercare"]))).await.status(), StatusCode::OK);
+        assert_eq!(plan_name("2026-11-18T10:30:00Z").await, "Renamed recovery");
+        // Nor once the grant has expired, or been revoked.
+        let soon = json!({"expires_at": (app.clock_now() + TimeDelta::minutes(5)).to_rfc3339()});
+        assert_eq!(app.send(Method::PATCH, &grant_path, &ana, Some(&soon)).await.status(), StatusCode::OK);
+        app.clock.advance(TimeDelta::minutes(5));
+        assert_eq!(plan_name("2026-11-18T11:00:00Z").await, "Gentle aftercare");
+        assert_eq!(app.send(Method::PATCH, &grant_path, &ana, Some(&json!({"expires_at": null}))).await.status(), StatusCode::OK);
+        assert_eq!(plan_name("2026-11-18T11:10:00Z").await, "Renamed recovery");
+        assert_eq!(app.send(Method::DELETE, &grant_path, &ana, None).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(plan_name("2026-11-18T11:20:00Z").await, "Gentle aftercare");
+    }
+
+    async fn a_therapist_records_a_session_that_schedules_the_clients_plan(app) {
+        app.clock.set(at("2026-11-18T17:05:00Z"));
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        app.link(&ana, &tom, &["read_journal", "record_sessions"]).await;
+        let response = app.send(Method::POST, &format!("/v1/patients/{}/sessions", ana.id), &tom, Some(&session("2026-11-18T16:00:00Z", "deep_tissue"))).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let recorded: Value = response.json().await.unwrap();
+        let id = recorded["session"]["id"].as_str().unwrap();
+        assert_eq!(location, format!("/v1/patients/{}/sessions/{id}", ana.id));
+        assert_eq!(recorded["session"]["recorded_by"], tom.id.as_str());
+        // The plan is the patient's: in their time zone (17:00 CET), as prompts on their phone.
+        let expected = [
+            at("2026-11-18T17:15:00Z"),
+            at("2026-11-18T19:00:00Z"),
+            at("2026-11-19T08:00:00Z"),
+            at("2026-11-19T17:00:00Z"),
+            at("2026-11-20T17:00:00Z"),
+        ];
+        assert_eq!(due_times(&recorded), expected);
+        assert_eq!(app.scheduled_aftercare(&ana.tokens).await, expected);
+        assert!(app.inbox(&tom.tokens).await.is_empty(), "the therapist gets none of them");
+        let own = app.json(ana.token(), &format!("/v1/sessions/{id}")).await;
+        assert_eq!(own["session"]["recorded_by"], tom.id.as_str());
+        assert_eq!(app.json(tom.token(), &location).await["steps"], own["steps"]);
+        let link = app.inbox(&ana.tokens).await[0]["link"].as_str().unwrap().to_owned();
+        assert!(link.starts_with(&format!("/sessions/{id}/steps/")), "{link}");
+    }
+
+    async fn sessions_are_listed_by_range_a_page_at_a_time(app) {
+        app.clock.set(at("2026-11-21T12:00:00Z"));
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        app.link(&ana, &tom, &["read_journal"]).await;
+        let starts = ["2026-11-16T10:00:00Z", "2026-11-17T10:00:00Z", "2026-11-18T10:00:00Z", "2026-11-19T10:00:00Z", "2026-11-20T10:00:00Z"];
+        for start in starts {
+            app.record_session(&ana.tokens, &session(start, "swedish")).await;
+        }
+        let listed = |body: &Value| -> Vec<DateTime<Utc>> {
+            body["items"].as_array().unwrap().iter().map(|s| at(s["started_at"].as_str().unwrap())).collect()
+        };
+        let newest_first: Vec<DateTime<Utc>> = starts.iter().rev().map(|s| at(s)).collect();
+        let all = app.json(ana.token(), "/v1/sessions").await;
+        assert_eq!(listed(&all), newest_first);
+        assert!(all["next_cursor"].is_null());
+        // `from` inclusive, `to` exclusive.
+        let range = app.json(ana.token(), "/v1/sessions?from=2026-11-17T10:00:00Z&to=2026-11-19T10:00:00Z").await;
+        assert_eq!(listed(&range), [at("2026-11-18T10:00:00Z"), at("2026-11-17T10:00:00Z")]);
+        let since = app.json(ana.token(), "/v1/sessions?from=2026-11-19T09:00:00Z").await;
+        assert_eq!(listed(&since), [at("2026-11-20T10:00:00Z"), at("2026-11-19T10:00:00Z")]);
+        let until = app.json(ana.token(), "/v1/sessions?to=2026-11-17T00:00:00Z").await;
+        assert_eq!(listed(&until), [at("2026-11-16T10:00:00Z")]);
+        for query in ["from=2026-11-19T10:00:00Z&to=2026-11-19T10:00:00Z", "from=2026-11-20T00:00:00Z&to=2026-11-17T00:00:00Z"] {
+            for (path, who) in [("/v1/sessions".to_owned(), &ana), (format!("/v1/patients/{}/sessions", ana.id), &tom)] {
+                let response = app.get(&format!("{path}?{query}"), who.token()).await;
+                let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+                assert_eq!(problem_fields(&problem), ["from"], "{path}?{query}");
+            }
+        }
+        // A page at a time, for the patient and for their therapist, nothing twice or left out.
+        for page in [1, 2, 5] {
+            assert_eq!(app.session_pages(ana.token(), "/v1/sessions", page).await, newest_first, "pages of {page}");
+            assert_eq!(app.session_pages(tom.token(), &format!("/v1/patients/{}/sessions", ana.id), page).await, newest_first);
+        }
+        let first = app.json(ana.token(), "/v1/sessions?limit=2&from=2026-11-17T00:00:00Z").await;
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let rest = app.json(ana.token(), &format!("/v1/sessions?limit=2&from=2026-11-17T00:00:00Z&cursor={cursor}")).await;
+        assert_eq!(listed(&rest), [at("2026-11-18T10:00:00Z"), at("2026-11-17T10:00:00Z")], "the range holds across pages");
+        assert!(rest["next_cursor"].is_null());
+        let problem = assert_problem(app.get("/v1/sessions?cursor=bm9wZQ", ana.token()).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem_fields(&problem), ["cursor"]);
+    }
+
+    async fn a_high_48_hour_soreness_answered_in_the_app_asks_for_a_follow_up(app) {
+        app.clock.set(at("2026-11-18T12:05:00Z"));
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let mut body = session("2026-11-18T11:00:00Z", "deep_tissue");
+        body["pain_before"] = json!(5);
+        let recorded = app.record_session(&ana, &body).await;
+        let id = recorded["session"]["id"].as_str().unwrap().to_owned();
+        let check_in = format!("/v1/sessions/{id}/steps/{}/check-in", step(&recorded, "soreness_48h")["id"].as_str().unwrap());
+
+        // Two days on, soreness 6: neither 7 nor two above the pain of 5 before the session.
+        app.clock.set(at("2026-11-20T12:10:00Z"));
+        let ana = app.sign_in("ana@example.org").await;
+        let answer = json!({"soreness": 6, "leg_swelling_redness_warmth": false});
+        assert_eq!(app.request(Method::PUT, &check_in, Some(&ana.access), Some(&answer)).await.status(), StatusCode::OK);
+        assert!(app.session_alerts(&ana).await.is_empty());
+        // The pain before was 4 after all: two above it, so the therapist should follow up.
+        body["pain_before"] = json!(4);
+        let response = app.request(Method::PUT, &format!("/v1/sessions/{id}"), Some(&ana.access), Some(&body)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let alerts = app.session_alerts(&ana).await;
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!((alerts[0]["rule"].as_str(), alerts[0]["tier"].as_str()), (Some("soreness_after_massage"), Some("therapist_followup")));
+        assert_eq!(alerts[0]["evidence"][0], json!({
+            "kind": "check_in", "session_id": id, "hours_after": 48, "soreness": 6,
+            "leg_swelling_redness_warmth": false, "answered_on": "2026-11-20", "pain_before": 4,
+        }));
+        // Soreness 7 fires whatever the pain before.
+        let second = app.record_session(&ana, &session("2026-11-18T09:00:00Z", "sports")).await;
+        let path = format!("/v1/sessions/{}/steps/{}/check-in", second["session"]["id"].as_str().unwrap(), step(&second, "soreness_48h")["id"].as_str().unwrap());
+        let answer = json!({"soreness": 7, "leg_swelling_redness_warmth": false});
+        assert_eq!(app.request(Method::PUT, &path, Some(&ana.access), Some(&answer)).await.status(), StatusCode::OK);
+        let alerts = app.session_alerts(&ana).await;
+        assert_eq!(alerts.len(), 1, "one open alert per rule");
+        assert!(alerts[0]["evidence"].as_array().unwrap().iter().any(|e| e["soreness"] == 7), "{:#?}", alerts[0]);
+    }
+
+    async fn a_swollen_leg_at_a_check_in_is_pushed_at_once_with_high_urgency(app) with MANUAL {
+        app.clock.set(at("2026-11-18T12:05:00Z"));
+        let receiver = PushReceiver::start().await;
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let phone = receiver.subscribe();
+        app.register_device(&ana, &phone).await;
+        let recorded = app.record_session(&ana, &session("2026-11-18T11:00:00Z", "deep_tissue")).await;
+        let id = recorded["session"]["id"].as_str().unwrap();
+        let check_in = format!("/v1/sessions/{id}/steps/{}/check-in", step(&recorded, "soreness_24h")["id"].as_str().unwrap());
+
+        app.clock.set(at("2026-11-19T12:10:00Z"));
+        receiver.set_now(app.clock_now());
+        let ana = app.sign_in("ana@example.org").await;
+        let answer = json!({"soreness": 3, "leg_swelling_redness_warmth": true});
+        assert_eq!(app.request(Method::PUT, &check_in, Some(&ana.access), Some(&answer)).await.status(), StatusCode::OK);
+        let alerts = app.session_alerts(&ana).await;
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!((alerts[0]["rule"].as_str(), alerts[0]["tier"].as_str()), (Some("leg_swelling"), Some("urgent")));
+        assert_eq!(alerts[0]["evidence"][0]["leg_swelling_redness_warmth"], true);
+        assert!(alerts[0]["advice"].as_str().unwrap().starts_with("Contact a doctor today"));
+
+        app.round().await;
+        let urgent = pushed(&receiver, &phone, "urgent_alert");
+        assert_eq!(urgent.len(), 1, "one push within one dispatcher round");
+        assert_eq!(urgent[0].0.urgency.as_deref(), Some("high"));
+        assert_eq!(urgent[0].1["link"], format!("/alerts/{}", alerts[0]["id"].as_str().unwrap()));
     }
 }

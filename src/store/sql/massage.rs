@@ -34,9 +34,104 @@ macro_rules! massage_repo {
                 pain_after: small("pain_after")?,
                 notes: row.try_get("notes")?,
                 template: serde_json::from_str(&template).map_err(|_| massage_corrupt("template"))?,
+                plan_source: $crate::domain::aftercare::PlanSource::parse(&row.try_get::<String, _>("plan_source")?)
+                    .ok_or_else(|| massage_corrupt("plan_source"))?,
                 created_at: row.try_get::<Ts, _>("created_at")?.0,
                 updated_at: row.try_get::<Ts, _>("updated_at")?.0,
             })
+        }
+
+        /// Cancels a step's notification unless it has been sent, inside the step's transaction.
+        async fn cancel_step_notification_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            account_id: uuid::Uuid,
+            step_id: uuid::Uuid,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query(
+                "UPDATE notifications SET state = 'cancelled' WHERE account_id = $1 AND dedupe_key = $2 AND state = 'scheduled'",
+            )
+            .bind(account_id)
+            .bind($crate::domain::aftercare::step_notification_key(step_id))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Writes what becomes of a step's notification inside the step's transaction. A
+        /// schedule only takes while the step is pending (a step done meanwhile keeps its prompt
+        /// cancelled), moves one still scheduled, and brings back one cancelled when the step was
+        /// moved into the past; one already sent is left alone.
+        async fn step_notification_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            change: &$crate::store::StepNotification,
+        ) -> Result<(), sqlx::Error> {
+            use $crate::store::StepNotification;
+            use $crate::store::types::Ts;
+            match change {
+                StepNotification::Schedule { step_id, notification: n } => {
+                    sqlx::query(
+                        "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency,
+                                                    topic, due_at, subject_date, state, created_at)
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', $13
+                         WHERE EXISTS (SELECT 1 FROM aftercare_steps WHERE id = $14 AND state = 'pending')
+                         ON CONFLICT (account_id, dedupe_key) DO UPDATE
+                            SET due_at = excluded.due_at, title = excluded.title, body = excluded.body, link = excluded.link,
+                                ttl_seconds = excluded.ttl_seconds, urgency = excluded.urgency, state = 'scheduled'
+                            WHERE notifications.state IN ('scheduled', 'cancelled')",
+                    )
+                    .bind(n.id)
+                    .bind(n.account_id)
+                    .bind(&n.dedupe_key)
+                    .bind(n.kind.as_str())
+                    .bind(&n.title)
+                    .bind(&n.body)
+                    .bind(&n.link)
+                    .bind(i64::try_from(n.ttl.as_secs()).unwrap_or(i64::MAX))
+                    .bind(n.urgency.as_str())
+                    .bind(&n.topic)
+                    .bind(Ts::from(n.due_at))
+                    .bind(n.subject_date)
+                    .bind(Ts::from(n.created_at))
+                    .bind(step_id)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                StepNotification::Cancel { account_id, step_id } => {
+                    cancel_step_notification_in(conn, *account_id, *step_id).await?;
+                }
+            }
+            Ok(())
+        }
+
+        /// Inserts a plan step, or updates one already stored: its place always, its kind, text
+        /// and time only while it is pending.
+        async fn upsert_step_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            patient_id: uuid::Uuid,
+            step: &$crate::store::StepRecord,
+        ) -> Result<(), sqlx::Error> {
+            use $crate::store::types::Ts;
+            sqlx::query(
+                "INSERT INTO aftercare_steps (id, session_id, patient_id, step_key, position, kind, title, body, due_at, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')
+                 ON CONFLICT (id) DO UPDATE SET position = excluded.position,
+                    kind = CASE WHEN aftercare_steps.state = 'pending' THEN excluded.kind ELSE aftercare_steps.kind END,
+                    title = CASE WHEN aftercare_steps.state = 'pending' THEN excluded.title ELSE aftercare_steps.title END,
+                    body = CASE WHEN aftercare_steps.state = 'pending' THEN excluded.body ELSE aftercare_steps.body END,
+                    due_at = CASE WHEN aftercare_steps.state = 'pending' THEN excluded.due_at ELSE aftercare_steps.due_at END",
+            )
+            .bind(step.id)
+            .bind(step.session_id)
+            .bind(patient_id)
+            .bind(&step.key)
+            .bind(i32::from(step.position))
+            .bind(serde_json::to_string(&step.kind).expect("step kind serialises"))
+            .bind(&step.title)
+            .bind(&step.body)
+            .bind(Ts::from(step.due_at))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
         }
 
         fn template_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::TemplateRecord> {
@@ -94,6 +189,8 @@ macro_rules! massage_repo {
                 &self,
                 s: &$crate::store::MassageSession,
                 steps: &[$crate::store::StepRecord],
+                notifications: &[$crate::store::StepNotification],
+                idempotency: Option<(uuid::Uuid, &str)>,
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
@@ -101,8 +198,9 @@ macro_rules! massage_repo {
                 log_access_in(&mut tx, audit).await?;
                 sqlx::query(
                     "INSERT INTO massage_sessions (id, patient_id, recorded_by, started_at, duration_minutes, kind, techniques,
-                                                   regions, pressure, pain_before, pain_after, notes, template, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+                                                   regions, pressure, pain_before, pain_after, notes, template, plan_source,
+                                                   created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $14, $14)",
                 )
                 .bind(s.id)
                 .bind(s.patient_id)
@@ -118,24 +216,22 @@ macro_rules! massage_repo {
                 .bind(s.notes.as_deref())
                 .bind(serde_json::to_string(&s.template).expect("template serialises"))
                 .bind(Ts::from(s.created_at))
+                .bind(s.plan_source.as_str())
                 .execute(&mut *tx)
                 .await?;
                 for step in steps {
-                    sqlx::query(
-                        "INSERT INTO aftercare_steps (id, session_id, patient_id, step_key, position, kind, title, body, due_at, state)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')",
-                    )
-                    .bind(step.id)
-                    .bind(s.id)
-                    .bind(s.patient_id)
-                    .bind(&step.key)
-                    .bind(i32::from(step.position))
-                    .bind(serde_json::to_string(&step.kind).expect("step kind serialises"))
-                    .bind(&step.title)
-                    .bind(&step.body)
-                    .bind(Ts::from(step.due_at))
-                    .execute(&mut *tx)
-                    .await?;
+                    upsert_step_in(&mut tx, s.patient_id, step).await?;
+                }
+                for change in notifications {
+                    step_notification_in(&mut tx, change).await?;
+                }
+                if let Some((account_id, key)) = idempotency {
+                    sqlx::query("UPDATE idempotency_keys SET resource_id = $3 WHERE account_id = $1 AND key = $2")
+                        .bind(account_id)
+                        .bind(key)
+                        .bind(s.id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -157,21 +253,41 @@ macro_rules! massage_repo {
                 patient_id: uuid::Uuid,
                 from: chrono::DateTime<chrono::Utc>,
                 to: chrono::DateTime<chrono::Utc>,
+                after: Option<$crate::store::SessionPosition>,
                 limit: u32,
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Vec<$crate::store::MassageSession>> {
                 use $crate::store::types::Ts;
                 let mut conn = self.audited(audit).await?;
-                let rows = sqlx::query(
-                    "SELECT * FROM massage_sessions WHERE patient_id = $1 AND started_at >= $2 AND started_at < $3
-                     ORDER BY started_at DESC, id DESC LIMIT $4",
-                )
-                .bind(patient_id)
-                .bind(Ts::from(from))
-                .bind(Ts::from(to))
-                .bind(i64::from(limit))
-                .fetch_all(conn.conn())
-                .await?;
+                let rows = match after {
+                    None => {
+                        sqlx::query(
+                            "SELECT * FROM massage_sessions WHERE patient_id = $1 AND started_at >= $2 AND started_at < $3
+                             ORDER BY started_at DESC, id DESC LIMIT $4",
+                        )
+                        .bind(patient_id)
+                        .bind(Ts::from(from))
+                        .bind(Ts::from(to))
+                        .bind(i64::from(limit))
+                        .fetch_all(conn.conn())
+                        .await?
+                    }
+                    Some(position) => {
+                        sqlx::query(
+                            "SELECT * FROM massage_sessions WHERE patient_id = $1 AND started_at >= $2 AND started_at < $3
+                               AND (started_at, id) < ($5, $6)
+                             ORDER BY started_at DESC, id DESC LIMIT $4",
+                        )
+                        .bind(patient_id)
+                        .bind(Ts::from(from))
+                        .bind(Ts::from(to))
+                        .bind(i64::from(limit))
+                        .bind(Ts::from(position.started_at))
+                        .bind(position.id)
+                        .fetch_all(conn.conn())
+                        .await?
+                    }
+                };
                 conn.finish().await?;
                 rows.iter().map(massage_session_from_row).collect()
             }
@@ -179,16 +295,19 @@ macro_rules! massage_repo {
             async fn update_massage_session(
                 &self,
                 s: &$crate::store::MassageSession,
-                moved_steps: &[(uuid::Uuid, chrono::DateTime<chrono::Utc>)],
+                changes: &$crate::store::PlanChanges,
                 audit: Option<&$crate::store::AccessRecord>,
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::types::Ts;
                 let mut tx = self.begin_write().await?;
                 log_access_in(&mut tx, audit).await?;
-                sqlx::query(
+                // Taking the session's row first keeps a deletion or another change of the same
+                // session from interleaving with this one.
+                let updated = sqlx::query(
                     "UPDATE massage_sessions SET started_at = $2, duration_minutes = $3, kind = $4, techniques = $5, regions = $6,
-                            pressure = $7, pain_before = $8, pain_after = $9, notes = $10, updated_at = $11
-                     WHERE id = $1",
+                            pressure = $7, pain_before = $8, pain_after = $9, notes = $10, updated_at = $11, template = $12,
+                            plan_source = $13
+                     WHERE id = $1 AND patient_id = $14",
                 )
                 .bind(s.id)
                 .bind(Ts::from(s.started_at))
@@ -201,28 +320,55 @@ macro_rules! massage_repo {
                 .bind(s.pain_after.map(i32::from))
                 .bind(s.notes.as_deref())
                 .bind(Ts::from(s.updated_at))
+                .bind(serde_json::to_string(&s.template).expect("template serialises"))
+                .bind(s.plan_source.as_str())
+                .bind(s.patient_id)
                 .execute(&mut *tx)
-                .await?;
-                for (step_id, due_at) in moved_steps {
-                    sqlx::query("UPDATE aftercare_steps SET due_at = $2 WHERE id = $1 AND state = 'pending'")
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Ok(false);
+                }
+                for step_id in &changes.removed {
+                    sqlx::query("DELETE FROM aftercare_steps WHERE id = $1 AND session_id = $2 AND state = 'pending'")
                         .bind(step_id)
-                        .bind(Ts::from(*due_at))
+                        .bind(s.id)
                         .execute(&mut *tx)
                         .await?;
                 }
+                for step in &changes.steps {
+                    upsert_step_in(&mut tx, s.patient_id, step).await?;
+                }
+                for change in &changes.notifications {
+                    step_notification_in(&mut tx, change).await?;
+                }
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
 
             async fn delete_massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<bool> {
-                let mut conn = self.audited(audit).await?;
-                let result = sqlx::query("DELETE FROM massage_sessions WHERE id = $1 AND patient_id = $2")
+                let mut tx = self.begin_write().await?;
+                log_access_in(&mut tx, audit).await?;
+                // Holds the session's row, so no step is added after the steps are read.
+                let found = sqlx::query("UPDATE massage_sessions SET updated_at = updated_at WHERE id = $1 AND patient_id = $2")
                     .bind(id)
                     .bind(patient_id)
-                    .execute(conn.conn())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if found == 0 {
+                    return Ok(false);
+                }
+                let step_ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM aftercare_steps WHERE session_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
                     .await?;
-                conn.finish().await?;
-                Ok(result.rows_affected() > 0)
+                for step_id in step_ids {
+                    cancel_step_notification_in(&mut tx, patient_id, step_id).await?;
+                }
+                sqlx::query("DELETE FROM massage_sessions WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn steps(&self, session_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
@@ -270,18 +416,25 @@ macro_rules! massage_repo {
 
             async fn set_step_state(
                 &self,
+                patient_id: uuid::Uuid,
                 step_id: uuid::Uuid,
                 state: $crate::store::StepState,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
                 let completed = (state != $crate::store::StepState::Pending).then(|| Ts::from(now));
-                sqlx::query("UPDATE aftercare_steps SET state = $2, completed_at = $3 WHERE id = $1")
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE aftercare_steps SET state = $2, completed_at = $3 WHERE id = $1 AND patient_id = $4")
                     .bind(step_id)
                     .bind(state.as_str())
                     .bind(completed)
-                    .execute(&self.pool)
+                    .bind(patient_id)
+                    .execute(&mut *tx)
                     .await?;
+                if state != $crate::store::StepState::Pending {
+                    cancel_step_notification_in(&mut tx, patient_id, step_id).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -316,6 +469,7 @@ macro_rules! massage_repo {
                     .bind(Ts::from(answer.answered_at))
                     .execute(&mut *tx)
                     .await?;
+                cancel_step_notification_in(&mut tx, patient_id, step.id).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -403,12 +557,27 @@ macro_rules! massage_repo {
                 Ok(())
             }
 
-            async fn assigned_template(&self, patient_id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::domain::aftercare::Template>> {
+            async fn assigned_template(
+                &self,
+                patient_id: uuid::Uuid,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::aftercare::Template>> {
+                use $crate::store::types::Ts;
+                // A grant is live as `care_repo!` states it; a therapist who lost it, or only the
+                // scope, no longer shapes the patient's plans.
                 let row: Option<(String,)> = sqlx::query_as(
-                    "SELECT t.template FROM template_assignments a JOIN aftercare_templates t ON t.id = a.template_id
-                     WHERE a.patient_id = $1 ORDER BY a.assigned_at DESC LIMIT 1",
+                    "SELECT t.template FROM template_assignments a
+                     JOIN aftercare_templates t ON t.id = a.template_id AND t.therapist_id = a.therapist_id
+                     WHERE a.patient_id = $1
+                       AND EXISTS (SELECT 1 FROM care_grants g
+                                   WHERE g.patient_id = a.patient_id AND g.therapist_id = a.therapist_id
+                                     AND g.ended_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
+                                     AND g.scopes LIKE $3)
+                     ORDER BY a.assigned_at DESC LIMIT 1",
                 )
                 .bind(patient_id)
+                .bind(Ts::from(now))
+                .bind(format!("%,{},%", $crate::domain::care::Scope::ManageAftercare.as_str()))
                 .fetch_optional(&self.pool)
                 .await?;
                 row.map(|(t,)| serde_json::from_str(&t).map_err(|_| massage_corrupt("template"))).transpose()
