@@ -448,3 +448,82 @@ async fn two_dispatchers_deliver_500_due_notifications_exactly_once() {
     }
     assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 500);
 }
+
+#[tokio::test]
+async fn notifications_produced_while_fan_out_runs_all_get_their_delivery() {
+    let Some(app) = spawn_app_with(Backend::Postgres, &MANUAL).await else { return };
+    let receiver = PushReceiver::start().await;
+    let (ana, _phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let account_id = app.account_id(&ana).await;
+    let now = app.clock_now();
+    let key = app.state.push.vapid_public_key().to_owned();
+    let producing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // Fan-out runs over and over while four producers commit notifications that are already due.
+    let fan_out = tokio::spawn({
+        let (store, producing, key) = (app.state.store.clone(), producing.clone(), key.clone());
+        async move {
+            let mut rounds = 0u32;
+            while producing.load(std::sync::atomic::Ordering::SeqCst) {
+                store.fan_out_due(now, &key).await.unwrap();
+                rounds += 1;
+            }
+            rounds
+        }
+    });
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let store = app.state.store.clone();
+            tokio::spawn(async move {
+                for n in 0..100 {
+                    let notice = Notice {
+                        account_id,
+                        kind: Kind::Aftercare,
+                        dedupe_key: format!("aftercare:{p}:{n}"),
+                        link: "/".into(),
+                        due_at: now - TimeDelta::seconds(1),
+                        subject_date: None,
+                    };
+                    assert!(store.schedule(&aftercare_notification(&notice, now), false).await.unwrap());
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    producing.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(fan_out.await.unwrap() > 1, "fan-out ran while the producers did");
+    app.state.store.fan_out_due(now, &key).await.unwrap();
+
+    let without_delivery = "SELECT count(*) FROM notifications n WHERE n.kind = 'aftercare'
+                              AND NOT EXISTS (SELECT 1 FROM push_deliveries d WHERE d.notification_id = n.id)";
+    assert_eq!(app.count(without_delivery, None).await, 0, "every notification has its delivery");
+    let dispatched = "SELECT count(*) FROM notifications WHERE kind = 'aftercare' AND state = 'dispatched'";
+    assert_eq!(app.count(dispatched, None).await, 400);
+    assert_eq!(app.count("SELECT count(*) FROM push_deliveries", None).await, 400);
+}
+
+on_both_backends! {
+    async fn a_notification_that_comes_due_after_a_round_is_delivered_by_a_later_one(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let now = app.clock_now();
+        let notice = |key: &str, due_at| Notice { account_id, kind: Kind::Aftercare, dedupe_key: key.into(), link: "/".into(), due_at, subject_date: None };
+        app.state.notify(notice("aftercare:soon", now + TimeDelta::minutes(10)), false).await.unwrap();
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 0, "not due yet");
+        // Produced after that round, already due: the next round still finds it.
+        app.state.store.schedule(&aftercare_notification(&notice("aftercare:late", now - TimeDelta::minutes(1)), now), false).await.unwrap();
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        app.advance(TimeDelta::minutes(10));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 2);
+        let without_delivery = "SELECT count(*) FROM notifications n WHERE n.kind = 'aftercare' AND n.state = 'dispatched'
+                                  AND NOT EXISTS (SELECT 1 FROM push_deliveries d WHERE d.notification_id = n.id)";
+        assert_eq!(app.count(without_delivery, None).await, 0);
+    }
+}

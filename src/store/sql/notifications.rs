@@ -1,5 +1,13 @@
 macro_rules! notification_repo {
-    ($store:ty, $db:ty, new_uuid = $new_uuid:literal, claim = $claim:literal) => {
+    ($store:ty, $db:ty, new_uuid = $new_uuid:literal, claim = $claim:literal, claim_due_lock = $claim_due_lock:literal) => {
+        /// Due notifications turned into deliveries per transaction.
+        const FAN_OUT_BATCH: usize = 500;
+
+        /// `$first, $first+1, …`: one placeholder per id of a claimed batch.
+        fn id_placeholders(first: usize, count: usize) -> String {
+            (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        }
+
         fn corrupt_notification(what: &str) -> $crate::store::StoreError {
             $crate::store::StoreError::Corrupt(format!("notifications.{what}"))
         }
@@ -140,38 +148,66 @@ macro_rules! notification_repo {
             async fn fan_out_due(&self, now: chrono::DateTime<chrono::Utc>, vapid_key: &str) -> $crate::store::StoreResult<u64> {
                 use $crate::store::types::Ts;
                 let now = Ts::from(now);
-                let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "UPDATE notifications SET state = 'cancelled'
-                     WHERE state = 'scheduled' AND due_at <= $1 AND kind = 'daily_reminder'
-                       AND EXISTS (SELECT 1 FROM journal_entries e
-                                   WHERE e.patient_id = notifications.account_id AND e.local_date = notifications.subject_date
-                                     AND NOT e.deleted)",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(concat!(
-                    "INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
-                     SELECT ", $new_uuid, ", n.id, s.id, 'pending', 0, $1, $1
-                     FROM notifications n JOIN push_subscriptions s ON s.account_id = n.account_id
-                     WHERE n.state = 'scheduled' AND n.due_at <= $1 AND s.vapid_key = $2
-                       AND (s.expires_at IS NULL OR s.expires_at > $1)
-                     ON CONFLICT (notification_id, subscription_id) DO NOTHING"
-                ))
-                .bind(now)
-                .bind(vapid_key)
-                .execute(&mut *tx)
-                .await?;
-                let dispatched = sqlx::query(
-                    "UPDATE notifications SET state = 'dispatched', dispatched_at = $1 WHERE state = 'scheduled' AND due_at <= $1",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(dispatched)
+                let mut dispatched = 0;
+                loop {
+                    let mut tx = self.begin_write().await?;
+                    // First the exact set this round turns into deliveries, locked: what a
+                    // producer commits meanwhile stays scheduled for the next round instead of
+                    // being marked dispatched without deliveries, and dispatchers fanning out at
+                    // the same time take disjoint sets.
+                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(concat!(
+                        "SELECT id FROM notifications WHERE state = 'scheduled' AND due_at <= $1
+                         ORDER BY due_at, id LIMIT $2",
+                        $claim_due_lock
+                    ))
+                    .bind(now)
+                    .bind(FAN_OUT_BATCH as i64)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if ids.is_empty() {
+                        tx.commit().await?;
+                        return Ok(dispatched);
+                    }
+                    let bind_ids = |query: sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>| {
+                        ids.iter().fold(query, |query, id| query.bind(*id))
+                    };
+                    // A daily reminder whose day the patient has logged is not sent.
+                    let cancel = format!(
+                        "UPDATE notifications SET state = 'cancelled'
+                         WHERE id IN ({}) AND kind = 'daily_reminder'
+                           AND EXISTS (SELECT 1 FROM journal_entries e
+                                       WHERE e.patient_id = notifications.account_id AND e.local_date = notifications.subject_date
+                                         AND NOT e.deleted)",
+                        id_placeholders(1, ids.len())
+                    );
+                    bind_ids(sqlx::query(sqlx::AssertSqlSafe(cancel))).execute(&mut *tx).await?;
+                    let deliveries = format!(
+                        concat!(
+                            "INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
+                             SELECT ", $new_uuid, ", n.id, s.id, 'pending', 0, $1, $1
+                             FROM notifications n JOIN push_subscriptions s ON s.account_id = n.account_id
+                             WHERE n.id IN ({}) AND n.state = 'scheduled' AND s.vapid_key = $2
+                               AND (s.expires_at IS NULL OR s.expires_at > $1)
+                             ON CONFLICT (notification_id, subscription_id) DO NOTHING"
+                        ),
+                        id_placeholders(3, ids.len())
+                    );
+                    bind_ids(sqlx::query(sqlx::AssertSqlSafe(deliveries)).bind(now).bind(vapid_key.to_owned()))
+                        .execute(&mut *tx)
+                        .await?;
+                    let mark = format!(
+                        "UPDATE notifications SET state = 'dispatched', dispatched_at = $1 WHERE id IN ({}) AND state = 'scheduled'",
+                        id_placeholders(2, ids.len())
+                    );
+                    dispatched += bind_ids(sqlx::query(sqlx::AssertSqlSafe(mark)).bind(now))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    if ids.len() < FAN_OUT_BATCH {
+                        return Ok(dispatched);
+                    }
+                }
             }
 
             async fn claim_deliveries(
