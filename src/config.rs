@@ -381,6 +381,16 @@ impl Settings {
         if push.backoff_max_seconds < push.backoff_base_seconds {
             return invalid("push.backoff_max_seconds", "must not be less than push.backoff_base_seconds".into());
         }
+        let longest_send_ms = push.connect_timeout_ms.saturating_add(push.request_timeout_ms);
+        if self.dispatcher.lease_seconds.saturating_mul(1000) <= longest_send_ms {
+            return invalid(
+                "dispatcher.lease_seconds",
+                format!(
+                    "must be longer than push.connect_timeout_ms + push.request_timeout_ms ({longest_send_ms} ms): \
+                     a send still waiting on its push service would be taken over by another dispatcher and sent twice"
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -498,6 +508,24 @@ mod tests {
         );
         assert!(settings.unwrap_err().to_string().contains("push.backoff_max_seconds"));
         assert!(with("push.vapid_subject", "https://aftercare.example/contact").is_ok());
+    }
+
+    #[test]
+    fn a_lease_must_outlast_the_longest_send() {
+        let settings = |lease: u64, connect: u64, request: u64| {
+            Settings::from_figment(
+                Settings::defaults()
+                    .merge(Serialized::default("dispatcher.lease_seconds", lease))
+                    .merge(Serialized::default("push.connect_timeout_ms", connect))
+                    .merge(Serialized::default("push.request_timeout_ms", request)),
+            )
+        };
+        let err = settings(20, 5000, 15000).unwrap_err().to_string();
+        assert!(err.contains("setting `dispatcher.lease_seconds`") && err.contains("20000 ms"), "{err}");
+        let err = settings(120, 5000, 120_000).unwrap_err().to_string();
+        assert!(err.contains("dispatcher.lease_seconds"), "{err}");
+        assert!(settings(21, 5000, 15000).is_ok());
+        assert!(settings(120, 5000, 15000).is_ok(), "the defaults");
     }
 
     #[test]

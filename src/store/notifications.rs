@@ -85,6 +85,8 @@ pub struct SubscriptionRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {
     pub id: Uuid,
+    /// The claim this lease belongs to; only its holder may record the outcome.
+    pub lease_owner: String,
     /// Including this one.
     pub attempts: u32,
     pub notification_id: Uuid,
@@ -166,12 +168,16 @@ pub trait NotificationRepo {
         owner: &str,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records the outcome of an attempt. Only the lease's holder may: once a lease ran out and
+    /// another dispatcher took the delivery over, a late outcome of the first is dropped (false)
+    /// rather than overwriting the newer one. Two facts are kept even then: an accepted message
+    /// completes a delivery still waiting to be retried, and a gone subscription is deleted.
     async fn complete_delivery(
         &self,
         delivery: &ClaimedDelivery,
         result: &DeliveryResult,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Returns deliveries whose lease ran out (their dispatcher died) to the queue.
     async fn rescue_expired_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Gives back unsent leases of dispatchers whose owner starts with `owner_prefix` (on shutdown).

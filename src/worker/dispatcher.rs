@@ -99,7 +99,11 @@ async fn deliver(state: &AppState, delivery: &ClaimedDelivery) -> anyhow::Result
         DeliveryResult::Gone { .. } => "gone",
     };
     metrics::counter!("push_notifications_total", "kind" => delivery.kind.as_str(), "result" => label).increment(1);
-    state.store.complete_delivery(delivery, &result, state.clock.now()).await?;
+    if !state.store.complete_delivery(delivery, &result, state.clock.now()).await? {
+        // The send outlasted its lease and another dispatcher has the delivery now.
+        metrics::counter!("push_outcomes_too_late_total").increment(1);
+        tracing::warn!(result = label, "a push outcome arrived after its lease was taken over; the newer one stands");
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aftercare::domain::notifications::Kind;
 use aftercare::service::notifications::Notice;
+use aftercare::store::DeliveryResult;
 use aftercare::worker::dispatcher::dispatch_once;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::{Method, StatusCode};
@@ -525,5 +526,41 @@ on_both_backends! {
         let without_delivery = "SELECT count(*) FROM notifications n WHERE n.kind = 'aftercare' AND n.state = 'dispatched'
                                   AND NOT EXISTS (SELECT 1 FROM push_deliveries d WHERE d.notification_id = n.id)";
         assert_eq!(app.count(without_delivery, None).await, 0);
+    }
+
+    async fn a_late_outcome_of_a_lease_taken_over_does_not_overwrite_the_newer_one(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        let (ana, _phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let store = &app.state.store;
+        let now = app.clock_now();
+        let notice = Notice { account_id, kind: Kind::Aftercare, dedupe_key: "aftercare:slow".into(), link: "/".into(), due_at: now - TimeDelta::minutes(1), subject_date: None };
+        store.schedule(&aftercare_notification(&notice, now), false).await.unwrap();
+        store.fan_out_due(now, app.state.push.vapid_public_key()).await.unwrap();
+        let first = store.claim_deliveries(now, now + TimeDelta::seconds(120), "first", 10).await.unwrap().remove(0);
+
+        // The first send hangs past its lease; another dispatcher takes the delivery over.
+        let later = now + TimeDelta::seconds(121);
+        assert_eq!(store.rescue_expired_leases(later).await.unwrap(), 1);
+        let second = store.claim_deliveries(later, later + TimeDelta::seconds(120), "second", 10).await.unwrap().remove(0);
+        assert_eq!(second.id, first.id);
+        assert_ne!(second.lease_owner, first.lease_owner);
+        let dead = DeliveryResult::Dead { status: Some(400), error: "late".into() };
+        let retry = DeliveryResult::Retry { at: later, status: Some(503), error: "late".into() };
+        assert!(!store.complete_delivery(&first, &dead, later).await.unwrap(), "the old holder's failure is dropped");
+        assert!(!store.complete_delivery(&first, &retry, later).await.unwrap());
+        let held_by_second = "SELECT count(*) FROM push_deliveries WHERE state = 'leased' AND attempts = 2 AND last_error IS NULL AND lease_owner LIKE 'second:%'";
+        assert_eq!(app.count(held_by_second, None).await, 1, "the new lease is untouched");
+
+        // The holder's own outcome is recorded.
+        let backoff = DeliveryResult::Retry { at: later + TimeDelta::seconds(30), status: Some(500), error: "500".into() };
+        assert!(store.complete_delivery(&second, &backoff, later).await.unwrap());
+        assert!(!store.complete_delivery(&second, &dead, later).await.unwrap(), "a lease is completed once");
+        // The push service did take the first, slow message: the waiting retry is not needed.
+        assert!(store.complete_delivery(&first, &DeliveryResult::Sent { status: 201 }, later).await.unwrap());
+        assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent' AND last_status = 201", None).await, 1);
+        // Nothing late reopens a sent delivery.
+        assert!(!store.complete_delivery(&second, &retry, later).await.unwrap());
+        assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 1);
     }
 }

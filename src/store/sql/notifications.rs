@@ -252,6 +252,7 @@ macro_rules! notification_repo {
                         let attempts: i64 = row.try_get::<i64, _>("attempts").or_else(|_| row.try_get::<i32, _>("attempts").map(i64::from))?;
                         Ok($crate::store::ClaimedDelivery {
                             id: row.try_get("id")?,
+                            lease_owner: token.clone(),
                             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                             notification_id: row.try_get("notification_id")?,
                             kind: Kind::parse(&kind).ok_or_else(|| corrupt_notification("kind"))?,
@@ -275,63 +276,80 @@ macro_rules! notification_repo {
                 delivery: &$crate::store::ClaimedDelivery,
                 result: &$crate::store::DeliveryResult,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::DeliveryResult;
                 use $crate::store::types::Ts;
                 let now = Ts::from(now);
-                match result {
+                let recorded = match result {
                     DeliveryResult::Sent { status } => {
                         let mut tx = self.begin_write().await?;
-                        sqlx::query(
+                        // The push service took the message: that also settles a delivery that
+                        // was taken back after this lease ran out and waits for another attempt.
+                        let recorded = sqlx::query(
                             "UPDATE push_deliveries SET state = 'sent', last_status = $2, last_error = NULL,
-                                    lease_until = NULL, updated_at = $3 WHERE id = $1",
+                                    lease_until = NULL, lease_owner = NULL, updated_at = $3
+                             WHERE id = $1 AND ((state = 'leased' AND lease_owner = $4) OR state = 'pending')",
                         )
                         .bind(delivery.id)
                         .bind(i32::from(*status))
                         .bind(now)
+                        .bind(&delivery.lease_owner)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected()
+                            > 0;
                         sqlx::query("UPDATE push_subscriptions SET last_sent_at = $2 WHERE id = $1")
                             .bind(delivery.subscription_id)
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
                         tx.commit().await?;
+                        recorded
                     }
                     DeliveryResult::Retry { at, status, error } => {
                         sqlx::query(
                             "UPDATE push_deliveries SET state = 'pending', next_attempt_at = $2, last_status = $3, last_error = $4,
-                                    lease_until = NULL, lease_owner = NULL, updated_at = $5 WHERE id = $1",
+                                    lease_until = NULL, lease_owner = NULL, updated_at = $5
+                             WHERE id = $1 AND state = 'leased' AND lease_owner = $6",
                         )
                         .bind(delivery.id)
                         .bind(Ts::from(*at))
                         .bind(status.map(i32::from))
                         .bind(error)
                         .bind(now)
+                        .bind(&delivery.lease_owner)
                         .execute(&self.pool)
-                        .await?;
+                        .await?
+                        .rows_affected()
+                            > 0
                     }
                     DeliveryResult::Dead { status, error } => {
                         sqlx::query(
                             "UPDATE push_deliveries SET state = 'dead', last_status = $2, last_error = $3,
-                                    lease_until = NULL, updated_at = $4 WHERE id = $1",
+                                    lease_until = NULL, lease_owner = NULL, updated_at = $4
+                             WHERE id = $1 AND state = 'leased' AND lease_owner = $5",
                         )
                         .bind(delivery.id)
                         .bind(status.map(i32::from))
                         .bind(error)
                         .bind(now)
+                        .bind(&delivery.lease_owner)
                         .execute(&self.pool)
-                        .await?;
+                        .await?
+                        .rows_affected()
+                            > 0
                     }
                     DeliveryResult::Gone { .. } => {
-                        // Its deliveries go with it.
+                        // The push service says the subscription no longer exists, whoever asked;
+                        // its deliveries go with it.
                         sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
                             .bind(delivery.subscription_id)
                             .execute(&self.pool)
                             .await?;
+                        true
                     }
-                }
-                Ok(())
+                };
+                Ok(recorded)
             }
 
             async fn rescue_expired_leases(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<u64> {
