@@ -363,10 +363,13 @@ impl Settings {
                     "must be set when push.vapid_private_key is empty".into(),
                 );
             }
-        } else if crate::push::VapidKeys::from_base64url(&push.vapid_private_key).is_err() {
+        } else if let Err(problem) = crate::push::VapidKeys::parse(&push.vapid_private_key) {
             return invalid(
                 "push.vapid_private_key",
-                "is not a base64url P-256 private key (generate one with `aftercare vapid-keygen`)".into(),
+                format!(
+                    "is not a P-256 private key ({problem}): give it as base64url (from `aftercare vapid-keygen`) \
+                     or as PKCS#8 or SEC1 PEM"
+                ),
             );
         }
         if let Err(problem) = crate::push::VapidSubject::parse(&push.vapid_subject) {
@@ -508,6 +511,32 @@ mod tests {
         );
         assert!(settings.unwrap_err().to_string().contains("push.backoff_max_seconds"));
         assert!(with("push.vapid_subject", "https://aftercare.example/contact").is_ok());
+    }
+
+    #[test]
+    fn the_vapid_private_key_may_be_pem_and_a_bad_one_is_named() {
+        let keys = crate::push::VapidKeys::generate();
+        let pem = {
+            use p256::pkcs8::EncodePrivateKey as _;
+            let secret = p256::SecretKey::from_slice(
+                &base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    keys.private_key_base64url(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            secret.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string()
+        };
+        assert!(with("push.vapid_private_key", &pem).is_ok());
+        let damaged = pem.replacen("MIGHAgEA", "MIGHAgEF", 1);
+        let err = with("push.vapid_private_key", &damaged).unwrap_err().to_string();
+        assert!(err.contains("setting `push.vapid_private_key`") && err.contains("PKCS#8"), "{err}");
+        assert!(!err.contains(pem.lines().nth(1).unwrap()), "the key is not echoed: {err}");
+        let err = with("push.vapid_private_key", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("setting `push.vapid_private_key`") && err.contains("SEC1"), "{err}");
     }
 
     #[test]

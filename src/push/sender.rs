@@ -194,7 +194,7 @@ pub fn vapid_keys(settings: &PushSettings) -> anyhow::Result<VapidKeys> {
     if settings.vapid_private_key.is_empty() {
         VapidKeys::load_or_create(&settings.vapid_private_key_file)
     } else {
-        VapidKeys::from_base64url(&settings.vapid_private_key).context("push.vapid_private_key is not a valid key")
+        VapidKeys::parse(&settings.vapid_private_key).context("push.vapid_private_key is not a valid key")
     }
 }
 
