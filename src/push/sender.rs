@@ -52,6 +52,11 @@ impl PushSender {
 
     /// Everything from configuration, reading or creating the VAPID key as configured.
     pub fn from_settings(settings: &PushSettings) -> anyhow::Result<Self> {
+        Self::with_keys(settings, vapid_keys(settings)?)
+    }
+
+    /// Everything but the VAPID key from configuration.
+    pub fn with_keys(settings: &PushSettings, keys: VapidKeys) -> anyhow::Result<Self> {
         let subject = VapidSubject::parse(&settings.vapid_subject)
             .map_err(|problem| anyhow::anyhow!("push.vapid_subject {problem}"))?;
         if subject.as_str().ends_with("@example.com") {
@@ -64,7 +69,6 @@ impl PushSender {
         if settings.allow_loopback {
             tracing::warn!("push.allow_loopback is on: Web Push may be sent to this machine (tests only)");
         }
-        let keys = vapid_keys(settings)?;
         Self::new(VapidSigner::new(keys, subject), policy, settings.connect_timeout(), settings.request_timeout())
     }
 

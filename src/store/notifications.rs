@@ -185,6 +185,9 @@ pub trait NotificationRepo {
     /// The earliest instant something becomes due or a lease expires.
     async fn next_wake(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn queue_stats(&self) -> StoreResult<QueueStats>;
+    /// Keeps `candidate` (a base64url VAPID private key) as the one key of every instance on
+    /// this database unless one is kept already, and returns the kept one.
+    async fn shared_vapid_key(&self, candidate: &str, now: DateTime<Utc>) -> StoreResult<String>;
 
     /// Registers a subscription, or updates the one with the same endpoint (which then belongs
     /// to this account). True when created.

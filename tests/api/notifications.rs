@@ -564,3 +564,75 @@ on_both_backends! {
         assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 1);
     }
 }
+
+/// No key configured, and each instance with a key file path of its own: if the file were used,
+/// every instance would make a key of its own.
+fn without_a_configured_key(dir: &std::path::Path) -> Vec<(&'static str, Value)> {
+    vec![("push.vapid_private_key", json!("")), ("push.vapid_private_key_file", json!(dir.join("vapid_private_key")))]
+}
+
+async fn served_vapid_key(client: &reqwest::Client, url: String) -> String {
+    let body: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    body["public_key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn instances_on_one_postgres_database_serve_one_vapid_key() {
+    let (dir_a, dir_b, dir_c) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let Some(app) = spawn_app_with(Backend::Postgres, &without_a_configured_key(dir_a.path())).await else { return };
+    // Two more starting at the same moment.
+    let (settings_b, settings_c) = (without_a_configured_key(dir_b.path()), without_a_configured_key(dir_c.path()));
+    let (b, c) = tokio::join!(app.another_instance(&settings_b), app.another_instance(&settings_c));
+    let key = served_vapid_key(&app.client, app.url("/v1/push/vapid-public-key")).await;
+    assert_eq!(served_vapid_key(&app.client, b.url("/v1/push/vapid-public-key")).await, key);
+    assert_eq!(served_vapid_key(&app.client, c.url("/v1/push/vapid-public-key")).await, key);
+    let configured = aftercare::push::VapidKeys::parse(&crate::helpers::VAPID_TEST_KEY).unwrap().public_key_base64url();
+    assert_ne!(key, configured, "a key of the deployment's own");
+    for dir in [&dir_a, &dir_b, &dir_c] {
+        assert!(!dir.path().join("vapid_private_key").exists(), "no key files: the database holds the key");
+    }
+
+    // A browser subscribed through one instance gets messages signed by another.
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let account_id = app.account_id(&ana).await;
+    let notice = Notice {
+        account_id,
+        kind: Kind::Aftercare,
+        dedupe_key: "aftercare:via-b".into(),
+        link: "/".into(),
+        due_at: app.clock_now(),
+        subject_date: None,
+    };
+    b.state.store.schedule(&aftercare_notification(&notice, app.clock_now()), false).await.unwrap();
+    dispatch_once(&b.state, "dispatcher-b").await.unwrap();
+    assert_eq!(receiver.requests(&phone), 1);
+    let claims = receiver.received(&phone)[0].vapid.clone().expect("a valid VAPID token");
+    assert_eq!(claims.public_key, key);
+}
+
+#[tokio::test]
+async fn a_key_file_from_a_single_instance_becomes_the_shared_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = aftercare::push::VapidKeys::load_or_create(&dir.path().join("vapid_private_key")).unwrap();
+    let Some(app) = spawn_app_with(Backend::Postgres, &without_a_configured_key(dir.path())).await else { return };
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = app.another_instance(&without_a_configured_key(other_dir.path())).await;
+    // Browsers subscribed with the old key keep receiving.
+    assert_eq!(served_vapid_key(&app.client, app.url("/v1/push/vapid-public-key")).await, old.public_key_base64url());
+    assert_eq!(served_vapid_key(&app.client, other.url("/v1/push/vapid-public-key")).await, old.public_key_base64url());
+}
+
+#[tokio::test]
+async fn the_embedded_deployment_keeps_its_vapid_key_in_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with(Backend::Sqlite, &without_a_configured_key(dir.path())).await.unwrap();
+    let key = served_vapid_key(&app.client, app.url("/v1/push/vapid-public-key")).await;
+    let kept = aftercare::push::VapidKeys::load_existing(&dir.path().join("vapid_private_key"))
+        .unwrap()
+        .expect("the key file");
+    assert_eq!(kept.public_key_base64url(), key);
+    assert_eq!(app.count("SELECT count(*) FROM vapid_keys", None).await, 0);
+}

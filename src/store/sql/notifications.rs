@@ -400,6 +400,18 @@ macro_rules! notification_repo {
                 Ok($crate::store::QueueStats { depth: u64::try_from(depth).unwrap_or(0), oldest_due: oldest.map(|t| t.0) })
             }
 
+            async fn shared_vapid_key(&self, candidate: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<String> {
+                use $crate::store::types::Ts;
+                // Instances starting together race here; the primary key lets one insert, and
+                // the others wait for it and read its key.
+                sqlx::query("INSERT INTO vapid_keys (id, private_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
+                    .bind(candidate)
+                    .bind(Ts::from(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(sqlx::query_scalar("SELECT private_key FROM vapid_keys WHERE id = 1").fetch_one(&self.pool).await?)
+            }
+
             async fn upsert_subscription(
                 &self,
                 s: &$crate::store::NewSubscription,
