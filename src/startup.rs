@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Addr, Server};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{PushSettings, Settings, redact_url};
@@ -74,6 +74,16 @@ impl Application {
         )
         .await
         .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
+        let wakeups = coordination::connect_wakeups(
+            &settings.redis.url,
+            &settings.redis.key_prefix,
+            RedisTimeouts {
+                connection: Duration::from_millis(settings.redis.connection_timeout_ms),
+                response: Duration::from_millis(settings.redis.response_timeout_ms),
+            },
+        )
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
         let passwords = PasswordHasher::new(&settings.auth)?;
         let keys = vapid_keys(&settings.push, store.as_ref(), clock.now()).await.context("Web Push set-up")?;
         let push = Arc::new(PushSender::with_keys(&settings.push, keys).context("Web Push set-up")?);
@@ -104,7 +114,7 @@ impl Application {
             passwords,
             push,
             retry,
-            dispatcher_wake: Arc::new(Notify::new()),
+            dispatcher_wake: wakeups,
         };
         Ok(Self { state, acceptor, local_addr })
     }

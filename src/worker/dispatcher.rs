@@ -175,7 +175,7 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
         };
         tokio::select! {
             _ = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
-            _ = state.dispatcher_wake.notified() => {}
+            _ = state.dispatcher_wake.wait() => {}
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             _ = shutdown.changed() => break,
         }

@@ -51,9 +51,21 @@ impl TestApp {
 }
 
 /// A push service that never answers outlasts the dispatcher's shutdown grace, not the test.
-static SHORT_SHUTDOWN_GRACE: std::sync::LazyLock<[(&str, Value); 2]> = std::sync::LazyLock::new(|| {
-    [("dispatcher.shutdown_grace_seconds", json!(1)), ("push.request_timeout_ms", json!(60_000))]
+static SHORT_SHUTDOWN_GRACE: std::sync::LazyLock<[(&str, Value); 3]> = std::sync::LazyLock::new(|| {
+    [
+        ("dispatcher.shutdown_grace_seconds", json!(1)),
+        ("push.request_timeout_ms", json!(60_000)),
+        ("dispatcher.idle_poll_seconds", json!(IDLE_POLL)),
+    ]
 });
+
+/// A background dispatcher that would sleep for five minutes when nothing is due: what arrives
+/// within seconds was brought by a wake-up, not by its poll.
+const IDLE_POLL: u64 = 300;
+static WOKEN: std::sync::LazyLock<[(&str, Value); 1]> =
+    std::sync::LazyLock::new(|| [("dispatcher.idle_poll_seconds", json!(IDLE_POLL))]);
+/// How long a woken dispatcher may take to deliver: a bound on liveness, far below the poll.
+const PROMPTLY: Duration = Duration::from_secs(5);
 
 /// Tests that step the dispatcher by hand turn the background one off.
 const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
@@ -70,7 +82,7 @@ async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str
 }
 
 on_both_backends! {
-    async fn a_test_notification_arrives_decrypted_with_the_right_headers(app) {
+    async fn a_test_notification_arrives_decrypted_with_the_right_headers(app) with WOKEN {
         let receiver = PushReceiver::start().await;
         receiver.set_now(app.clock_now());
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
@@ -80,7 +92,7 @@ on_both_backends! {
         let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
         // The background dispatcher is woken at once; no polling interval to wait out.
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         let got = &receiver.received(&phone)[0];
         let claims = got.vapid.as_ref().expect("valid VAPID token");
         assert_eq!(claims.aud, receiver.origin(), "aud carries the port");
@@ -112,7 +124,7 @@ on_both_backends! {
         assert_eq!(vapid["public_key"].as_str(), Some(claims.public_key.as_str()));
     }
 
-    async fn the_same_dedupe_key_twice_is_one_push(app) {
+    async fn the_same_dedupe_key_twice_is_one_push(app) with WOKEN {
         let receiver = PushReceiver::start().await;
         receiver.set_now(app.clock_now());
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
@@ -127,20 +139,20 @@ on_both_backends! {
         };
         assert!(app.state.notify(notice.clone(), false).await.unwrap().is_some());
         assert!(app.state.notify(notice, false).await.unwrap().is_none());
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         app.round().await;
         app.round().await;
         assert_eq!(receiver.requests(&phone), 1);
         assert_eq!(app.inbox(&ana).await.iter().filter(|n| n["kind"] == "aftercare").count(), 1);
     }
 
-    async fn gone_subscriptions_are_removed(app) {
+    async fn gone_subscriptions_are_removed(app) with WOKEN {
         let receiver = PushReceiver::start().await;
         receiver.set_now(app.clock_now());
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
         receiver.reply(&phone, Reply::status(410));
         app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         for _ in 0..100 {
             let list: Value = app.get("/v1/push/subscriptions", &ana.access).await.json().await.unwrap();
             if list["items"].as_array().unwrap().is_empty() {
@@ -227,7 +239,7 @@ on_both_backends! {
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
         receiver.reply(&phone, Reply::Hang);
         app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         let leased = "SELECT count(*) FROM push_deliveries WHERE state = 'leased' AND lease_owner IS NOT NULL";
         assert_eq!(app.count(leased, None).await, 1, "the send is under way");
 
@@ -366,8 +378,9 @@ fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::sto
 }
 
 /// Long enough that the hung send is still waiting when the healthy one arrives.
-static HUNG_SERVICE_TIMEOUT: std::sync::LazyLock<[(&str, Value); 1]> =
-    std::sync::LazyLock::new(|| [("push.request_timeout_ms", json!(4000))]);
+static HUNG_SERVICE_TIMEOUT: std::sync::LazyLock<[(&str, Value); 2]> = std::sync::LazyLock::new(|| {
+    [("push.request_timeout_ms", json!(4000)), ("dispatcher.idle_poll_seconds", json!(IDLE_POLL))]
+});
 
 on_both_backends! {
     async fn a_hung_push_service_does_not_stall_other_deliveries(app) with HUNG_SERVICE_TIMEOUT {
@@ -377,9 +390,9 @@ on_both_backends! {
         let (bob, fine) = patient_with_device(&app, &receiver, "bob@example.org").await;
         receiver.reply(&stuck, Reply::Hang);
         app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-        receiver.wait_for_requests(&stuck, 1, Duration::from_secs(5)).await;
+        receiver.wait_for_requests(&stuck, 1, PROMPTLY).await;
         app.post("/v1/notifications/test", Some(&bob.access), &json!({})).await;
-        receiver.wait_for_requests(&fine, 1, Duration::from_secs(5)).await;
+        receiver.wait_for_requests(&fine, 1, PROMPTLY).await;
         // Bob's phone was served while Ana's send still held its lease.
         let still_leased = "SELECT count(*) FROM push_deliveries d JOIN notifications n ON n.id = d.notification_id
                             WHERE d.state = 'leased' AND d.attempts = 1 AND n.account_id = $1";
@@ -563,6 +576,8 @@ on_both_backends! {
         assert!(!store.complete_delivery(&second, &retry, later).await.unwrap());
         assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 1);
     }
+
+
 }
 
 /// No key configured, and each instance with a key file path of its own: if the file were used,
@@ -635,4 +650,84 @@ async fn the_embedded_deployment_keeps_its_vapid_key_in_the_data_directory() {
         .expect("the key file");
     assert_eq!(kept.public_key_base64url(), key);
     assert_eq!(app.count("SELECT count(*) FROM vapid_keys", None).await, 0);
+}
+
+#[tokio::test]
+async fn an_api_only_instance_wakes_another_instances_dispatcher_through_redis() {
+    // The dispatching instance would sleep five minutes; only a wake-up brings the message sooner.
+    let Some(app) = spawn_app_with(Backend::Postgres, &*WOKEN).await else { return };
+    let api_only = app.another_instance(&[("dispatcher.enabled", json!(false))]).await;
+    assert!(app.state.dispatcher_wake.is_shared());
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let account_id = app.account_id(&ana).await;
+
+    // An alert raised on the API-only instance.
+    let notice = Notice {
+        account_id,
+        kind: Kind::UrgentAlert,
+        dedupe_key: "alert:red-flag:1".into(),
+        link: "/alerts".into(),
+        due_at: app.clock_now(),
+        subject_date: None,
+    };
+    api_only.state.notify(notice, false).await.unwrap().expect("created");
+    receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
+    let got = &receiver.received(&phone)[0];
+    assert_eq!(got.urgency.as_deref(), Some("high"));
+    assert_eq!(payload(got)["kind"], "urgent_alert");
+}
+
+#[tokio::test]
+async fn redis_wake_ups_reach_every_listening_instance_and_survive_a_lost_connection() {
+    use aftercare::coordination::{RedisTimeouts, RedisWakeups, Wakeups as _};
+    let Some(url) = crate::helpers::required_env("TEST_REDIS_URL") else { return };
+    let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
+    let prefix = format!("aftercare-test:{}:", Uuid::new_v4().simple());
+    let producer = RedisWakeups::connect(&url, &prefix, timeouts).await.unwrap();
+    let listener = std::sync::Arc::new(RedisWakeups::connect(&url, &prefix, timeouts).await.unwrap());
+    let elsewhere = RedisWakeups::connect(&url, "aftercare-test:another-deployment:", timeouts).await.unwrap();
+    let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let subscribers = || {
+        let mut admin = admin.clone();
+        async move {
+            let list: String =
+                redis::cmd("CLIENT").arg("LIST").arg("TYPE").arg("pubsub").query_async(&mut admin).await.unwrap();
+            list.lines()
+                .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
+                .collect::<std::collections::HashSet<String>>()
+        }
+    };
+    let others = subscribers().await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listening = tokio::spawn({
+        let listener = listener.clone();
+        async move { listener.listen(stopped).await }
+    });
+    // Subscribing wakes once by itself (for what was published while nobody listened).
+    tokio::time::timeout(PROMPTLY, listener.wait()).await.expect("woken on subscribing");
+
+    elsewhere.wake();
+    producer.wake();
+    tokio::time::timeout(PROMPTLY, listener.wait()).await.expect("woken by the other instance");
+
+    // Redis drops the subscriber's connection (and those of other tests that started listening
+    // meanwhile, which reconnect as well); it subscribes again and hears the next one.
+    let ours: Vec<String> = subscribers().await.difference(&others).cloned().collect();
+    assert!(!ours.is_empty());
+    for id in ours {
+        let _: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(&id).query_async(&mut admin).await.unwrap();
+    }
+    let mut heard = false;
+    for _ in 0..20 {
+        producer.wake();
+        if tokio::time::timeout(Duration::from_millis(500), listener.wait()).await.is_ok() {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "the listener came back");
+    stop.send(true).unwrap();
+    tokio::time::timeout(PROMPTLY, listening).await.expect("the listener stops on shutdown").unwrap();
 }
