@@ -158,8 +158,8 @@ impl PushSender {
 
     fn finish(&self, report: DeliveryReport, fingerprint: &str) -> DeliveryReport {
         let outcome = report.outcome.as_str();
-        let failure = report.failure.as_ref().map(SendFailure::as_str).unwrap_or("");
-        metrics::counter!("push_deliveries_total", "outcome" => outcome).increment(1);
+        let reason = report.reason();
+        metrics::counter!("push_deliveries_total", "outcome" => outcome, "reason" => reason).increment(1);
         metrics::histogram!("push_delivery_duration_seconds").record(report.elapsed.as_secs_f64());
         let status = report.status.unwrap_or(0);
         let elapsed_ms = report.elapsed.as_millis() as u64;
@@ -172,13 +172,13 @@ impl PushSender {
             }
             DeliveryOutcome::Rejected => {
                 tracing::warn!(
-                    origin = %report.origin, endpoint = fingerprint, status, failure, detail = %report.detail,
+                    origin = %report.origin, endpoint = fingerprint, status, reason, detail = %report.detail,
                     "push rejected: the request is at fault, not the subscription"
                 );
             }
             DeliveryOutcome::RetryLater { .. } => {
                 tracing::info!(
-                    origin = %report.origin, endpoint = fingerprint, status, failure, elapsed_ms, detail = %report.detail,
+                    origin = %report.origin, endpoint = fingerprint, status, reason, elapsed_ms, detail = %report.detail,
                     "push to retry"
                 );
             }

@@ -580,6 +580,73 @@ on_both_backends! {
 
 }
 
+/// The value of the sample `name{labels}` (labels in any order) in a Prometheus text page; 0
+/// when the series has not appeared yet.
+fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let mut wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    wanted.sort();
+    page.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, found) = match series.split_once('{') {
+                Some((metric, rest)) => {
+                    (metric, rest.strip_suffix('}')?.split(',').map(str::to_owned).collect::<Vec<_>>())
+                }
+                None => (series, Vec::new()),
+            };
+            let mut found = found;
+            found.sort();
+            (metric == name && found == wanted).then(|| value.parse().ok()).flatten()
+        })
+        .unwrap_or(0.0)
+}
+
+static TWO_ATTEMPTS: std::sync::LazyLock<[(&str, Value); 2]> =
+    std::sync::LazyLock::new(|| [("dispatcher.enabled", json!(false)), ("push.max_attempts", json!(2))]);
+
+#[tokio::test]
+async fn metrics_say_why_deliveries_failed() {
+    let app = spawn_app_with(Backend::Sqlite, &*TWO_ATTEMPTS).await.unwrap();
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let ana = app.patient("ana@example.org").await;
+    let (gone, broken, too_large) = (receiver.subscribe(), receiver.subscribe(), receiver.subscribe());
+    for (device, reply) in [(&gone, 410), (&broken, 500), (&too_large, 413)] {
+        app.register_device(&ana, device).await;
+        receiver.reply(device, Reply::status(reply));
+    }
+    let metrics = || async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    // Other tests in this process count too: compare with before, never with absolute values.
+    let before = metrics().await;
+    app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+    app.round().await;
+    app.advance(TimeDelta::hours(1));
+    receiver.set_now(app.clock_now());
+    app.round().await;
+    // (Counting the test message only: the evening's daily reminder may come due on the way.)
+    let tests_to = |device| receiver.received(device).iter().filter(|r| payload(r)["kind"] == "test").count();
+    assert_eq!(tests_to(&broken), 2, "the 500 was tried twice, then given up");
+    assert_eq!(receiver.requests(&gone), 1);
+    let after = metrics().await;
+
+    let grew = |name: &str, labels: &[(&str, &str)], by: f64| {
+        let (was, is) = (sample(&before, name, labels), sample(&after, name, labels));
+        assert!(is >= was + by, "{name}{labels:?} went from {was} to {is}, expected +{by}:\n{after}");
+    };
+    grew("push_deliveries_total", &[("outcome", "gone"), ("reason", "gone")], 1.0);
+    grew("push_deliveries_total", &[("outcome", "retry"), ("reason", "server_error")], 2.0);
+    grew("push_deliveries_total", &[("outcome", "rejected"), ("reason", "payload_too_large")], 1.0);
+    grew("push_subscriptions_removed_total", &[], 1.0);
+    grew("push_retries_total", &[("reason", "server_error")], 1.0);
+    grew("push_dead_total", &[("reason", "attempts_exhausted")], 1.0);
+    grew("push_dead_total", &[("reason", "payload_too_large")], 1.0);
+    for gauge in ["push_queue_depth", "push_queue_oldest_due_seconds"] {
+        assert!(after.lines().any(|l| l.starts_with(&format!("{gauge} "))), "{gauge}: {after}");
+    }
+    assert!(!after.contains(&receiver.origin()[7..]), "no endpoints in labels");
+}
+
 /// No key configured, and each instance with a key file path of its own: if the file were used,
 /// every instance would make a key of its own.
 fn without_a_configured_key(dir: &std::path::Path) -> Vec<(&'static str, Value)> {
