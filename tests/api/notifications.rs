@@ -277,6 +277,9 @@ on_both_backends! {
             "https://10.0.0.1/push/abc",
             "https://192.168.1.20/push/abc",
             "https://[fd00::1]/push/abc",
+            // Public addresses too: a push service is reached by its name, never by an address.
+            "https://8.8.8.8/push/abc",
+            "https://[2001:4860:4860::8888]/push/abc",
             "https://push.evil.example/abc",
             "https://fcm.googleapis.com.evil.example/abc",
             "https://user:pw@fcm.googleapis.com/abc",
@@ -577,7 +580,44 @@ on_both_backends! {
         assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 1);
     }
 
+    async fn the_weekly_peg_reminder_arrives_at_its_local_time(app) with MANUAL {
+        // Wednesday 2026-03-25; Berlin moves to summer time on Sunday the 29th at 02:00, so
+        // 18:00 that Sunday is 16:00Z where it was 17:00Z the Sunday before.
+        app.clock.set("2026-03-25T12:00:00Z".parse().unwrap());
+        let receiver = PushReceiver::start().await;
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let phone = receiver.subscribe();
+        app.register_device(&ana, &phone).await;
+        let weekly = json!({"daily_enabled": false, "daily_time": "20:00", "weekly_peg_enabled": true, "weekly_peg_weekday": "sunday", "weekly_peg_time": "18:00"});
+        let response = app.request(Method::PUT, "/v1/me/reminders", Some(&ana.access), Some(&weekly)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let planned: Vec<Value> = app.inbox(&ana).await.into_iter().filter(|n| n["kind"] == "weekly_peg").collect();
+        assert_eq!(planned.len(), 1, "{planned:?}");
+        assert_eq!(planned[0]["due_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), "2026-03-29T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(planned[0]["status"], "scheduled");
 
+        app.clock.set("2026-03-29T15:59:00Z".parse().unwrap());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 0, "not before 18:00 local");
+        app.clock.set("2026-03-29T16:00:02Z".parse().unwrap());
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        let got = &receiver.received(&phone)[0];
+        assert_eq!(got.urgency.as_deref(), Some("low"));
+        assert_eq!(got.ttl.as_deref(), Some("43200"));
+        let body = payload(got);
+        assert_eq!(body["kind"], "weekly_peg");
+        assert_eq!(body["link"], "/questionnaires/peg");
+        assert_eq!(body["id"], planned[0]["id"]);
+
+        // The planner then plans the next Sunday's.
+        app.state.plan_all_reminders().await.unwrap();
+        let ana = app.sign_in("ana@example.org").await;
+        let next: Vec<Value> = app.inbox(&ana).await.into_iter().filter(|n| n["kind"] == "weekly_peg" && n["status"] == "scheduled").collect();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0]["due_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), "2026-04-05T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    }
 }
 
 /// The value of the sample `name{labels}` (labels in any order) in a Prometheus text page; 0
