@@ -384,10 +384,13 @@ impl Settings {
                     "must be set when push.vapid_private_key is empty".into(),
                 );
             }
-        } else if crate::push::VapidKeys::from_base64url(&push.vapid_private_key).is_err() {
+        } else if let Err(problem) = crate::push::VapidKeys::parse(&push.vapid_private_key) {
             return invalid(
                 "push.vapid_private_key",
-                "is not a base64url P-256 private key (generate one with `aftercare vapid-keygen`)".into(),
+                format!(
+                    "is not a P-256 private key ({problem}): give it as base64url (from `aftercare vapid-keygen`) \
+                     or as PKCS#8 or SEC1 PEM"
+                ),
             );
         }
         if let Err(problem) = crate::push::VapidSubject::parse(&push.vapid_subject) {
@@ -401,6 +404,16 @@ impl Settings {
         }
         if push.backoff_max_seconds < push.backoff_base_seconds {
             return invalid("push.backoff_max_seconds", "must not be less than push.backoff_base_seconds".into());
+        }
+        let longest_send_ms = push.connect_timeout_ms.saturating_add(push.request_timeout_ms);
+        if self.dispatcher.lease_seconds.saturating_mul(1000) <= longest_send_ms {
+            return invalid(
+                "dispatcher.lease_seconds",
+                format!(
+                    "must be longer than push.connect_timeout_ms + push.request_timeout_ms ({longest_send_ms} ms): \
+                     a send still waiting on its push service would be taken over by another dispatcher and sent twice"
+                ),
+            );
         }
         Ok(())
     }
@@ -527,6 +540,50 @@ mod tests {
         );
         assert!(settings.unwrap_err().to_string().contains("push.backoff_max_seconds"));
         assert!(with("push.vapid_subject", "https://aftercare.example/contact").is_ok());
+    }
+
+    #[test]
+    fn the_vapid_private_key_may_be_pem_and_a_bad_one_is_named() {
+        let keys = crate::push::VapidKeys::generate();
+        let pem = {
+            use p256::pkcs8::EncodePrivateKey as _;
+            let secret = p256::SecretKey::from_slice(
+                &base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    keys.private_key_base64url(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            secret.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string()
+        };
+        assert!(with("push.vapid_private_key", &pem).is_ok());
+        let damaged = pem.replacen("MIGHAgEA", "MIGHAgEF", 1);
+        let err = with("push.vapid_private_key", &damaged).unwrap_err().to_string();
+        assert!(err.contains("setting `push.vapid_private_key`") && err.contains("PKCS#8"), "{err}");
+        assert!(!err.contains(pem.lines().nth(1).unwrap()), "the key is not echoed: {err}");
+        let err = with("push.vapid_private_key", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("setting `push.vapid_private_key`") && err.contains("SEC1"), "{err}");
+    }
+
+    #[test]
+    fn a_lease_must_outlast_the_longest_send() {
+        let settings = |lease: u64, connect: u64, request: u64| {
+            Settings::from_figment(
+                Settings::defaults()
+                    .merge(Serialized::default("dispatcher.lease_seconds", lease))
+                    .merge(Serialized::default("push.connect_timeout_ms", connect))
+                    .merge(Serialized::default("push.request_timeout_ms", request)),
+            )
+        };
+        let err = settings(20, 5000, 15000).unwrap_err().to_string();
+        assert!(err.contains("setting `dispatcher.lease_seconds`") && err.contains("20000 ms"), "{err}");
+        let err = settings(120, 5000, 120_000).unwrap_err().to_string();
+        assert!(err.contains("dispatcher.lease_seconds"), "{err}");
+        assert!(settings(21, 5000, 15000).is_ok());
+        assert!(settings(120, 5000, 15000).is_ok(), "the defaults");
     }
 
     #[test]

@@ -6,16 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Addr, Server};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Settings, redact_url};
+use crate::config::{PushSettings, Settings, redact_url};
 use crate::coordination::{self, RedisTimeouts};
-use crate::push::{PushSender, RetryPolicy};
+use crate::push::{PushSender, RetryPolicy, VapidKeys};
 use crate::service::{AppState, PasswordHasher};
-use crate::store::{self, PoolOptions, Store};
+use crate::store::{self, Backend, PoolOptions, Store};
 use crate::{api, telemetry, worker};
 
 pub struct Application {
@@ -33,6 +34,25 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     store::connect(&settings.database.url, &options)
         .await
         .with_context(|| format!("cannot open database {}", redact_url(&settings.database.url)))
+}
+
+/// The VAPID key pair: the configured one; else, on PostgreSQL, the one kept in the database, so
+/// that every instance signs with the same key and serves the same public key (browsers
+/// subscribed through one instance must be reachable from all); else the embedded deployment's
+/// key file in the data directory, created on first start.
+async fn vapid_keys(settings: &PushSettings, store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<VapidKeys> {
+    if !settings.vapid_private_key.is_empty() || store.backend() != Backend::Postgres {
+        return crate::push::vapid_keys(settings);
+    }
+    // A key file from running on one instance before becomes the shared key, so the browsers
+    // subscribed with it keep receiving.
+    let candidate = VapidKeys::load_existing(&settings.vapid_private_key_file)?.unwrap_or_else(VapidKeys::generate);
+    let candidate_text = candidate.private_key_base64url();
+    let kept = store.shared_vapid_key(&candidate_text, now).await.context("keeping the VAPID key in the database")?;
+    if kept == candidate_text {
+        return Ok(candidate);
+    }
+    VapidKeys::parse(&kept).context("the VAPID key kept in the database (table vapid_keys) is not valid")
 }
 
 impl Application {
@@ -54,9 +74,19 @@ impl Application {
         )
         .await
         .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
+        let wakeups = coordination::connect_wakeups(
+            &settings.redis.url,
+            &settings.redis.key_prefix,
+            RedisTimeouts {
+                connection: Duration::from_millis(settings.redis.connection_timeout_ms),
+                response: Duration::from_millis(settings.redis.response_timeout_ms),
+            },
+        )
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
         let passwords = PasswordHasher::new(&settings.auth)?;
-        // Creates the embedded deployment's VAPID key on first start.
-        let push = Arc::new(PushSender::from_settings(&settings.push).context("Web Push set-up")?);
+        let keys = vapid_keys(&settings.push, store.as_ref(), clock.now()).await.context("Web Push set-up")?;
+        let push = Arc::new(PushSender::with_keys(&settings.push, keys).context("Web Push set-up")?);
         let retry = RetryPolicy::from_settings(&settings.push);
         let acceptor = TcpListener::bind(settings.server.bind)
             .into_acceptor()
@@ -84,7 +114,7 @@ impl Application {
             passwords,
             push,
             retry,
-            dispatcher_wake: Arc::new(Notify::new()),
+            dispatcher_wake: wakeups,
         };
         Ok(Self { state, acceptor, local_addr })
     }

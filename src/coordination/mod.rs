@@ -1,8 +1,9 @@
-//! State shared between instances that must not outlive a restart: rate-limit counters (and,
-//! as the service grows, caches and wake-ups). Redis when configured, in-process otherwise.
+//! State shared between instances that must not outlive a restart: rate-limit counters and
+//! dispatcher wake-ups. Redis when configured, in-process otherwise.
 
 mod memory;
 mod redis;
+mod wakeup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 
 pub use self::memory::MemoryLimiter;
 pub use self::redis::RedisLimiter;
+pub use self::wakeup::{LocalWakeups, RedisWakeups, Wakeups, connect_wakeups};
 
 #[derive(Debug, thiserror::Error)]
 #[error("coordination backend unavailable: {0}")]

@@ -111,6 +111,35 @@ pub struct DeliveryReport {
     pub elapsed: Duration,
 }
 
+impl DeliveryReport {
+    /// Why the attempt ended as it did, in a few stable words for metric labels and logs:
+    /// `accepted`, `gone` (404/410), `payload_too_large` (413), `rejected_4xx` (400, 401, 403
+    /// and other client errors), `rate_limited` (429, 406), `retry_4xx` (408, 425),
+    /// `server_error` (5xx), `unexpected_status` (3xx and the rest), `timeout`, `connect`,
+    /// `transport`, `endpoint_refused`, `bad_message`.
+    pub fn reason(&self) -> &'static str {
+        if let Some(failure) = &self.failure {
+            return match failure {
+                SendFailure::Timeout => "timeout",
+                SendFailure::Connect => "connect",
+                SendFailure::Transport => "transport",
+                SendFailure::EndpointRefused(_) => "endpoint_refused",
+                SendFailure::Message(_) => "bad_message",
+            };
+        }
+        match self.status {
+            Some(200..=299) => "accepted",
+            Some(404 | 410) => "gone",
+            Some(413) => "payload_too_large",
+            Some(406 | 429) => "rate_limited",
+            Some(408 | 425) => "retry_4xx",
+            Some(400..=499) => "rejected_4xx",
+            Some(500..=599) => "server_error",
+            _ => "unexpected_status",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +198,48 @@ mod tests {
         assert_eq!(parse_retry_after("99999999999999999999999", now()), Some(now() + TimeDelta::days(365)));
         for junk in ["", "-5", "1.5", "soon", "tomorrow at noon"] {
             assert_eq!(parse_retry_after(junk, now()), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn every_report_names_a_reason_from_a_short_list() {
+        let report = |status: Option<u16>, failure: Option<SendFailure>| DeliveryReport {
+            outcome: match (&failure, status) {
+                (Some(f), _) => f.outcome(),
+                (None, Some(s)) => classify_status(s, None, now()),
+                (None, None) => DeliveryOutcome::Rejected,
+            },
+            status,
+            failure,
+            detail: String::new(),
+            origin: "https://fcm.googleapis.com".into(),
+            elapsed: Duration::ZERO,
+        };
+        let cases = [
+            (Some(201), None, "accepted"),
+            (Some(404), None, "gone"),
+            (Some(410), None, "gone"),
+            (Some(413), None, "payload_too_large"),
+            (Some(400), None, "rejected_4xx"),
+            (Some(401), None, "rejected_4xx"),
+            (Some(403), None, "rejected_4xx"),
+            (Some(429), None, "rate_limited"),
+            (Some(406), None, "rate_limited"),
+            (Some(408), None, "retry_4xx"),
+            (Some(500), None, "server_error"),
+            (Some(503), None, "server_error"),
+            (Some(302), None, "unexpected_status"),
+            (None, Some(SendFailure::Timeout), "timeout"),
+            (None, Some(SendFailure::Connect), "connect"),
+            (None, Some(SendFailure::Transport), "transport"),
+            (
+                None,
+                Some(SendFailure::EndpointRefused(super::super::endpoint::EndpointProblem::HostNotAllowed)),
+                "endpoint_refused",
+            ),
+        ];
+        for (status, failure, reason) in cases {
+            assert_eq!(report(status, failure.clone()).reason(), reason, "{status:?} {failure:?}");
         }
     }
 

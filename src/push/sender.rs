@@ -52,6 +52,11 @@ impl PushSender {
 
     /// Everything from configuration, reading or creating the VAPID key as configured.
     pub fn from_settings(settings: &PushSettings) -> anyhow::Result<Self> {
+        Self::with_keys(settings, vapid_keys(settings)?)
+    }
+
+    /// Everything but the VAPID key from configuration.
+    pub fn with_keys(settings: &PushSettings, keys: VapidKeys) -> anyhow::Result<Self> {
         let subject = VapidSubject::parse(&settings.vapid_subject)
             .map_err(|problem| anyhow::anyhow!("push.vapid_subject {problem}"))?;
         if subject.as_str().ends_with("@example.com") {
@@ -64,7 +69,6 @@ impl PushSender {
         if settings.allow_loopback {
             tracing::warn!("push.allow_loopback is on: Web Push may be sent to this machine (tests only)");
         }
-        let keys = vapid_keys(settings)?;
         Self::new(VapidSigner::new(keys, subject), policy, settings.connect_timeout(), settings.request_timeout())
     }
 
@@ -154,8 +158,8 @@ impl PushSender {
 
     fn finish(&self, report: DeliveryReport, fingerprint: &str) -> DeliveryReport {
         let outcome = report.outcome.as_str();
-        let failure = report.failure.as_ref().map(SendFailure::as_str).unwrap_or("");
-        metrics::counter!("push_deliveries_total", "outcome" => outcome).increment(1);
+        let reason = report.reason();
+        metrics::counter!("push_deliveries_total", "outcome" => outcome, "reason" => reason).increment(1);
         metrics::histogram!("push_delivery_duration_seconds").record(report.elapsed.as_secs_f64());
         let status = report.status.unwrap_or(0);
         let elapsed_ms = report.elapsed.as_millis() as u64;
@@ -168,13 +172,13 @@ impl PushSender {
             }
             DeliveryOutcome::Rejected => {
                 tracing::warn!(
-                    origin = %report.origin, endpoint = fingerprint, status, failure, detail = %report.detail,
+                    origin = %report.origin, endpoint = fingerprint, status, reason, detail = %report.detail,
                     "push rejected: the request is at fault, not the subscription"
                 );
             }
             DeliveryOutcome::RetryLater { .. } => {
                 tracing::info!(
-                    origin = %report.origin, endpoint = fingerprint, status, failure, elapsed_ms, detail = %report.detail,
+                    origin = %report.origin, endpoint = fingerprint, status, reason, elapsed_ms, detail = %report.detail,
                     "push to retry"
                 );
             }
@@ -194,7 +198,7 @@ pub fn vapid_keys(settings: &PushSettings) -> anyhow::Result<VapidKeys> {
     if settings.vapid_private_key.is_empty() {
         VapidKeys::load_or_create(&settings.vapid_private_key_file)
     } else {
-        VapidKeys::from_base64url(&settings.vapid_private_key).context("push.vapid_private_key is not a valid key")
+        VapidKeys::parse(&settings.vapid_private_key).context("push.vapid_private_key is not a valid key")
     }
 }
 

@@ -33,6 +33,31 @@ impl VapidKeys {
         Ok(Self { secret: SecretKey::from_slice(&bytes).map_err(|_| anyhow::anyhow!("not a P-256 private key"))? })
     }
 
+    /// Reads a key in any form operators have one in: base64url (as `vapid-keygen` prints it),
+    /// PKCS#8 PEM (`BEGIN PRIVATE KEY`, what most tools and web-push libraries write) or SEC1
+    /// PEM (`BEGIN EC PRIVATE KEY`, what `openssl ecparam -genkey` writes, possibly after an
+    /// `EC PARAMETERS` block). PEM passed through an environment variable often has its line
+    /// breaks written as `\n`; those are accepted too.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim();
+        if !text.starts_with("-----BEGIN ") {
+            return Self::from_base64url(text);
+        }
+        let text = text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n");
+        let secret = if let Some(block) = pem_block(&text, "PRIVATE KEY") {
+            use p256::pkcs8::DecodePrivateKey as _;
+            SecretKey::from_pkcs8_pem(block)
+                .map_err(|_| anyhow::anyhow!("the PKCS#8 PEM is not a P-256 private key"))?
+        } else if let Some(block) = pem_block(&text, "EC PRIVATE KEY") {
+            SecretKey::from_sec1_pem(block).map_err(|_| anyhow::anyhow!("the SEC1 PEM is not a P-256 private key"))?
+        } else if pem_block(&text, "ENCRYPTED PRIVATE KEY").is_some() {
+            anyhow::bail!("the PEM key is encrypted; give it unencrypted (as a secret of the environment)");
+        } else {
+            anyhow::bail!("the PEM holds no PRIVATE KEY or EC PRIVATE KEY block");
+        };
+        Ok(Self { secret })
+    }
+
     /// Reads the key kept at `path` (as written by this function or printed by `vapid-keygen`),
     /// or creates one there, readable by the owner only. Several instances starting at once on
     /// the same directory all end up with the same key: the file appears atomically and is never
@@ -65,9 +90,18 @@ impl VapidKeys {
         }
     }
 
+    /// Reads the key kept at `path` if there is one, without creating it.
+    pub fn load_existing(path: &Path) -> anyhow::Result<Option<Self>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::read_key_file(path, &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading the VAPID key {}", path.display())),
+        }
+    }
+
     fn read_key_file(path: &Path, text: &str) -> anyhow::Result<Self> {
         warn_if_readable_by_others(path);
-        Self::from_base64url(text).with_context(|| format!("the VAPID key in {} is not valid", path.display()))
+        Self::parse(text).with_context(|| format!("the VAPID key in {} is not valid", path.display()))
     }
 
     pub fn private_key_base64url(&self) -> String {
@@ -97,6 +131,15 @@ impl fmt::Debug for VapidKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VapidKeys").field("public_key", &self.public_key_base64url()).finish_non_exhaustive()
     }
+}
+
+/// The `-----BEGIN {label}-----` … `-----END {label}-----` block of `text`, ends included.
+fn pem_block<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = text[start..].find(&end)? + start + end.len();
+    Some(&text[start..stop])
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -255,6 +298,78 @@ mod tests {
         assert_eq!(again.public_key_base64url(), keys.public_key_base64url());
         assert!(VapidKeys::from_base64url("AAAA").is_err());
         assert!(!format!("{keys:?}").contains(&keys.private_key_base64url()));
+    }
+
+    // One key pair made with `openssl ecparam -name prime256v1 -genkey -noout` (SEC1), converted
+    // with `openssl pkcs8 -topk8 -nocrypt` (PKCS#8); the raw scalar and public point from
+    // `openssl ec -text`.
+    const OPENSSL_SEC1: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIMl/PQfadOnx1L6wrPm5h5Vh4PqHJe5bmJiSQIlzZnX/oAoGCCqGSM49
+AwEHoUQDQgAEl7Afioeon3xlXSIeVejeBdmVSNS7xFG9YcMfVBoQEgk83drTb7Rd
+vAvdcEc14vpLgYZfpIKiVs6IZkNdOGtLNw==
+-----END EC PRIVATE KEY-----
+";
+    const OPENSSL_PKCS8: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyX89B9p06fHUvrCs
++bmHlWHg+ocl7luYmJJAiXNmdf+hRANCAASXsB+Kh6iffGVdIh5V6N4F2ZVI1LvE
+Ub1hwx9UGhASCTzd2tNvtF28C91wRzXi+kuBhl+kgqJWzohmQ104a0s3
+-----END PRIVATE KEY-----
+";
+    const OPENSSL_RAW: &str = "yX89B9p06fHUvrCs-bmHlWHg-ocl7luYmJJAiXNmdf8";
+    const OPENSSL_PUBLIC: &str =
+        "BJewH4qHqJ98ZV0iHlXo3gXZlUjUu8RRvWHDH1QaEBIJPN3a02-0XbwL3XBHNeL6S4GGX6SColbOiGZDXThrSzc";
+
+    #[test]
+    fn a_pkcs8_pem_key_reads_as_the_same_key() {
+        let keys = VapidKeys::parse(OPENSSL_PKCS8).unwrap();
+        assert_eq!(keys.public_key_base64url(), OPENSSL_PUBLIC);
+        assert_eq!(keys.private_key_base64url(), OPENSSL_RAW);
+        // As an environment variable may carry it: on one line with \n escapes, or with CRLF.
+        let escaped = OPENSSL_PKCS8.trim().replace('\n', "\\n");
+        assert!(!escaped.contains('\n'));
+        assert_eq!(VapidKeys::parse(&escaped).unwrap().public_key_base64url(), OPENSSL_PUBLIC);
+        let crlf = OPENSSL_PKCS8.replace('\n', "\r\n");
+        assert_eq!(VapidKeys::parse(&crlf).unwrap().public_key_base64url(), OPENSSL_PUBLIC);
+    }
+
+    #[test]
+    fn a_sec1_pem_key_reads_as_the_same_key() {
+        let keys = VapidKeys::parse(OPENSSL_SEC1).unwrap();
+        assert_eq!(keys.public_key_base64url(), OPENSSL_PUBLIC);
+        // `openssl ecparam -genkey` without -noout writes the curve first.
+        let with_parameters =
+            format!("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{OPENSSL_SEC1}");
+        assert_eq!(VapidKeys::parse(&with_parameters).unwrap().public_key_base64url(), OPENSSL_PUBLIC);
+        assert_eq!(VapidKeys::parse(OPENSSL_RAW).unwrap().public_key_base64url(), OPENSSL_PUBLIC, "and raw");
+    }
+
+    #[test]
+    fn a_bad_pem_key_says_what_is_wrong() {
+        let problem = |text: &str| format!("{:#}", VapidKeys::parse(text).unwrap_err());
+        let damaged = OPENSSL_PKCS8.replace("MIGHAgEA", "MIGHAgEF");
+        assert!(problem(&damaged).contains("PKCS#8"), "{}", problem(&damaged));
+        let truncated = OPENSSL_SEC1.replace("vAvdcEc14vpLgYZfpIKiVs6IZkNdOGtLNw==\n", "");
+        assert!(problem(&truncated).contains("SEC1"), "{}", problem(&truncated));
+        let public = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----";
+        assert!(problem(public).contains("no PRIVATE KEY"), "{}", problem(public));
+        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHs\n-----END ENCRYPTED PRIVATE KEY-----";
+        assert!(problem(encrypted).contains("encrypted"), "{}", problem(encrypted));
+        // A P-384 key is a valid PEM of the wrong curve.
+        let p384 = "-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDDlOuLmQI+NIFh46YWu2DGQUoBjJL0m2YzgpBlCNQ4YIz3vVSV9wXw/
+WUvngPYBQ9GgBwYFK4EEACKhZANiAATnJu0xsDwnGNIxNxGLpn2FCeRUBbR9BWH1
+2IMgQGE8jYZVKPmL3rWuO+/Ta597OCIADrd8r6iefU9VcxQLn2LkTHO4RMVTUfAm
+PIzNlUXLw18G3PZoUQKMzg+F6NIwZ1g=
+-----END EC PRIVATE KEY-----";
+        assert!(VapidKeys::parse(p384).is_err());
+    }
+
+    #[test]
+    fn a_key_file_may_hold_a_pem_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vapid_private_key");
+        write_private(&path, OPENSSL_SEC1).unwrap();
+        assert_eq!(VapidKeys::load_or_create(&path).unwrap().public_key_base64url(), OPENSSL_PUBLIC);
     }
 
     fn signer() -> VapidSigner {

@@ -16,11 +16,9 @@ mod tokens;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
-
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::coordination::RateLimiter;
+use crate::coordination::{RateLimiter, Wakeups};
 use crate::domain::ValidationErrors;
 use crate::push::{PushSender, RetryPolicy};
 use crate::store::{Store, StoreError};
@@ -37,8 +35,9 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub push: Arc<PushSender>,
     pub retry: RetryPolicy,
-    /// Wakes this instance's dispatcher when a notification becomes due now.
-    pub dispatcher_wake: Arc<Notify>,
+    /// Wakes the dispatchers (of every instance, through Redis when configured) when a
+    /// notification becomes due now.
+    pub dispatcher_wake: Arc<dyn Wakeups>,
 }
 
 /// Why a request could not be authenticated; the code is part of the API.

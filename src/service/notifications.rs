@@ -68,9 +68,9 @@ impl AppState {
         }
     }
 
-    /// Tells this instance's dispatcher that something may be due now.
+    /// Tells the dispatchers, this instance's and the others', that something may be due now.
     pub fn wake_dispatcher(&self) {
-        self.dispatcher_wake.notify_one();
+        self.dispatcher_wake.wake();
     }
 
     pub async fn inbox(

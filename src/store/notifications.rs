@@ -85,6 +85,8 @@ pub struct SubscriptionRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {
     pub id: Uuid,
+    /// The claim this lease belongs to; only its holder may record the outcome.
+    pub lease_owner: String,
     /// Including this one.
     pub attempts: u32,
     pub notification_id: Uuid,
@@ -166,12 +168,16 @@ pub trait NotificationRepo {
         owner: &str,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records the outcome of an attempt. Only the lease's holder may: once a lease ran out and
+    /// another dispatcher took the delivery over, a late outcome of the first is dropped (false)
+    /// rather than overwriting the newer one. Two facts are kept even then: an accepted message
+    /// completes a delivery still waiting to be retried, and a gone subscription is deleted.
     async fn complete_delivery(
         &self,
         delivery: &ClaimedDelivery,
         result: &DeliveryResult,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Returns deliveries whose lease ran out (their dispatcher died) to the queue.
     async fn rescue_expired_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Gives back unsent leases of dispatchers whose owner starts with `owner_prefix` (on shutdown).
@@ -179,6 +185,9 @@ pub trait NotificationRepo {
     /// The earliest instant something becomes due or a lease expires.
     async fn next_wake(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn queue_stats(&self) -> StoreResult<QueueStats>;
+    /// Keeps `candidate` (a base64url VAPID private key) as the one key of every instance on
+    /// this database unless one is kept already, and returns the kept one.
+    async fn shared_vapid_key(&self, candidate: &str, now: DateTime<Utc>) -> StoreResult<String>;
 
     /// Registers a subscription, or updates the one with the same endpoint (which then belongs
     /// to this account). True when created.

@@ -51,7 +51,10 @@ notification_repo!(
             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
          UPDATE push_deliveries d SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = d.attempts + 1,
                 updated_at = $1
-         FROM due WHERE d.id = due.id"
+         FROM due WHERE d.id = due.id",
+    // Another instance's fan-out skips what this one holds, and a producer's concurrent reschedule
+    // waits for it.
+    claim_due_lock = " FOR UPDATE SKIP LOCKED"
 );
 care_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
 

@@ -55,11 +55,16 @@ notification_repo!(
     SqliteStore,
     Sqlite,
     new_uuid = "randomblob(16)",
-    // One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims atomically.
+    // One statement takes SQLite's single write lock for its whole run, so the rows its subquery
+    // picks cannot be claimed by another connection in between; the claim's token in lease_owner
+    // then reads back exactly the rows it leased.
     claim = "UPDATE push_deliveries SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = attempts + 1,
                 updated_at = $1
          WHERE id IN (SELECT id FROM push_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
-                      ORDER BY next_attempt_at LIMIT $4)"
+                      ORDER BY next_attempt_at LIMIT $4)",
+    // BEGIN IMMEDIATE holds the one write lock from the start, so nothing can be committed
+    // between reading the due notifications and marking them.
+    claim_due_lock = ""
 );
 care_repo!(SqliteStore, Sqlite, for_update = "");
 

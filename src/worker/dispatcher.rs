@@ -10,7 +10,7 @@ use futures::StreamExt as _;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::push::{NextStep, PushMessage, Subscription, Topic, random_jitter};
+use crate::push::{DeadReason, NextStep, PushMessage, Subscription, Topic, random_jitter};
 use crate::service::AppState;
 use crate::store::{ClaimedDelivery, DeliveryResult};
 
@@ -65,28 +65,42 @@ pub async fn dispatch_once(state: &AppState, owner: &str) -> anyhow::Result<Roun
 
 async fn deliver(state: &AppState, delivery: &ClaimedDelivery) -> anyhow::Result<()> {
     let result = match build(state, delivery) {
-        Err(error) => DeliveryResult::Dead { status: None, error },
+        Err(error) => {
+            metrics::counter!("push_dead_total", "reason" => "invalid_subscription").increment(1);
+            tracing::error!(%error, "push delivery cannot be built; giving up on it");
+            DeliveryResult::Dead { status: None, error }
+        }
         Ok((subscription, message)) => {
             let report = state.push.send(&subscription, &message, state.clock.now()).await;
             let now = state.clock.now();
-            let error = || format!("{}{}", report.failure.map(|f| f.as_str()).unwrap_or_default(), report.detail);
+            let error =
+                || format!("{}{}", report.failure.as_ref().map(|f| f.as_str()).unwrap_or_default(), report.detail);
             match state.retry.next_step(&report.outcome, delivery.attempts, now, random_jitter()) {
                 NextStep::Delivered => DeliveryResult::Sent { status: report.status.unwrap_or(201) },
                 NextStep::DeleteSubscription => {
                     metrics::counter!("push_subscriptions_removed_total").increment(1);
                     DeliveryResult::Gone { status: report.status.unwrap_or(410) }
                 }
-                NextStep::Dead(reason) => {
+                NextStep::Dead(why) => {
+                    // Rejected: what the push service objected to; exhausted: the retries ran out
+                    // (the last failure is in the log line and on the row).
+                    let reason = match why {
+                        DeadReason::Rejected => report.reason(),
+                        DeadReason::AttemptsExhausted => "attempts_exhausted",
+                    };
+                    metrics::counter!("push_dead_total", "reason" => reason).increment(1);
                     tracing::error!(
                         origin = %report.origin,
                         status = report.status,
-                        reason = ?reason,
+                        reason,
+                        last_failure = report.reason(),
+                        attempts = delivery.attempts,
                         "push delivery failed for good"
                     );
                     DeliveryResult::Dead { status: report.status, error: error() }
                 }
                 NextStep::RetryAt(at) => {
-                    metrics::counter!("push_retries_total").increment(1);
+                    metrics::counter!("push_retries_total", "reason" => report.reason()).increment(1);
                     DeliveryResult::Retry { at, status: report.status, error: error() }
                 }
             }
@@ -99,7 +113,11 @@ async fn deliver(state: &AppState, delivery: &ClaimedDelivery) -> anyhow::Result
         DeliveryResult::Gone { .. } => "gone",
     };
     metrics::counter!("push_notifications_total", "kind" => delivery.kind.as_str(), "result" => label).increment(1);
-    state.store.complete_delivery(delivery, &result, state.clock.now()).await?;
+    if !state.store.complete_delivery(delivery, &result, state.clock.now()).await? {
+        // The send outlasted its lease and another dispatcher has the delivery now.
+        metrics::counter!("push_outcomes_too_late_total").increment(1);
+        tracing::warn!(result = label, "a push outcome arrived after its lease was taken over; the newer one stands");
+    }
     Ok(())
 }
 
@@ -171,7 +189,7 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
         };
         tokio::select! {
             _ = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
-            _ = state.dispatcher_wake.notified() => {}
+            _ = state.dispatcher_wake.wait() => {}
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             _ = shutdown.changed() => break,
         }

@@ -22,6 +22,9 @@ pub fn spawn_all(state: &AppState, shutdown: watch::Receiver<bool>) -> JoinSet<(
     if state.settings.dispatcher.enabled {
         // Unique per process, so leases can be told apart and released on shutdown.
         let owner = format!("dispatcher-{}", uuid::Uuid::new_v4().simple());
+        let wakeups = state.dispatcher_wake.clone();
+        let listening = shutdown.clone();
+        workers.spawn(async move { wakeups.listen(listening).await });
         workers.spawn(dispatcher::run(state.clone(), owner, shutdown));
     }
     workers

@@ -207,6 +207,59 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Op
     })
 }
 
+/// One more instance of the service, as behind a load balancer: the same database, the same Redis
+/// (and key prefix) and clock as the app it was started beside, its own listener and workers.
+pub struct Instance {
+    pub address: String,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    _server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Instance {
+    /// Serves a built application until stopped or dropped.
+    pub fn serve(application: Application) -> Self {
+        let address = format!("http://{}", application.local_addr());
+        let state = application.state().clone();
+        let (shutdown, stopped) = oneshot::channel();
+        let server = tokio::spawn(application.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self { address, state, shutdown: Some(shutdown), _server: server }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl TestApp {
+    /// The settings another instance of this app would have: the test defaults, the same
+    /// database, Redis and key prefix, then `overrides`.
+    pub fn instance_settings(&self, overrides: &[(&str, Value)]) -> Settings {
+        let redis = &self.state.settings.redis;
+        let mut all: Vec<(&str, Value)> = vec![("redis.key_prefix", Value::String(redis.key_prefix.clone()))];
+        all.extend(overrides.iter().cloned());
+        test_settings(&self.database_url, &redis.url, &all)
+    }
+
+    /// Starts another instance beside this one.
+    pub async fn another_instance(&self, overrides: &[(&str, Value)]) -> Instance {
+        let application = Application::build_with_clock(self.instance_settings(overrides), self.clock.clone())
+            .await
+            .expect("the other instance starts");
+        Instance::serve(application)
+    }
+}
+
 /// Tokens as the token endpoint returns them.
 #[derive(Debug, Clone)]
 pub struct Tokens {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aftercare::domain::notifications::Kind;
 use aftercare::service::notifications::Notice;
+use aftercare::store::DeliveryResult;
 use aftercare::worker::dispatcher::dispatch_once;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::{Method, StatusCode};
@@ -50,9 +51,21 @@ impl TestApp {
 }
 
 /// A push service that never answers outlasts the dispatcher's shutdown grace, not the test.
-static SHORT_SHUTDOWN_GRACE: std::sync::LazyLock<[(&str, Value); 2]> = std::sync::LazyLock::new(|| {
-    [("dispatcher.shutdown_grace_seconds", json!(1)), ("push.request_timeout_ms", json!(60_000))]
+static SHORT_SHUTDOWN_GRACE: std::sync::LazyLock<[(&str, Value); 3]> = std::sync::LazyLock::new(|| {
+    [
+        ("dispatcher.shutdown_grace_seconds", json!(1)),
+        ("push.request_timeout_ms", json!(60_000)),
+        ("dispatcher.idle_poll_seconds", json!(IDLE_POLL)),
+    ]
 });
+
+/// A background dispatcher that would sleep for five minutes when nothing is due: what arrives
+/// within seconds was brought by a wake-up, not by its poll.
+const IDLE_POLL: u64 = 300;
+static WOKEN: std::sync::LazyLock<[(&str, Value); 1]> =
+    std::sync::LazyLock::new(|| [("dispatcher.idle_poll_seconds", json!(IDLE_POLL))]);
+/// How long a woken dispatcher may take to deliver: a bound on liveness, far below the poll.
+const PROMPTLY: Duration = Duration::from_secs(5);
 
 /// Tests that step the dispatcher by hand turn the background one off.
 const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
@@ -69,7 +82,7 @@ async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str
 }
 
 on_both_backends! {
-    async fn a_test_notification_arrives_decrypted_with_the_right_headers(app) {
+    async fn a_test_notification_arrives_decrypted_with_the_right_headers(app) with WOKEN {
         let receiver = PushReceiver::start().await;
         receiver.set_now(app.clock_now());
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
@@ -79,7 +92,7 @@ on_both_backends! {
         let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
         // The background dispatcher is woken at once; no polling interval to wait out.
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         let got = &receiver.received(&phone)[0];
         let claims = got.vapid.as_ref().expect("valid VAPID token");
         assert_eq!(claims.aud, receiver.origin(), "aud carries the port");
@@ -111,7 +124,7 @@ on_both_backends! {
         assert_eq!(vapid["public_key"].as_str(), Some(claims.public_key.as_str()));
     }
 
-    async fn the_same_dedupe_key_twice_is_one_push(app) {
+    async fn the_same_dedupe_key_twice_is_one_push(app) with WOKEN {
         let receiver = PushReceiver::start().await;
         receiver.set_now(app.clock_now());
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
@@ -126,20 +139,20 @@ on_both_backends! {
         };
         assert!(app.state.notify(notice.clone(), false).await.unwrap().is_some());
         assert!(app.state.notify(notice, false).await.unwrap().is_none());
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         app.round().await;
         app.round().await;
         assert_eq!(receiver.requests(&phone), 1);
         assert_eq!(app.inbox(&ana).await.iter().filter(|n| n["kind"] == "aftercare").count(), 1);
     }
 
-    async fn gone_subscriptions_are_removed(app) {
+    async fn gone_subscriptions_are_removed(app) with WOKEN {
         let receiver = PushReceiver::start().await;
         receiver.set_now(app.clock_now());
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
         receiver.reply(&phone, Reply::status(410));
         app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         for _ in 0..100 {
             let list: Value = app.get("/v1/push/subscriptions", &ana.access).await.json().await.unwrap();
             if list["items"].as_array().unwrap().is_empty() {
@@ -226,7 +239,7 @@ on_both_backends! {
         let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
         receiver.reply(&phone, Reply::Hang);
         app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-        receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
+        receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
         let leased = "SELECT count(*) FROM push_deliveries WHERE state = 'leased' AND lease_owner IS NOT NULL";
         assert_eq!(app.count(leased, None).await, 1, "the send is under way");
 
@@ -264,6 +277,9 @@ on_both_backends! {
             "https://10.0.0.1/push/abc",
             "https://192.168.1.20/push/abc",
             "https://[fd00::1]/push/abc",
+            // Public addresses too: a push service is reached by its name, never by an address.
+            "https://8.8.8.8/push/abc",
+            "https://[2001:4860:4860::8888]/push/abc",
             "https://push.evil.example/abc",
             "https://fcm.googleapis.com.evil.example/abc",
             "https://user:pw@fcm.googleapis.com/abc",
@@ -365,8 +381,9 @@ fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::sto
 }
 
 /// Long enough that the hung send is still waiting when the healthy one arrives.
-static HUNG_SERVICE_TIMEOUT: std::sync::LazyLock<[(&str, Value); 1]> =
-    std::sync::LazyLock::new(|| [("push.request_timeout_ms", json!(4000))]);
+static HUNG_SERVICE_TIMEOUT: std::sync::LazyLock<[(&str, Value); 2]> = std::sync::LazyLock::new(|| {
+    [("push.request_timeout_ms", json!(4000)), ("dispatcher.idle_poll_seconds", json!(IDLE_POLL))]
+});
 
 on_both_backends! {
     async fn a_hung_push_service_does_not_stall_other_deliveries(app) with HUNG_SERVICE_TIMEOUT {
@@ -376,9 +393,9 @@ on_both_backends! {
         let (bob, fine) = patient_with_device(&app, &receiver, "bob@example.org").await;
         receiver.reply(&stuck, Reply::Hang);
         app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
-        receiver.wait_for_requests(&stuck, 1, Duration::from_secs(5)).await;
+        receiver.wait_for_requests(&stuck, 1, PROMPTLY).await;
         app.post("/v1/notifications/test", Some(&bob.access), &json!({})).await;
-        receiver.wait_for_requests(&fine, 1, Duration::from_secs(5)).await;
+        receiver.wait_for_requests(&fine, 1, PROMPTLY).await;
         // Bob's phone was served while Ana's send still held its lease.
         let still_leased = "SELECT count(*) FROM push_deliveries d JOIN notifications n ON n.id = d.notification_id
                             WHERE d.state = 'leased' AND d.attempts = 1 AND n.account_id = $1";
@@ -447,4 +464,377 @@ async fn two_dispatchers_deliver_500_due_notifications_exactly_once() {
         assert_eq!(ids.len(), 50, "each notification once");
     }
     assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 500);
+}
+
+#[tokio::test]
+async fn notifications_produced_while_fan_out_runs_all_get_their_delivery() {
+    let Some(app) = spawn_app_with(Backend::Postgres, &MANUAL).await else { return };
+    let receiver = PushReceiver::start().await;
+    let (ana, _phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let account_id = app.account_id(&ana).await;
+    let now = app.clock_now();
+    let key = app.state.push.vapid_public_key().to_owned();
+    let producing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // Fan-out runs over and over while four producers commit notifications that are already due.
+    let fan_out = tokio::spawn({
+        let (store, producing, key) = (app.state.store.clone(), producing.clone(), key.clone());
+        async move {
+            let mut rounds = 0u32;
+            while producing.load(std::sync::atomic::Ordering::SeqCst) {
+                store.fan_out_due(now, &key).await.unwrap();
+                rounds += 1;
+            }
+            rounds
+        }
+    });
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let store = app.state.store.clone();
+            tokio::spawn(async move {
+                for n in 0..100 {
+                    let notice = Notice {
+                        account_id,
+                        kind: Kind::Aftercare,
+                        dedupe_key: format!("aftercare:{p}:{n}"),
+                        link: "/".into(),
+                        due_at: now - TimeDelta::seconds(1),
+                        subject_date: None,
+                    };
+                    assert!(store.schedule(&aftercare_notification(&notice, now), false).await.unwrap());
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    producing.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(fan_out.await.unwrap() > 1, "fan-out ran while the producers did");
+    app.state.store.fan_out_due(now, &key).await.unwrap();
+
+    let without_delivery = "SELECT count(*) FROM notifications n WHERE n.kind = 'aftercare'
+                              AND NOT EXISTS (SELECT 1 FROM push_deliveries d WHERE d.notification_id = n.id)";
+    assert_eq!(app.count(without_delivery, None).await, 0, "every notification has its delivery");
+    let dispatched = "SELECT count(*) FROM notifications WHERE kind = 'aftercare' AND state = 'dispatched'";
+    assert_eq!(app.count(dispatched, None).await, 400);
+    assert_eq!(app.count("SELECT count(*) FROM push_deliveries", None).await, 400);
+}
+
+on_both_backends! {
+    async fn a_notification_that_comes_due_after_a_round_is_delivered_by_a_later_one(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let now = app.clock_now();
+        let notice = |key: &str, due_at| Notice { account_id, kind: Kind::Aftercare, dedupe_key: key.into(), link: "/".into(), due_at, subject_date: None };
+        app.state.notify(notice("aftercare:soon", now + TimeDelta::minutes(10)), false).await.unwrap();
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 0, "not due yet");
+        // Produced after that round, already due: the next round still finds it.
+        app.state.store.schedule(&aftercare_notification(&notice("aftercare:late", now - TimeDelta::minutes(1)), now), false).await.unwrap();
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        app.advance(TimeDelta::minutes(10));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 2);
+        let without_delivery = "SELECT count(*) FROM notifications n WHERE n.kind = 'aftercare' AND n.state = 'dispatched'
+                                  AND NOT EXISTS (SELECT 1 FROM push_deliveries d WHERE d.notification_id = n.id)";
+        assert_eq!(app.count(without_delivery, None).await, 0);
+    }
+
+    async fn a_late_outcome_of_a_lease_taken_over_does_not_overwrite_the_newer_one(app) with MANUAL {
+        let receiver = PushReceiver::start().await;
+        let (ana, _phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let store = &app.state.store;
+        let now = app.clock_now();
+        let notice = Notice { account_id, kind: Kind::Aftercare, dedupe_key: "aftercare:slow".into(), link: "/".into(), due_at: now - TimeDelta::minutes(1), subject_date: None };
+        store.schedule(&aftercare_notification(&notice, now), false).await.unwrap();
+        store.fan_out_due(now, app.state.push.vapid_public_key()).await.unwrap();
+        let first = store.claim_deliveries(now, now + TimeDelta::seconds(120), "first", 10).await.unwrap().remove(0);
+
+        // The first send hangs past its lease; another dispatcher takes the delivery over.
+        let later = now + TimeDelta::seconds(121);
+        assert_eq!(store.rescue_expired_leases(later).await.unwrap(), 1);
+        let second = store.claim_deliveries(later, later + TimeDelta::seconds(120), "second", 10).await.unwrap().remove(0);
+        assert_eq!(second.id, first.id);
+        assert_ne!(second.lease_owner, first.lease_owner);
+        let dead = DeliveryResult::Dead { status: Some(400), error: "late".into() };
+        let retry = DeliveryResult::Retry { at: later, status: Some(503), error: "late".into() };
+        assert!(!store.complete_delivery(&first, &dead, later).await.unwrap(), "the old holder's failure is dropped");
+        assert!(!store.complete_delivery(&first, &retry, later).await.unwrap());
+        let held_by_second = "SELECT count(*) FROM push_deliveries WHERE state = 'leased' AND attempts = 2 AND last_error IS NULL AND lease_owner LIKE 'second:%'";
+        assert_eq!(app.count(held_by_second, None).await, 1, "the new lease is untouched");
+
+        // The holder's own outcome is recorded.
+        let backoff = DeliveryResult::Retry { at: later + TimeDelta::seconds(30), status: Some(500), error: "500".into() };
+        assert!(store.complete_delivery(&second, &backoff, later).await.unwrap());
+        assert!(!store.complete_delivery(&second, &dead, later).await.unwrap(), "a lease is completed once");
+        // The push service did take the first, slow message: the waiting retry is not needed.
+        assert!(store.complete_delivery(&first, &DeliveryResult::Sent { status: 201 }, later).await.unwrap());
+        assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent' AND last_status = 201", None).await, 1);
+        // Nothing late reopens a sent delivery.
+        assert!(!store.complete_delivery(&second, &retry, later).await.unwrap());
+        assert_eq!(app.count("SELECT count(*) FROM push_deliveries WHERE state = 'sent'", None).await, 1);
+    }
+
+    async fn the_weekly_peg_reminder_arrives_at_its_local_time(app) with MANUAL {
+        // Wednesday 2026-03-25; Berlin moves to summer time on Sunday the 29th at 02:00, so
+        // 18:00 that Sunday is 16:00Z where it was 17:00Z the Sunday before.
+        app.clock.set("2026-03-25T12:00:00Z".parse().unwrap());
+        let receiver = PushReceiver::start().await;
+        let ana = app.patient_in("ana@example.org", "Europe/Berlin").await;
+        let phone = receiver.subscribe();
+        app.register_device(&ana, &phone).await;
+        let weekly = json!({"daily_enabled": false, "daily_time": "20:00", "weekly_peg_enabled": true, "weekly_peg_weekday": "sunday", "weekly_peg_time": "18:00"});
+        let response = app.request(Method::PUT, "/v1/me/reminders", Some(&ana.access), Some(&weekly)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let planned: Vec<Value> = app.inbox(&ana).await.into_iter().filter(|n| n["kind"] == "weekly_peg").collect();
+        assert_eq!(planned.len(), 1, "{planned:?}");
+        assert_eq!(planned[0]["due_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), "2026-03-29T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(planned[0]["status"], "scheduled");
+
+        app.clock.set("2026-03-29T15:59:00Z".parse().unwrap());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 0, "not before 18:00 local");
+        app.clock.set("2026-03-29T16:00:02Z".parse().unwrap());
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&phone), 1);
+        let got = &receiver.received(&phone)[0];
+        assert_eq!(got.urgency.as_deref(), Some("low"));
+        assert_eq!(got.ttl.as_deref(), Some("43200"));
+        let body = payload(got);
+        assert_eq!(body["kind"], "weekly_peg");
+        assert_eq!(body["link"], "/questionnaires/peg");
+        assert_eq!(body["id"], planned[0]["id"]);
+
+        // The planner then plans the next Sunday's.
+        app.state.plan_all_reminders().await.unwrap();
+        let ana = app.sign_in("ana@example.org").await;
+        let next: Vec<Value> = app.inbox(&ana).await.into_iter().filter(|n| n["kind"] == "weekly_peg" && n["status"] == "scheduled").collect();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0]["due_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), "2026-04-05T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    }
+}
+
+/// The value of the sample `name{labels}` (labels in any order) in a Prometheus text page; 0
+/// when the series has not appeared yet.
+fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let mut wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    wanted.sort();
+    page.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, found) = match series.split_once('{') {
+                Some((metric, rest)) => {
+                    (metric, rest.strip_suffix('}')?.split(',').map(str::to_owned).collect::<Vec<_>>())
+                }
+                None => (series, Vec::new()),
+            };
+            let mut found = found;
+            found.sort();
+            (metric == name && found == wanted).then(|| value.parse().ok()).flatten()
+        })
+        .unwrap_or(0.0)
+}
+
+static TWO_ATTEMPTS: std::sync::LazyLock<[(&str, Value); 2]> =
+    std::sync::LazyLock::new(|| [("dispatcher.enabled", json!(false)), ("push.max_attempts", json!(2))]);
+
+#[tokio::test]
+async fn metrics_say_why_deliveries_failed() {
+    let app = spawn_app_with(Backend::Sqlite, &*TWO_ATTEMPTS).await.unwrap();
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let ana = app.patient("ana@example.org").await;
+    let (gone, broken, too_large) = (receiver.subscribe(), receiver.subscribe(), receiver.subscribe());
+    for (device, reply) in [(&gone, 410), (&broken, 500), (&too_large, 413)] {
+        app.register_device(&ana, device).await;
+        receiver.reply(device, Reply::status(reply));
+    }
+    let metrics = || async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    // Other tests in this process count too: compare with before, never with absolute values.
+    let before = metrics().await;
+    app.post("/v1/notifications/test", Some(&ana.access), &json!({})).await;
+    app.round().await;
+    app.advance(TimeDelta::hours(1));
+    receiver.set_now(app.clock_now());
+    app.round().await;
+    // (Counting the test message only: the evening's daily reminder may come due on the way.)
+    let tests_to = |device| receiver.received(device).iter().filter(|r| payload(r)["kind"] == "test").count();
+    assert_eq!(tests_to(&broken), 2, "the 500 was tried twice, then given up");
+    assert_eq!(receiver.requests(&gone), 1);
+    let after = metrics().await;
+
+    let grew = |name: &str, labels: &[(&str, &str)], by: f64| {
+        let (was, is) = (sample(&before, name, labels), sample(&after, name, labels));
+        assert!(is >= was + by, "{name}{labels:?} went from {was} to {is}, expected +{by}:\n{after}");
+    };
+    grew("push_deliveries_total", &[("outcome", "gone"), ("reason", "gone")], 1.0);
+    grew("push_deliveries_total", &[("outcome", "retry"), ("reason", "server_error")], 2.0);
+    grew("push_deliveries_total", &[("outcome", "rejected"), ("reason", "payload_too_large")], 1.0);
+    grew("push_subscriptions_removed_total", &[], 1.0);
+    grew("push_retries_total", &[("reason", "server_error")], 1.0);
+    grew("push_dead_total", &[("reason", "attempts_exhausted")], 1.0);
+    grew("push_dead_total", &[("reason", "payload_too_large")], 1.0);
+    for gauge in ["push_queue_depth", "push_queue_oldest_due_seconds"] {
+        assert!(after.lines().any(|l| l.starts_with(&format!("{gauge} "))), "{gauge}: {after}");
+    }
+    assert!(!after.contains(&receiver.origin()[7..]), "no endpoints in labels");
+}
+
+/// No key configured, and each instance with a key file path of its own: if the file were used,
+/// every instance would make a key of its own.
+fn without_a_configured_key(dir: &std::path::Path) -> Vec<(&'static str, Value)> {
+    vec![("push.vapid_private_key", json!("")), ("push.vapid_private_key_file", json!(dir.join("vapid_private_key")))]
+}
+
+async fn served_vapid_key(client: &reqwest::Client, url: String) -> String {
+    let body: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    body["public_key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn instances_on_one_postgres_database_serve_one_vapid_key() {
+    let (dir_a, dir_b, dir_c) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let Some(app) = spawn_app_with(Backend::Postgres, &without_a_configured_key(dir_a.path())).await else { return };
+    // Two more starting at the same moment.
+    let (settings_b, settings_c) = (without_a_configured_key(dir_b.path()), without_a_configured_key(dir_c.path()));
+    let (b, c) = tokio::join!(app.another_instance(&settings_b), app.another_instance(&settings_c));
+    let key = served_vapid_key(&app.client, app.url("/v1/push/vapid-public-key")).await;
+    assert_eq!(served_vapid_key(&app.client, b.url("/v1/push/vapid-public-key")).await, key);
+    assert_eq!(served_vapid_key(&app.client, c.url("/v1/push/vapid-public-key")).await, key);
+    let configured = aftercare::push::VapidKeys::parse(&crate::helpers::VAPID_TEST_KEY).unwrap().public_key_base64url();
+    assert_ne!(key, configured, "a key of the deployment's own");
+    for dir in [&dir_a, &dir_b, &dir_c] {
+        assert!(!dir.path().join("vapid_private_key").exists(), "no key files: the database holds the key");
+    }
+
+    // A browser subscribed through one instance gets messages signed by another.
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let account_id = app.account_id(&ana).await;
+    let notice = Notice {
+        account_id,
+        kind: Kind::Aftercare,
+        dedupe_key: "aftercare:via-b".into(),
+        link: "/".into(),
+        due_at: app.clock_now(),
+        subject_date: None,
+    };
+    b.state.store.schedule(&aftercare_notification(&notice, app.clock_now()), false).await.unwrap();
+    dispatch_once(&b.state, "dispatcher-b").await.unwrap();
+    assert_eq!(receiver.requests(&phone), 1);
+    let claims = receiver.received(&phone)[0].vapid.clone().expect("a valid VAPID token");
+    assert_eq!(claims.public_key, key);
+}
+
+#[tokio::test]
+async fn a_key_file_from_a_single_instance_becomes_the_shared_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = aftercare::push::VapidKeys::load_or_create(&dir.path().join("vapid_private_key")).unwrap();
+    let Some(app) = spawn_app_with(Backend::Postgres, &without_a_configured_key(dir.path())).await else { return };
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = app.another_instance(&without_a_configured_key(other_dir.path())).await;
+    // Browsers subscribed with the old key keep receiving.
+    assert_eq!(served_vapid_key(&app.client, app.url("/v1/push/vapid-public-key")).await, old.public_key_base64url());
+    assert_eq!(served_vapid_key(&app.client, other.url("/v1/push/vapid-public-key")).await, old.public_key_base64url());
+}
+
+#[tokio::test]
+async fn the_embedded_deployment_keeps_its_vapid_key_in_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with(Backend::Sqlite, &without_a_configured_key(dir.path())).await.unwrap();
+    let key = served_vapid_key(&app.client, app.url("/v1/push/vapid-public-key")).await;
+    let kept = aftercare::push::VapidKeys::load_existing(&dir.path().join("vapid_private_key"))
+        .unwrap()
+        .expect("the key file");
+    assert_eq!(kept.public_key_base64url(), key);
+    assert_eq!(app.count("SELECT count(*) FROM vapid_keys", None).await, 0);
+}
+
+#[tokio::test]
+async fn an_api_only_instance_wakes_another_instances_dispatcher_through_redis() {
+    // The dispatching instance would sleep five minutes; only a wake-up brings the message sooner.
+    let Some(app) = spawn_app_with(Backend::Postgres, &*WOKEN).await else { return };
+    let api_only = app.another_instance(&[("dispatcher.enabled", json!(false))]).await;
+    assert!(app.state.dispatcher_wake.is_shared());
+    let receiver = PushReceiver::start().await;
+    receiver.set_now(app.clock_now());
+    let (ana, phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+    let account_id = app.account_id(&ana).await;
+
+    // An alert raised on the API-only instance.
+    let notice = Notice {
+        account_id,
+        kind: Kind::UrgentAlert,
+        dedupe_key: "alert:red-flag:1".into(),
+        link: "/alerts".into(),
+        due_at: app.clock_now(),
+        subject_date: None,
+    };
+    api_only.state.notify(notice, false).await.unwrap().expect("created");
+    receiver.wait_for_requests(&phone, 1, PROMPTLY).await;
+    let got = &receiver.received(&phone)[0];
+    assert_eq!(got.urgency.as_deref(), Some("high"));
+    assert_eq!(payload(got)["kind"], "urgent_alert");
+}
+
+#[tokio::test]
+async fn redis_wake_ups_reach_every_listening_instance_and_survive_a_lost_connection() {
+    use aftercare::coordination::{RedisTimeouts, RedisWakeups, Wakeups as _};
+    let Some(url) = crate::helpers::required_env("TEST_REDIS_URL") else { return };
+    let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
+    let prefix = format!("aftercare-test:{}:", Uuid::new_v4().simple());
+    let producer = RedisWakeups::connect(&url, &prefix, timeouts).await.unwrap();
+    let listener = std::sync::Arc::new(RedisWakeups::connect(&url, &prefix, timeouts).await.unwrap());
+    let elsewhere = RedisWakeups::connect(&url, "aftercare-test:another-deployment:", timeouts).await.unwrap();
+    let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let subscribers = || {
+        let mut admin = admin.clone();
+        async move {
+            let list: String =
+                redis::cmd("CLIENT").arg("LIST").arg("TYPE").arg("pubsub").query_async(&mut admin).await.unwrap();
+            list.lines()
+                .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
+                .collect::<std::collections::HashSet<String>>()
+        }
+    };
+    let others = subscribers().await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listening = tokio::spawn({
+        let listener = listener.clone();
+        async move { listener.listen(stopped).await }
+    });
+    // Subscribing wakes once by itself (for what was published while nobody listened).
+    tokio::time::timeout(PROMPTLY, listener.wait()).await.expect("woken on subscribing");
+
+    elsewhere.wake();
+    producer.wake();
+    tokio::time::timeout(PROMPTLY, listener.wait()).await.expect("woken by the other instance");
+
+    // Redis drops the subscriber's connection (and those of other tests that started listening
+    // meanwhile, which reconnect as well); it subscribes again and hears the next one.
+    let ours: Vec<String> = subscribers().await.difference(&others).cloned().collect();
+    assert!(!ours.is_empty());
+    for id in ours {
+        let _: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(&id).query_async(&mut admin).await.unwrap();
+    }
+    let mut heard = false;
+    for _ in 0..20 {
+        producer.wake();
+        if tokio::time::timeout(Duration::from_millis(500), listener.wait()).await.is_ok() {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "the listener came back");
+    stop.send(true).unwrap();
+    tokio::time::timeout(PROMPTLY, listening).await.expect("the listener stops on shutdown").unwrap();
 }

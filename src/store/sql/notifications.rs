@@ -1,5 +1,13 @@
 macro_rules! notification_repo {
-    ($store:ty, $db:ty, new_uuid = $new_uuid:literal, claim = $claim:literal) => {
+    ($store:ty, $db:ty, new_uuid = $new_uuid:literal, claim = $claim:literal, claim_due_lock = $claim_due_lock:literal) => {
+        /// Due notifications turned into deliveries per transaction.
+        const FAN_OUT_BATCH: usize = 500;
+
+        /// `$first, $first+1, …`: one placeholder per id of a claimed batch.
+        fn id_placeholders(first: usize, count: usize) -> String {
+            (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        }
+
         fn corrupt_notification(what: &str) -> $crate::store::StoreError {
             $crate::store::StoreError::Corrupt(format!("notifications.{what}"))
         }
@@ -140,38 +148,66 @@ macro_rules! notification_repo {
             async fn fan_out_due(&self, now: chrono::DateTime<chrono::Utc>, vapid_key: &str) -> $crate::store::StoreResult<u64> {
                 use $crate::store::types::Ts;
                 let now = Ts::from(now);
-                let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "UPDATE notifications SET state = 'cancelled'
-                     WHERE state = 'scheduled' AND due_at <= $1 AND kind = 'daily_reminder'
-                       AND EXISTS (SELECT 1 FROM journal_entries e
-                                   WHERE e.patient_id = notifications.account_id AND e.local_date = notifications.subject_date
-                                     AND NOT e.deleted)",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(concat!(
-                    "INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
-                     SELECT ", $new_uuid, ", n.id, s.id, 'pending', 0, $1, $1
-                     FROM notifications n JOIN push_subscriptions s ON s.account_id = n.account_id
-                     WHERE n.state = 'scheduled' AND n.due_at <= $1 AND s.vapid_key = $2
-                       AND (s.expires_at IS NULL OR s.expires_at > $1)
-                     ON CONFLICT (notification_id, subscription_id) DO NOTHING"
-                ))
-                .bind(now)
-                .bind(vapid_key)
-                .execute(&mut *tx)
-                .await?;
-                let dispatched = sqlx::query(
-                    "UPDATE notifications SET state = 'dispatched', dispatched_at = $1 WHERE state = 'scheduled' AND due_at <= $1",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(dispatched)
+                let mut dispatched = 0;
+                loop {
+                    let mut tx = self.begin_write().await?;
+                    // First the exact set this round turns into deliveries, locked: what a
+                    // producer commits meanwhile stays scheduled for the next round instead of
+                    // being marked dispatched without deliveries, and dispatchers fanning out at
+                    // the same time take disjoint sets.
+                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(concat!(
+                        "SELECT id FROM notifications WHERE state = 'scheduled' AND due_at <= $1
+                         ORDER BY due_at, id LIMIT $2",
+                        $claim_due_lock
+                    ))
+                    .bind(now)
+                    .bind(FAN_OUT_BATCH as i64)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if ids.is_empty() {
+                        tx.commit().await?;
+                        return Ok(dispatched);
+                    }
+                    let bind_ids = |query: sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>| {
+                        ids.iter().fold(query, |query, id| query.bind(*id))
+                    };
+                    // A daily reminder whose day the patient has logged is not sent.
+                    let cancel = format!(
+                        "UPDATE notifications SET state = 'cancelled'
+                         WHERE id IN ({}) AND kind = 'daily_reminder'
+                           AND EXISTS (SELECT 1 FROM journal_entries e
+                                       WHERE e.patient_id = notifications.account_id AND e.local_date = notifications.subject_date
+                                         AND NOT e.deleted)",
+                        id_placeholders(1, ids.len())
+                    );
+                    bind_ids(sqlx::query(sqlx::AssertSqlSafe(cancel))).execute(&mut *tx).await?;
+                    let deliveries = format!(
+                        concat!(
+                            "INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
+                             SELECT ", $new_uuid, ", n.id, s.id, 'pending', 0, $1, $1
+                             FROM notifications n JOIN push_subscriptions s ON s.account_id = n.account_id
+                             WHERE n.id IN ({}) AND n.state = 'scheduled' AND s.vapid_key = $2
+                               AND (s.expires_at IS NULL OR s.expires_at > $1)
+                             ON CONFLICT (notification_id, subscription_id) DO NOTHING"
+                        ),
+                        id_placeholders(3, ids.len())
+                    );
+                    bind_ids(sqlx::query(sqlx::AssertSqlSafe(deliveries)).bind(now).bind(vapid_key.to_owned()))
+                        .execute(&mut *tx)
+                        .await?;
+                    let mark = format!(
+                        "UPDATE notifications SET state = 'dispatched', dispatched_at = $1 WHERE id IN ({}) AND state = 'scheduled'",
+                        id_placeholders(2, ids.len())
+                    );
+                    dispatched += bind_ids(sqlx::query(sqlx::AssertSqlSafe(mark)).bind(now))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    if ids.len() < FAN_OUT_BATCH {
+                        return Ok(dispatched);
+                    }
+                }
             }
 
             async fn claim_deliveries(
@@ -216,6 +252,7 @@ macro_rules! notification_repo {
                         let attempts: i64 = row.try_get::<i64, _>("attempts").or_else(|_| row.try_get::<i32, _>("attempts").map(i64::from))?;
                         Ok($crate::store::ClaimedDelivery {
                             id: row.try_get("id")?,
+                            lease_owner: token.clone(),
                             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                             notification_id: row.try_get("notification_id")?,
                             kind: Kind::parse(&kind).ok_or_else(|| corrupt_notification("kind"))?,
@@ -239,63 +276,80 @@ macro_rules! notification_repo {
                 delivery: &$crate::store::ClaimedDelivery,
                 result: &$crate::store::DeliveryResult,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::DeliveryResult;
                 use $crate::store::types::Ts;
                 let now = Ts::from(now);
-                match result {
+                let recorded = match result {
                     DeliveryResult::Sent { status } => {
                         let mut tx = self.begin_write().await?;
-                        sqlx::query(
+                        // The push service took the message: that also settles a delivery that
+                        // was taken back after this lease ran out and waits for another attempt.
+                        let recorded = sqlx::query(
                             "UPDATE push_deliveries SET state = 'sent', last_status = $2, last_error = NULL,
-                                    lease_until = NULL, updated_at = $3 WHERE id = $1",
+                                    lease_until = NULL, lease_owner = NULL, updated_at = $3
+                             WHERE id = $1 AND ((state = 'leased' AND lease_owner = $4) OR state = 'pending')",
                         )
                         .bind(delivery.id)
                         .bind(i32::from(*status))
                         .bind(now)
+                        .bind(&delivery.lease_owner)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected()
+                            > 0;
                         sqlx::query("UPDATE push_subscriptions SET last_sent_at = $2 WHERE id = $1")
                             .bind(delivery.subscription_id)
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
                         tx.commit().await?;
+                        recorded
                     }
                     DeliveryResult::Retry { at, status, error } => {
                         sqlx::query(
                             "UPDATE push_deliveries SET state = 'pending', next_attempt_at = $2, last_status = $3, last_error = $4,
-                                    lease_until = NULL, lease_owner = NULL, updated_at = $5 WHERE id = $1",
+                                    lease_until = NULL, lease_owner = NULL, updated_at = $5
+                             WHERE id = $1 AND state = 'leased' AND lease_owner = $6",
                         )
                         .bind(delivery.id)
                         .bind(Ts::from(*at))
                         .bind(status.map(i32::from))
                         .bind(error)
                         .bind(now)
+                        .bind(&delivery.lease_owner)
                         .execute(&self.pool)
-                        .await?;
+                        .await?
+                        .rows_affected()
+                            > 0
                     }
                     DeliveryResult::Dead { status, error } => {
                         sqlx::query(
                             "UPDATE push_deliveries SET state = 'dead', last_status = $2, last_error = $3,
-                                    lease_until = NULL, updated_at = $4 WHERE id = $1",
+                                    lease_until = NULL, lease_owner = NULL, updated_at = $4
+                             WHERE id = $1 AND state = 'leased' AND lease_owner = $5",
                         )
                         .bind(delivery.id)
                         .bind(status.map(i32::from))
                         .bind(error)
                         .bind(now)
+                        .bind(&delivery.lease_owner)
                         .execute(&self.pool)
-                        .await?;
+                        .await?
+                        .rows_affected()
+                            > 0
                     }
                     DeliveryResult::Gone { .. } => {
-                        // Its deliveries go with it.
+                        // The push service says the subscription no longer exists, whoever asked;
+                        // its deliveries go with it.
                         sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
                             .bind(delivery.subscription_id)
                             .execute(&self.pool)
                             .await?;
+                        true
                     }
-                }
-                Ok(())
+                };
+                Ok(recorded)
             }
 
             async fn rescue_expired_leases(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<u64> {
@@ -344,6 +398,18 @@ macro_rules! notification_repo {
                 .fetch_one(&self.pool)
                 .await?;
                 Ok($crate::store::QueueStats { depth: u64::try_from(depth).unwrap_or(0), oldest_due: oldest.map(|t| t.0) })
+            }
+
+            async fn shared_vapid_key(&self, candidate: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<String> {
+                use $crate::store::types::Ts;
+                // Instances starting together race here; the primary key lets one insert, and
+                // the others wait for it and read its key.
+                sqlx::query("INSERT INTO vapid_keys (id, private_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
+                    .bind(candidate)
+                    .bind(Ts::from(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(sqlx::query_scalar("SELECT private_key FROM vapid_keys WHERE id = 1").fetch_one(&self.pool).await?)
             }
 
             async fn upsert_subscription(
