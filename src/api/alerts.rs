@@ -5,11 +5,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object, OpenApi, Union};
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::{Problems, status};
+use super::examples;
 use super::names::Name;
 use super::pagination;
 use super::security::BearerAuth;
@@ -192,7 +194,7 @@ impl From<Evidence> for EvidenceBody {
 
 /// An alert: what the journal showed, what to do about it, and where it is in its lifecycle.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "Alert")]
+#[oai(rename = "Alert", example)]
 pub struct AlertBody {
     /// Identifies the alert.
     pub id: Uuid,
@@ -266,14 +268,56 @@ impl From<Alert> for AlertBody {
     }
 }
 
+impl Example for AlertBody {
+    /// What the `neurological` rule makes of numbness in the left leg ticked on 23 November.
+    fn example() -> Self {
+        use crate::domain::alerts::{AlertThresholds, evaluate_rule};
+        use crate::domain::rollup::DailyRollup;
+        let today = examples::date("2026-11-24");
+        let day = DailyRollup {
+            date: examples::date("2026-11-23"),
+            max: 6,
+            mean: 5.5,
+            last: 5,
+            count: 2,
+            symptoms: [Symptom::NumbnessLeftLeg].into(),
+        };
+        let finding = evaluate_rule(RuleId::Neurological, &[day], &[], today, &AlertThresholds::default())
+            .expect("numbness in a leg makes the neurological rule fire");
+        let opened_at = examples::at("2026-11-23T20:14:09Z");
+        Alert {
+            id: examples::id(examples::ALERT),
+            patient_id: examples::id(examples::PATIENT),
+            rule: finding.rule,
+            tier: finding.tier,
+            evidence: finding.evidence,
+            explanation: finding.explanation,
+            source: finding.source.to_owned(),
+            opened_at,
+            last_seen_at: examples::at("2026-11-24T03:00:00Z"),
+            acknowledged: None,
+            resolved: None,
+            notified_at: Some(opened_at),
+            notification_count: 1,
+        }
+        .into()
+    }
+}
+
 /// One page of the patient's alerts.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "AlertPage")]
+#[oai(rename = "AlertPage", example)]
 pub struct AlertPage {
     /// Newest first (by `opened_at`).
     pub items: Vec<AlertBody>,
     /// Present when more follow; pass as `cursor`.
     pub next_cursor: Option<String>,
+}
+
+impl Example for AlertPage {
+    fn example() -> Self {
+        Self { items: vec![AlertBody::example()], next_cursor: None }
+    }
 }
 
 type One = Problems<{ status::AUTHENTICATED | status::FORBIDDEN | status::NOT_FOUND }>;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::accounts::Done;
 use super::error::{ApiError, Problems, status};
+use super::examples;
 use super::json::JsonBody;
 use super::security::{BearerAuth, client_address};
 use crate::domain::ValidationErrors;
@@ -39,12 +40,18 @@ pub struct PasswordGrant {
 /// Exchange a refresh token for a new pair. Each refresh token works once: presenting a spent
 /// one ends its device session.
 #[derive(Debug, Clone, Object, Deserialize)]
-#[oai(rename = "RefreshTokenGrant")]
+#[oai(rename = "RefreshTokenGrant", example)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshTokenGrant {
     /// The `refresh_token` of the last token response.
     #[oai(validator(max_length = 200))]
     pub refresh_token: String,
+}
+
+impl Example for RefreshTokenGrant {
+    fn example() -> Self {
+        Self { refresh_token: "acr_Qx8mV2nL5tR9wE3yU7iO1pA4sD6fG0hJ".into() }
+    }
 }
 
 /// How to get tokens, chosen by `grant_type`: `password` signs in, `refresh_token` rotates a
@@ -139,10 +146,32 @@ pub struct DeviceSessionBody {
 
 /// The account's signed-in devices.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "DeviceSessionList")]
+#[oai(rename = "DeviceSessionList", example)]
 pub struct DeviceSessionList {
     /// Most recently used first.
     pub items: Vec<DeviceSessionBody>,
+}
+
+impl Example for DeviceSessionList {
+    fn example() -> Self {
+        let phone = DeviceSessionBody {
+            id: examples::id("0196f6b1-9a8b-7c6d-8e5f-4a3b2c1d0e9f"),
+            device_label: Some("Ana's phone".into()),
+            created_at: examples::at("2026-11-21T09:16:00Z"),
+            last_used_at: examples::at("2026-11-23T07:42:10Z"),
+            expires_at: examples::at("2027-02-19T09:16:00Z"),
+            current: true,
+        };
+        let tablet = DeviceSessionBody {
+            id: examples::id("0196f5a0-1b2c-7d3e-9f4a-5b6c7d8e9f0a"),
+            device_label: Some("Tablet".into()),
+            created_at: examples::at("2026-11-02T20:01:00Z"),
+            last_used_at: examples::at("2026-11-18T21:10:45Z"),
+            expires_at: examples::at("2027-01-31T20:01:00Z"),
+            current: false,
+        };
+        Self { items: vec![phone, tablet] }
+    }
 }
 
 pub struct AuthApi;

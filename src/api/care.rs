@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::accounts::{DisciplineBody, Done, RoleBody};
 use super::error::{ApiError, Problems, status};
+use super::examples;
 use super::json::JsonBody;
 use super::names::Name;
 use super::pagination;
@@ -101,9 +102,22 @@ impl From<Invite> for InviteBody {
     }
 }
 
+impl Example for InviteBody {
+    fn example() -> Self {
+        Self {
+            id: examples::id("0196f6b3-4d5e-7f60-8a71-b2c3d4e5f607"),
+            created_by_role: RoleBody::Patient,
+            scopes: vec![Name(Scope::ReadJournal), Name(Scope::RecordSessions), Name(Scope::ReceiveAlerts)],
+            access_expires_at: None,
+            expires_at: examples::at("2026-11-28T09:30:00Z"),
+            created_at: examples::at("2026-11-21T09:30:00Z"),
+        }
+    }
+}
+
 /// A new invite with its code.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "CreatedInvite")]
+#[oai(rename = "CreatedInvite", example)]
 pub struct CreatedInviteBody {
     /// Eight letters and digits in two groups, e.g. `K7QM-4TXR`, for the other side to type in.
     /// Shown only in this response: the service keeps only a hash of it. Single use.
@@ -112,12 +126,24 @@ pub struct CreatedInviteBody {
     pub invite: InviteBody,
 }
 
+impl Example for CreatedInviteBody {
+    fn example() -> Self {
+        Self { code: "K7QM-4TXR".into(), invite: InviteBody::example() }
+    }
+}
+
 /// The caller's pending invites.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "InviteList")]
+#[oai(rename = "InviteList", example)]
 pub struct InviteList {
     /// Invites neither used nor expired, newest first.
     pub items: Vec<InviteBody>,
+}
+
+impl Example for InviteList {
+    fn example() -> Self {
+        Self { items: vec![InviteBody::example()] }
+    }
 }
 
 /// An invite code as typed in: any case, with or without the dash.
@@ -180,6 +206,26 @@ pub struct PartyBody {
     pub discipline: Option<DisciplineBody>,
 }
 
+impl PartyBody {
+    fn example_patient() -> Self {
+        Self {
+            id: examples::id(examples::PATIENT),
+            role: RoleBody::Patient,
+            display_name: Some("Ana".into()),
+            discipline: None,
+        }
+    }
+
+    fn example_therapist() -> Self {
+        Self {
+            id: examples::id(examples::THERAPIST),
+            role: RoleBody::Therapist,
+            display_name: Some("Jonas Weber".into()),
+            discipline: Some(DisciplineBody::MassageTherapist),
+        }
+    }
+}
+
 impl From<Party> for PartyBody {
     fn from(party: Party) -> Self {
         Self {
@@ -193,7 +239,7 @@ impl From<Party> for PartyBody {
 
 /// What an invite code offers, before redeeming it.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "InvitePreview")]
+#[oai(rename = "InvitePreview", example)]
 pub struct InvitePreviewBody {
     /// Who made the invite: the person you would be linked with.
     pub created_by: PartyBody,
@@ -203,6 +249,18 @@ pub struct InvitePreviewBody {
     pub access_expires_at: Option<DateTime<Utc>>,
     /// The code cannot be redeemed from this instant on.
     pub expires_at: DateTime<Utc>,
+}
+
+impl Example for InvitePreviewBody {
+    fn example() -> Self {
+        let invite = InviteBody::example();
+        Self {
+            created_by: PartyBody::example_patient(),
+            scopes: invite.scopes,
+            access_expires_at: invite.access_expires_at,
+            expires_at: invite.expires_at,
+        }
+    }
 }
 
 impl From<InviteRecord> for InvitePreviewBody {
@@ -231,7 +289,7 @@ pub enum GrantStatusBody {
 
 /// A patient's consent for one therapist.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "CareGrant")]
+#[oai(rename = "CareGrant", example)]
 pub struct GrantBody {
     /// Identifies the grant, to change or end it.
     pub id: Uuid,
@@ -249,6 +307,21 @@ pub struct GrantBody {
     pub status: GrantStatusBody,
     /// Last change of the scopes or the expiry.
     pub updated_at: DateTime<Utc>,
+}
+
+impl Example for GrantBody {
+    fn example() -> Self {
+        Self {
+            id: examples::id(examples::GRANT),
+            patient: PartyBody::example_patient(),
+            therapist: PartyBody::example_therapist(),
+            scopes: vec![Name(Scope::ReadJournal), Name(Scope::RecordSessions), Name(Scope::ReceiveAlerts)],
+            since: examples::at("2026-11-21T09:41:00Z"),
+            expires_at: None,
+            status: GrantStatusBody::Active,
+            updated_at: examples::at("2026-11-21T09:41:00Z"),
+        }
+    }
 }
 
 impl GrantBody {
@@ -269,11 +342,17 @@ impl GrantBody {
 
 /// A patient's therapists or a therapist's clients.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "CareGrantList")]
+#[oai(rename = "CareGrantList", example)]
 pub struct GrantList {
     /// A patient's therapists or a therapist's clients, oldest link first. Revoked and ended
     /// grants are not listed; expired ones are, with `status: expired`.
     pub items: Vec<GrantBody>,
+}
+
+impl Example for GrantList {
+    fn example() -> Self {
+        Self { items: vec![GrantBody::example()] }
+    }
 }
 
 /// Changes the patient makes to a grant; fields left out stay as they are.
@@ -423,13 +502,51 @@ impl From<CaseloadItem> for CaseloadClientBody {
 
 /// A therapist's clients.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "Caseload")]
+#[oai(rename = "Caseload", example)]
 pub struct CaseloadBody {
     /// Clients with a live grant, most in need of attention first: by their most urgent open
     /// alert, then by how long they have not written in their journal (a client who never has
     /// counts from the day of linking), then by name; clients whose journal is not shared come
     /// last.
     pub items: Vec<CaseloadClientBody>,
+}
+
+impl Example for CaseloadBody {
+    fn example() -> Self {
+        let grant = GrantBody::example();
+        let ana = CaseloadClientBody {
+            patient: grant.patient,
+            grant_id: grant.id,
+            scopes: grant.scopes,
+            since: grant.since,
+            expires_at: None,
+            journal: Some(CaseloadJournalBody {
+                from: examples::date("2026-11-21"),
+                to: examples::date("2026-11-24"),
+                entries: 5,
+                logged_days: 4,
+                mean_pain: Some(5.5),
+                max_pain: Some(7),
+                trend_per_week: Some(-2.1),
+                last_entry_at: Some(examples::at("2026-11-24T07:55:00Z")),
+                days_since_last_entry: Some(0),
+            }),
+            last_session: Some(CaseloadSessionBody {
+                session_id: examples::id(examples::SESSION),
+                started_at: examples::at("2026-11-21T10:00:00Z"),
+                steps_done: 4,
+                steps_skipped: 0,
+                steps_total: 5,
+                soreness_24h: Some(4),
+                soreness_48h: Some(2),
+            }),
+            open_alerts: Some(CaseloadAlertsBody {
+                count: 1,
+                most_urgent_tier: Some(Name(crate::domain::alerts::Tier::TherapistFollowup)),
+            }),
+        };
+        Self { items: vec![ana] }
+    }
 }
 
 /// Whether an access to the patient's data was let through.
@@ -481,12 +598,27 @@ impl From<AccessLogItem> for AccessLogEntryBody {
 
 /// One page of the patient's access log.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "AccessLogPage")]
+#[oai(rename = "AccessLogPage", example)]
 pub struct AccessLogPage {
     /// Newest first.
     pub items: Vec<AccessLogEntryBody>,
     /// Present when older entries follow; pass as `cursor`.
     pub next_cursor: Option<String>,
+}
+
+impl Example for AccessLogPage {
+    fn example() -> Self {
+        let line = AccessLogEntryBody {
+            id: examples::id("0196f7a2-3b4c-7d5e-8f60-7a8b9c0d1e2f"),
+            at: examples::at("2026-11-24T12:03:17Z"),
+            actor: PartyBody::example_therapist(),
+            operation: "list_journal_entries".into(),
+            outcome: OutcomeBody::Allowed,
+            request_id: Some("9f2c4e1a-7b3d-4c5e-8a6f-1d2e3f4a5b6c".into()),
+        };
+        let next = crate::store::LogPosition { at: line.at, id: line.id };
+        Self { items: vec![line], next_cursor: Some(pagination::encode_log_cursor(next)) }
+    }
 }
 
 #[derive(ApiResponse)]

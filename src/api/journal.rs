@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::accounts::Done;
 use super::error::{ApiError, Problems, status};
+use super::examples;
 use super::json::JsonBody;
 use super::names::Name;
 use super::pagination;
@@ -204,7 +205,7 @@ impl EntryWriteBody {
 
 /// A stored journal entry.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "Entry")]
+#[oai(rename = "Entry", example)]
 pub struct EntryBody {
     /// Chosen by the client when it first wrote the entry.
     pub id: Uuid,
@@ -247,6 +248,22 @@ pub struct EntryBody {
     pub created_at: DateTime<Utc>,
     /// When the entry last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
+}
+
+impl Example for EntryBody {
+    fn example() -> Self {
+        let (content, _) = EntryWriteBody::example().parse().expect("the write example is valid");
+        Entry {
+            id: examples::id(examples::ENTRY),
+            patient_id: examples::id(examples::PATIENT),
+            content,
+            local_date: examples::date("2026-11-21"),
+            version: 1,
+            created_at: examples::at("2026-11-21T19:31:04Z"),
+            updated_at: examples::at("2026-11-21T19:31:04Z"),
+        }
+        .into()
+    }
 }
 
 /// Pain in one region, as stored.
@@ -329,7 +346,7 @@ pub fn state_json(state: &EntryState) -> serde_json::Value {
 
 /// A page of the change feed.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "JournalChanges")]
+#[oai(rename = "JournalChanges", example)]
 pub struct ChangesPage {
     /// Oldest change first. Apply them in order.
     pub changes: Vec<ChangeBody>,
@@ -339,14 +356,42 @@ pub struct ChangesPage {
     pub has_more: bool,
 }
 
+impl Example for ChangesPage {
+    fn example() -> Self {
+        let entry = EntryBody::example();
+        let deleted = ChangeBody {
+            id: examples::id("0196f6c2-0b9a-7e21-8c3d-5f6a7b8c9d0e"),
+            version: 3,
+            deleted: true,
+            entry: None,
+        };
+        Self {
+            changes: vec![
+                ChangeBody { id: entry.id, version: entry.version, deleted: false, entry: Some(entry) },
+                deleted,
+            ],
+            next_cursor: pagination::encode_change_cursor(1042),
+            has_more: false,
+        }
+    }
+}
+
 /// A page of journal entries.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "EntryPage")]
+#[oai(rename = "EntryPage", example)]
 pub struct EntryPage {
     /// Newest first.
     pub items: Vec<EntryBody>,
     /// Present when more entries follow; pass as `cursor`.
     pub next_cursor: Option<String>,
+}
+
+impl Example for EntryPage {
+    fn example() -> Self {
+        let item = EntryBody::example();
+        let next = crate::store::EntryPosition { recorded_at: item.recorded_at, id: item.id };
+        Self { items: vec![item], next_cursor: Some(pagination::encode_entry_cursor(next)) }
+    }
 }
 
 /// One local day with at least one entry.
@@ -386,10 +431,30 @@ impl From<DailyRollup> for DayBody {
 
 /// Daily roll-ups over a date range.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "JournalDays")]
+#[oai(rename = "JournalDays", example)]
 pub struct DaysPage {
     /// Days in date order; days without entries are absent.
     pub items: Vec<DayBody>,
+}
+
+impl Example for DaysPage {
+    fn example() -> Self {
+        let day = |date: &str, max, mean, last, count, symptoms: Vec<Symptom>| DayBody {
+            date: examples::date(date),
+            max,
+            mean,
+            last,
+            count,
+            symptoms: symptoms.into_iter().map(Name).collect(),
+        };
+        Self {
+            items: vec![
+                day("2026-11-20", 7, 6.5, 6, 2, vec![]),
+                day("2026-11-21", 6, 6.0, 6, 1, vec![]),
+                day("2026-11-23", 4, 3.5, 3, 2, vec![]),
+            ],
+        }
+    }
 }
 
 /// One day and its highest pain.
@@ -436,7 +501,7 @@ pub struct ChangeOut {
 
 /// Statistics over the daily maximum ("worst pain of the day") of the logged days.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "JournalSummary")]
+#[oai(rename = "JournalSummary", example)]
 pub struct SummaryBody {
     /// First local date of the window (inclusive).
     pub from: NaiveDate,
@@ -488,6 +553,29 @@ impl From<Summary> for SummaryBody {
                 } else {
                     Direction::Unchanged
                 },
+            }),
+        }
+    }
+}
+
+impl Example for SummaryBody {
+    fn example() -> Self {
+        Self {
+            from: examples::date("2026-11-10"),
+            to: examples::date("2026-11-23"),
+            logged_days: 12,
+            entries: 17,
+            mean: Some(5.25),
+            median: Some(5.0),
+            trend_per_week: Some(-1.4),
+            best_day: Some(DayValueBody { date: examples::date("2026-11-23"), pain: 4 }),
+            worst_day: Some(DayValueBody { date: examples::date("2026-11-12"), pain: 7 }),
+            change: Some(ChangeOut {
+                previous_mean: 6.5,
+                points: -1.25,
+                percent: Some(-19.2),
+                meaningful: false,
+                direction: Direction::Improved,
             }),
         }
     }

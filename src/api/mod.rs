@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod care;
 pub mod error;
+pub mod examples;
 pub mod journal;
 pub mod json;
 pub mod middleware;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::accounts::Done;
 use super::error::{ApiError, Problems, status};
+use super::examples;
 use super::json::JsonBody;
 use super::pagination;
 use super::security::BearerAuth;
@@ -24,11 +25,20 @@ use crate::store::{NotificationRecord, NotificationStatus, SubscriptionRecord};
 
 /// The server's key for Web Push subscriptions.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "VapidPublicKey")]
+#[oai(rename = "VapidPublicKey", example)]
 pub struct VapidKeyBody {
     /// The VAPID application server key: pass it as `applicationServerKey` to
     /// `pushManager.subscribe` (uncompressed P-256 point, base64url).
     pub public_key: String,
+}
+
+impl Example for VapidKeyBody {
+    fn example() -> Self {
+        Self {
+            public_key: "BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U"
+                .into(),
+        }
+    }
 }
 
 /// The keys of a `PushSubscription`.
@@ -91,7 +101,7 @@ impl Example for SubscriptionBody {
 
 /// A device registered for push, without its endpoint and keys.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "PushSubscription")]
+#[oai(rename = "PushSubscription", example)]
 pub struct SubscriptionOut {
     /// Identifies the device's subscription, e.g. to remove it.
     pub id: Uuid,
@@ -107,6 +117,20 @@ pub struct SubscriptionOut {
     pub updated_at: DateTime<Utc>,
     /// The last time a push was accepted for this device.
     pub last_sent_at: Option<DateTime<Utc>>,
+}
+
+impl Example for SubscriptionOut {
+    fn example() -> Self {
+        Self {
+            id: examples::id("0196f6b2-6d7e-7f80-9a1b-2c3d4e5f6a7b"),
+            push_service: "https://fcm.googleapis.com".into(),
+            device_label: Some("Ana's phone".into()),
+            expires_at: None,
+            created_at: examples::at("2026-11-21T09:20:00Z"),
+            updated_at: examples::at("2026-11-21T09:20:00Z"),
+            last_sent_at: Some(examples::at("2026-11-22T18:00:02Z")),
+        }
+    }
 }
 
 impl From<SubscriptionRecord> for SubscriptionOut {
@@ -127,10 +151,16 @@ impl From<SubscriptionRecord> for SubscriptionOut {
 
 /// The caller's devices registered for push.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "PushSubscriptionList")]
+#[oai(rename = "PushSubscriptionList", example)]
 pub struct SubscriptionList {
     /// Every device of the caller's.
     pub items: Vec<SubscriptionOut>,
+}
+
+impl Example for SubscriptionList {
+    fn example() -> Self {
+        Self { items: vec![SubscriptionOut::example()] }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -272,7 +302,7 @@ impl From<NotificationRecord> for NotificationOut {
 
 /// One page of the inbox.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "NotificationPage")]
+#[oai(rename = "NotificationPage", example)]
 pub struct NotificationPage {
     /// Newest first, upcoming ones included.
     pub items: Vec<NotificationOut>,
@@ -280,12 +310,37 @@ pub struct NotificationPage {
     pub next_cursor: Option<String>,
 }
 
+impl Example for NotificationPage {
+    fn example() -> Self {
+        let step = &crate::domain::aftercare::deep_tissue_template().steps[0];
+        let item = NotificationOut {
+            id: examples::id("0196f6e0-1a2b-7c3d-8e4f-5a6b7c8d9e0f"),
+            kind: KindOut::Aftercare,
+            title: step.title.clone(),
+            body: step.body.clone(),
+            link: format!("/sessions/{}/steps/0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0e9f", examples::SESSION),
+            due_at: examples::at("2026-11-21T11:15:00Z"),
+            status: StatusOut::Sent,
+            read: true,
+            read_at: Some(examples::at("2026-11-21T11:40:12Z")),
+        };
+        let next = crate::store::EntryPosition { recorded_at: item.due_at, id: item.id };
+        Self { items: vec![item], next_cursor: Some(pagination::encode_entry_cursor(next)) }
+    }
+}
+
 /// The test notification that was queued.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "TestNotification")]
+#[oai(rename = "TestNotification", example)]
 pub struct TestSent {
     /// The inbox item of the test notification.
     pub id: Uuid,
+}
+
+impl Example for TestSent {
+    fn example() -> Self {
+        Self { id: examples::id("0196f6e4-2b3c-7d4e-9f5a-6b7c8d9e0f1a") }
+    }
 }
 
 #[derive(ApiResponse)]

@@ -2,6 +2,7 @@
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -12,6 +13,7 @@ pub struct OpsApi;
 
 /// The process is running.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Health {
     /// Always `ok` when the process answers.
     pub status: String,
@@ -19,6 +21,7 @@ pub struct Health {
 
 /// Every dependency answered.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Readiness {
     /// `ready` when every dependency answered.
     pub status: String,
@@ -26,6 +29,18 @@ pub struct Readiness {
     pub database: String,
     /// `ok`, or `in_process` when no Redis is configured.
     pub redis: String,
+}
+
+impl Example for Health {
+    fn example() -> Self {
+        Health { status: "ok".into() }
+    }
+}
+
+impl Example for Readiness {
+    fn example() -> Self {
+        Readiness { status: "ready".into(), database: "ok".into(), redis: "ok".into() }
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Operations")]

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::{ApiError, ProblemField, Problems, status};
+use super::examples;
 use super::journal::own_journal;
 use super::json::JsonBody;
 use super::pagination;
@@ -49,7 +50,7 @@ impl Example for PegBody {
 
 /// Roland-Morris Disability Questionnaire: 24 statements, each ticked (true) or not.
 #[derive(Debug, Clone, Object, Deserialize, Serialize)]
-#[oai(rename = "RolandMorrisSubmission")]
+#[oai(rename = "RolandMorrisSubmission", example)]
 #[serde(deny_unknown_fields)]
 pub struct RolandMorrisBody {
     /// The 24 answers in the questionnaire's order.
@@ -58,6 +59,14 @@ pub struct RolandMorrisBody {
     /// When it was filled in (RFC 3339), from 2000-01-01 up to 10 minutes ahead of the server
     /// clock; default: now.
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Example for RolandMorrisBody {
+    /// Statements 2, 3, 8, 11, 13 and 17 ticked: a score of 6.
+    fn example() -> Self {
+        let ticked = [2, 3, 8, 11, 13, 17];
+        Self { answers: (1..=24).map(|n| ticked.contains(&n)).collect(), completed_at: None }
+    }
 }
 
 /// A completed questionnaire, chosen by `kind`: `peg` or `roland_morris`.
@@ -111,7 +120,7 @@ pub struct PegAnswersOut {
 
 /// A stored questionnaire response and its score.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "Questionnaire")]
+#[oai(rename = "Questionnaire", example)]
 pub struct QuestionnaireBody {
     /// The response's id.
     pub id: Uuid,
@@ -155,6 +164,20 @@ impl From<QuestionnaireRecord> for QuestionnaireBody {
     }
 }
 
+impl Example for QuestionnaireBody {
+    fn example() -> Self {
+        Self {
+            id: examples::id("0196f6d3-4a5b-7c6d-8e7f-9a0b1c2d3e4f"),
+            kind: KindBody::Peg,
+            score: 5.0,
+            max_score: 10.0,
+            completed_at: examples::at("2026-11-22T18:05:00Z"),
+            peg: Some(PegAnswersOut { pain: 6, enjoyment: 4, activity: 5 }),
+            roland_morris: None,
+        }
+    }
+}
+
 /// First and latest score of the responses in the range (over every page).
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "ScoreTrend")]
@@ -174,7 +197,7 @@ pub struct TrendBody {
 
 /// Questionnaire responses and, for one kind, their trend.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "QuestionnaireList")]
+#[oai(rename = "QuestionnaireList", example)]
 pub struct QuestionnaireList {
     /// Oldest first.
     pub items: Vec<QuestionnaireBody>,
@@ -182,6 +205,23 @@ pub struct QuestionnaireList {
     pub trend: Option<TrendBody>,
     /// Present when more responses follow; pass as `cursor`.
     pub next_cursor: Option<String>,
+}
+
+impl Example for QuestionnaireList {
+    fn example() -> Self {
+        let earlier = QuestionnaireBody {
+            id: examples::id("0196f6d3-0f1e-7d2c-9b3a-4f5e6d7c8b9a"),
+            score: 7.0,
+            completed_at: examples::at("2026-11-15T18:00:00Z"),
+            peg: Some(PegAnswersOut { pain: 7, enjoyment: 7, activity: 7 }),
+            ..QuestionnaireBody::example()
+        };
+        Self {
+            items: vec![earlier, QuestionnaireBody::example()],
+            trend: Some(trend(KindBody::Peg, (7.0, 5.0))),
+            next_cursor: None,
+        }
+    }
 }
 
 #[derive(ApiResponse)]

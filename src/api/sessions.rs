@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::accounts::Done;
 use super::error::{ApiError, ProblemField, Problems, status};
+use super::examples;
 use super::json::JsonBody;
 use super::names::Name;
 use super::pagination;
@@ -175,7 +176,7 @@ impl Example for HealthScreenBody {
 
 /// A patient's health screen as saved, with the questions still to ask.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "HealthScreenState")]
+#[oai(rename = "HealthScreenState", example)]
 pub struct HealthScreenOut {
     /// The answers; a missing field is a question not answered yet.
     pub screen: HealthScreenBody,
@@ -183,6 +184,25 @@ pub struct HealthScreenOut {
     pub updated_at: Option<DateTime<Utc>>,
     /// Conditions not answered yet: ask before the first session.
     pub unanswered: Vec<Name<Condition>>,
+}
+
+impl Example for HealthScreenOut {
+    fn example() -> Self {
+        let screen: HealthScreen = convert(&HealthScreenBody::example()).expect("the screen example converts");
+        screen_out(&screen, Some(examples::at("2026-11-21T09:35:00Z"))).expect("the screen example converts back")
+    }
+}
+
+/// The warnings the example health screen gives for the example planned session.
+fn example_warnings() -> Vec<WarningOut> {
+    let screen: HealthScreen = convert(&HealthScreenBody::example()).expect("the screen example converts");
+    let planned = PlannedBody::example();
+    let planned = PlannedSession {
+        kind: planned.kind.0,
+        pressure: planned.pressure.map(|p| p.0),
+        regions: planned.regions.into_iter().map(|r| r.0).collect(),
+    };
+    crate::domain::screening::screen(&screen, &planned).into_iter().map(Into::into).collect()
 }
 
 /// The saved screen of a patient (an empty one when none was saved yet).
@@ -252,10 +272,16 @@ impl Example for PlannedBody {
 
 /// What the health screen says about a planned session.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "ScreenResult")]
+#[oai(rename = "ScreenResult", example)]
 pub struct ScreenOut {
     /// Most serious first; empty when nothing on the health screen stands in the way.
     pub warnings: Vec<WarningOut>,
+}
+
+impl Example for ScreenOut {
+    fn example() -> Self {
+        Self { warnings: example_warnings() }
+    }
 }
 
 /// A massage session as the client writes it.
@@ -387,7 +413,7 @@ pub struct CheckInOut {
 
 /// One step of a session's aftercare plan, with its prompt time and progress.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "AftercareStep")]
+#[oai(rename = "AftercareStep", example)]
 pub struct StepOut {
     /// Identifies the step, for `…/steps/{step_id}/completion` and `…/check-in`.
     pub id: Uuid,
@@ -409,6 +435,12 @@ pub struct StepOut {
     pub completed_at: Option<DateTime<Utc>>,
     /// Soreness check-ins only: the answer, `null` until answered.
     pub check_in: Option<CheckInOut>,
+}
+
+impl Example for StepOut {
+    fn example() -> Self {
+        SessionOut::example().steps.swap_remove(3)
+    }
 }
 
 impl From<StepRecord> for StepOut {
@@ -478,6 +510,30 @@ pub struct SessionSummaryOut {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Example for SessionSummaryOut {
+    fn example() -> Self {
+        let written = SessionBody::example();
+        let started_at = written.started_at;
+        Self {
+            id: examples::id(examples::SESSION),
+            started_at,
+            ended_at: started_at + chrono::TimeDelta::minutes(written.duration_minutes),
+            duration_minutes: 60,
+            kind: written.kind,
+            techniques: written.techniques,
+            regions: written.regions,
+            pressure: written.pressure,
+            pain_before: Some(6),
+            pain_after: Some(4),
+            notes: written.notes,
+            recorded_by: Some(examples::id(examples::THERAPIST)),
+            plan_name: crate::domain::aftercare::deep_tissue_template().name,
+            created_at: examples::at("2026-11-20T17:05:00Z"),
+            updated_at: examples::at("2026-11-20T17:05:00Z"),
+        }
+    }
+}
+
 impl From<MassageSession> for SessionSummaryOut {
     fn from(s: MassageSession) -> Self {
         Self {
@@ -502,7 +558,7 @@ impl From<MassageSession> for SessionSummaryOut {
 
 /// A session with its aftercare plan and the health screen's warnings.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "Session")]
+#[oai(rename = "Session", example)]
 pub struct SessionOut {
     /// The session's details.
     pub session: SessionSummaryOut,
@@ -510,6 +566,55 @@ pub struct SessionOut {
     pub steps: Vec<StepOut>,
     /// From the patient's health screen; most serious first.
     pub warnings: Vec<WarningOut>,
+}
+
+impl Example for SessionOut {
+    /// The default deep-tissue plan for a session ending at 18:00 in Berlin: the bath that
+    /// evening, stretches next morning, check-ins 24 and 48 hours on; the first answered.
+    fn example() -> Self {
+        use crate::domain::aftercare::{deep_tissue_template, plan};
+        use crate::domain::time::{QuietHours, TimeZone};
+        let session = SessionSummaryOut::example();
+        let zone = TimeZone::parse("Europe/Berlin").expect("a known zone");
+        let ids = [
+            "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0e9f",
+            "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0ea0",
+            "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0ea1",
+            "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0ea2",
+            "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0ea3",
+        ];
+        let planned = plan(&deep_tissue_template(), session.ended_at, zone, QuietHours::default());
+        let steps = planned
+            .into_iter()
+            .zip(ids)
+            .enumerate()
+            .map(|(i, (p, id))| {
+                let done = i < 4;
+                let completed_at = done.then(|| p.due_at + chrono::TimeDelta::minutes(20));
+                StepOut {
+                    id: examples::id(id),
+                    key: p.step.key,
+                    kind: p.step.kind.as_str().to_owned(),
+                    hours_after: match p.step.kind {
+                        StepKind::SorenessCheckIn { hours_after } => Some(hours_after),
+                        _ => None,
+                    },
+                    title: p.step.title,
+                    body: p.step.body,
+                    due_at: p.due_at,
+                    state: if done { StepStateOut::Done } else { StepStateOut::Pending },
+                    completed_at,
+                    check_in: match (p.step.kind, completed_at) {
+                        (StepKind::SorenessCheckIn { .. }, Some(answered_at)) => {
+                            Some(CheckInOut { soreness: 3, leg_swelling_redness_warmth: false, answered_at })
+                        }
+                        _ => None,
+                    },
+                }
+            })
+            .collect();
+        Self { session, steps, warnings: example_warnings() }
+    }
 }
 
 impl From<SessionView> for SessionOut {
@@ -524,12 +629,18 @@ impl From<SessionView> for SessionOut {
 
 /// Recorded sessions, without their plans, a page at a time.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "SessionList")]
+#[oai(rename = "SessionList", example)]
 pub struct SessionList {
     /// Newest first.
     pub items: Vec<SessionSummaryOut>,
     /// Present when more sessions follow; pass as `cursor`.
     pub next_cursor: Option<String>,
+}
+
+impl Example for SessionList {
+    fn example() -> Self {
+        Self { items: vec![SessionSummaryOut::example()], next_cursor: None }
+    }
 }
 
 /// `GET …/sessions`: sessions with `from <= started_at < to`, newest first, a page at a time.
@@ -765,7 +876,7 @@ impl Example for TemplateBody {
 
 /// A therapist's aftercare template as stored.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "AftercareTemplate")]
+#[oai(rename = "AftercareTemplate", example)]
 pub struct TemplateOut {
     /// Identifies the template, e.g. to assign it to a client.
     pub id: Uuid,
@@ -775,6 +886,17 @@ pub struct TemplateOut {
     pub created_at: DateTime<Utc>,
     /// When it last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
+}
+
+impl Example for TemplateOut {
+    fn example() -> Self {
+        Self {
+            id: examples::id(examples::TEMPLATE),
+            template: TemplateBody::example(),
+            created_at: examples::at("2026-11-10T08:00:00Z"),
+            updated_at: examples::at("2026-11-12T14:30:00Z"),
+        }
+    }
 }
 
 fn template_out(record: TemplateRecord) -> Result<TemplateOut, ApiError> {
@@ -788,10 +910,16 @@ fn template_out(record: TemplateRecord) -> Result<TemplateOut, ApiError> {
 
 /// A therapist's aftercare templates.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "AftercareTemplateList")]
+#[oai(rename = "AftercareTemplateList", example)]
 pub struct TemplateList {
     /// The caller's own templates.
     pub items: Vec<TemplateOut>,
+}
+
+impl Example for TemplateList {
+    fn example() -> Self {
+        Self { items: vec![TemplateOut::example()] }
+    }
 }
 
 /// Which template a client's next sessions follow.

@@ -128,7 +128,7 @@ fn contract_problems(spec: &Value) -> Vec<String> {
                     Some(variants) => variants.iter().map(|v| schema(spec, v).1).collect(),
                     None => vec![root_schema],
                 };
-                if !variants.iter().any(|v| v["example"].is_object()) {
+                if !variants.iter().all(|v| v["example"].is_object()) {
                     fail(format!("{name}: the request body {root_name} has no example"));
                 }
                 reachable(spec, root, &mut request_schemas);
@@ -186,8 +186,14 @@ fn contract_problems(spec: &Value) -> Vec<String> {
                     }
                     s if s.starts_with('2') => {
                         let json = content.and_then(|c| c.iter().find(|(k, _)| k.starts_with("application/json")));
-                        if !json.is_some_and(|(_, media)| media["schema"]["$ref"].is_string()) {
-                            fail(format!("{name} {status}: no application/json body with a named schema"));
+                        match json.filter(|(_, media)| media["schema"]["$ref"].is_string()) {
+                            None => fail(format!("{name} {status}: no application/json body with a named schema")),
+                            Some((_, media)) => {
+                                let (schema_name, schema) = schema(spec, &media["schema"]);
+                                if !schema["example"].is_object() {
+                                    fail(format!("{name} {status}: the response {schema_name} has no example"));
+                                }
+                            }
                         }
                     }
                     _ => {
@@ -303,6 +309,7 @@ fn the_rules_catch_what_they_are_for() {
         "does not declare 404",
         "no X-Request-Id header",
         "no Location header",
+        "the response Thing has no example",
         "schema Thing: no description",
         "must reject unknown fields",
         "Thing.size: non-standard format uint8",
