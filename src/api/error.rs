@@ -66,6 +66,24 @@ impl Example for Problem {
     }
 }
 
+/// The problem an operation typically answers with `status`, shown as that response's example
+/// in the API document.
+pub fn example_problem(status: u16) -> Problem {
+    let error = match status {
+        400 => {
+            ApiError::Malformed("The request body is not valid JSON: expected `,` or `}` at line 1 column 17.".into())
+        }
+        401 => unauthorized(AuthFailure::InvalidToken),
+        403 => ApiError::Forbidden("Only therapists may do this."),
+        409 => service::Error::Conflict("idempotency_key_in_use").into(),
+        413 => ApiError::PayloadTooLarge { limit: 262_144 },
+        422 => return Problem::example(),
+        429 => ApiError::TooManyRequests { retry_after_seconds: 30 },
+        other => ApiError::for_status(StatusCode::from_u16(other).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)),
+    };
+    error.problem("5f0c6d1e-8b7a-4c2d-9e3f-1a2b3c4d5e6f")
+}
+
 impl From<FieldError> for ProblemField {
     fn from(error: FieldError) -> Self {
         Self { field: error.field, code: error.code.to_owned(), message: error.message }

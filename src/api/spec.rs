@@ -58,6 +58,7 @@ pub fn document() -> Value {
 
 fn finish(document: &mut Value) {
     describe_bare_responses(document);
+    problem_examples(document);
     mark_security(document);
     fold_union_variants(document);
     close_request_schemas(document);
@@ -128,6 +129,26 @@ fn describe_bare_responses(document: &mut Value) {
             if let Some(description) = refs.first().and_then(|name| descriptions.get(*name)) {
                 response.insert(key("description"), description.clone());
             }
+        }
+    }
+}
+
+/// Each error response shows the problem it typically carries, so a client sees the `code` and
+/// fields of a 401 or a 429 without provoking one.
+fn problem_examples(document: &mut Value) {
+    for operation in operations_mut(document) {
+        let Some(responses) = operation.get_mut("responses").and_then(Value::as_mapping_mut) else { continue };
+        for (status, response) in responses.iter_mut() {
+            let Some(status) = status.as_str().and_then(|s| s.parse::<u16>().ok()) else { continue };
+            let Some(media) = response
+                .get_mut("content")
+                .and_then(|c| c.get_mut(super::error::PROBLEM_JSON))
+                .and_then(Value::as_mapping_mut)
+            else {
+                continue;
+            };
+            let example = serde_yaml::to_value(super::error::example_problem(status)).expect("a problem serialises");
+            media.insert(key("example"), example);
         }
     }
 }

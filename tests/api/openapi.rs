@@ -197,10 +197,12 @@ fn contract_problems(spec: &Value) -> Vec<String> {
                         }
                     }
                     _ => {
-                        if response["content"]["application/problem+json"]["schema"]["$ref"]
-                            != "#/components/schemas/Problem"
-                        {
+                        let media = &response["content"]["application/problem+json"];
+                        if media["schema"]["$ref"] != "#/components/schemas/Problem" {
                             fail(format!("{name} {status}: not an application/problem+json Problem"));
+                        }
+                        if media["example"]["status"].as_u64().map(|s| s.to_string()).as_deref() != Some(status) {
+                            fail(format!("{name} {status}: no example problem with this status"));
                         }
                     }
                 }
@@ -288,7 +290,10 @@ fn the_rules_catch_what_they_are_for() {
             "summary": "Create",
             "parameters": [{"name": "thing_id", "in": "path", "required": true, "schema": {"type": "string"}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
-            "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}
+            "responses": {
+                "201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
+                "422": {"description": "Rejected", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            }
         }}},
         "components": {
             "securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer", "description": "A token."}},
@@ -310,6 +315,7 @@ fn the_rules_catch_what_they_are_for() {
         "no X-Request-Id header",
         "no Location header",
         "the response Thing has no example",
+        "422: no example problem with this status",
         "schema Thing: no description",
         "must reject unknown fields",
         "Thing.size: non-standard format uint8",
