@@ -64,26 +64,15 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&settings).await?;
         store.migrate().await.context("database migration")?;
-        let limiter = coordination::connect(
-            &settings.redis.url,
-            &settings.redis.key_prefix,
-            RedisTimeouts {
-                connection: Duration::from_millis(settings.redis.connection_timeout_ms),
-                response: Duration::from_millis(settings.redis.response_timeout_ms),
-            },
-        )
-        .await
-        .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
-        let wakeups = coordination::connect_wakeups(
-            &settings.redis.url,
-            &settings.redis.key_prefix,
-            RedisTimeouts {
-                connection: Duration::from_millis(settings.redis.connection_timeout_ms),
-                response: Duration::from_millis(settings.redis.response_timeout_ms),
-            },
-        )
-        .await
-        .with_context(|| format!("cannot connect to Redis at {}", redact_url(&settings.redis.url)))?;
+        let redis = &settings.redis;
+        let timeouts = RedisTimeouts {
+            connection: Duration::from_millis(redis.connection_timeout_ms),
+            response: Duration::from_millis(redis.response_timeout_ms),
+        };
+        let unreachable = || format!("cannot connect to Redis at {}", redact_url(&redis.url));
+        let limiter = coordination::connect(&redis.url, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
+        let wakeups =
+            coordination::connect_wakeups(&redis.url, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
         let passwords = PasswordHasher::new(&settings.auth)?;
         let keys = vapid_keys(&settings.push, store.as_ref(), clock.now()).await.context("Web Push set-up")?;
         let push = Arc::new(PushSender::with_keys(&settings.push, keys).context("Web Push set-up")?);
