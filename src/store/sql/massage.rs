@@ -66,10 +66,9 @@ macro_rules! massage_repo {
             change: &$crate::store::StepNotification,
         ) -> Result<(), sqlx::Error> {
             use $crate::store::StepNotification;
-            use $crate::store::types::Ts;
             match change {
                 StepNotification::Schedule { step_id, notification: n } => {
-                    sqlx::query(
+                    let insert = sqlx::query(
                         "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency,
                                                     topic, due_at, subject_date, state, created_at)
                          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', $13
@@ -78,21 +77,9 @@ macro_rules! massage_repo {
                             SET due_at = excluded.due_at, title = excluded.title, body = excluded.body, link = excluded.link,
                                 ttl_seconds = excluded.ttl_seconds, urgency = excluded.urgency, state = 'scheduled'
                             WHERE notifications.state IN ('scheduled', 'cancelled')",
-                    )
-                    .bind(n.id)
-                    .bind(n.account_id)
-                    .bind(&n.dedupe_key)
-                    .bind(n.kind.as_str())
-                    .bind(&n.title)
-                    .bind(&n.body)
-                    .bind(&n.link)
-                    .bind(i64::try_from(n.ttl.as_secs()).unwrap_or(i64::MAX))
-                    .bind(n.urgency.as_str())
-                    .bind(&n.topic)
-                    .bind(Ts::from(n.due_at))
-                    .bind(n.subject_date)
-                    .bind(Ts::from(n.created_at))
-                    .bind(step_id)
+                    );
+                    $crate::store::sql::bind_new_notification!(insert, n)
+                        .bind(step_id)
                     .execute(&mut *conn)
                     .await?;
                 }

@@ -18,5 +18,5 @@ pub(crate) use alerts::alert_repo;
 pub(crate) use care::care_repo;
 pub(crate) use journal::journal_repo;
 pub(crate) use massage::massage_repo;
-pub(crate) use notifications::notification_repo;
+pub(crate) use notifications::{bind_new_notification, notification_repo};
 pub(crate) use sessions::session_repo;

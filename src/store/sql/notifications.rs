@@ -29,7 +29,6 @@ macro_rules! notification_repo {
         #[async_trait::async_trait]
         impl $crate::store::NotificationRepo for $store {
             async fn schedule(&self, n: &$crate::store::NewNotification, reschedule: bool) -> $crate::store::StoreResult<bool> {
-                use $crate::store::types::Ts;
                 let sql = if reschedule {
                     "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency, topic,
                                                 due_at, subject_date, state, created_at)
@@ -46,20 +45,7 @@ macro_rules! notification_repo {
                      ON CONFLICT (account_id, dedupe_key) DO NOTHING
                      RETURNING id"
                 };
-                let id: Option<uuid::Uuid> = sqlx::query_scalar(sql)
-                    .bind(n.id)
-                    .bind(n.account_id)
-                    .bind(&n.dedupe_key)
-                    .bind(n.kind.as_str())
-                    .bind(&n.title)
-                    .bind(&n.body)
-                    .bind(&n.link)
-                    .bind(i64::try_from(n.ttl.as_secs()).unwrap_or(i64::MAX))
-                    .bind(n.urgency.as_str())
-                    .bind(&n.topic)
-                    .bind(Ts::from(n.due_at))
-                    .bind(n.subject_date)
-                    .bind(Ts::from(n.created_at))
+                let id: Option<uuid::Uuid> = $crate::store::sql::bind_new_notification!(sqlx::query_scalar(sql), n)
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(id == Some(n.id))
@@ -567,3 +553,28 @@ macro_rules! notification_repo {
     };
 }
 pub(crate) use notification_repo;
+
+/// Binds a new notification's columns as `$1`…`$13` in the order every insert lists them:
+/// id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency, topic, due_at,
+/// subject_date, created_at.
+macro_rules! bind_new_notification {
+    ($query:expr, $notification:expr) => {{
+        let n: &$crate::store::NewNotification = $notification;
+        $query
+            .bind(n.id)
+            .bind(n.account_id)
+            .bind(&n.dedupe_key)
+            .bind(n.kind.as_str())
+            .bind(&n.title)
+            .bind(&n.body)
+            .bind(&n.link)
+            .bind(i64::try_from(n.ttl.as_secs()).unwrap_or(i64::MAX))
+            .bind(n.urgency.as_str())
+            .bind(&n.topic)
+            .bind($crate::store::types::Ts::from(n.due_at))
+            .bind(n.subject_date)
+            .bind($crate::store::types::Ts::from(n.created_at))
+    }};
+}
+
+pub(crate) use bind_new_notification;
