@@ -1,7 +1,50 @@
+use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+use sqlx::Connection as _;
 
-use crate::helpers::{PASSWORD, assert_problem, on_both_backends, problem_fields};
+use crate::helpers::{Backend, PASSWORD, TestApp, assert_problem, on_both_backends, problem_fields};
+use crate::push_receiver::PushReceiver;
+
+impl TestApp {
+    /// Every `table.column` of the schema that can hold an account id: on PostgreSQL the `uuid`
+    /// columns, on SQLite (which stores uuids as 16-byte blobs in columns of any declared type)
+    /// every column. Read from the catalogue, so a table added later is covered without naming it.
+    async fn id_columns(&self) -> Vec<(String, String)> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND data_type = 'uuid'"
+            }
+        };
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+            }
+        }
+    }
+
+    /// `table.column (rows)` for every column holding `id`.
+    async fn where_id_remains(&self, id: uuid::Uuid) -> Vec<String> {
+        let mut found = Vec::new();
+        for (table, column) in self.id_columns().await {
+            let rows = self.count(&format!("SELECT count(*) FROM \"{table}\" WHERE \"{column}\" = $1"), Some(id)).await;
+            if rows > 0 {
+                found.push(format!("{table}.{column} ({rows})"));
+            }
+        }
+        found
+    }
+}
 
 on_both_backends! {
     async fn register_sign_in_read_profile(app) {
@@ -132,6 +175,63 @@ on_both_backends! {
         let response = patch(json!({"quiet_hours": {"start": "08:00", "end": "08:00"}})).await;
         let body = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(problem_fields(&body), ["quiet_hours"]);
+    }
+
+    async fn erasing_a_patient_leaves_nothing_with_their_id_in_any_table(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let id: uuid::Uuid = ana.id.parse().unwrap();
+        let receiver = PushReceiver::start().await;
+        app.register_device(&ana.tokens, &receiver.subscribe()).await;
+
+        // Something in every part of the service: consent and what the therapist did with it,
+        // the journal with an idempotent write and a red flag, a session with its plan and a
+        // check-in, settings, and a pending invite.
+        app.link(&ana, &tom, &["read_journal", "record_sessions", "manage_aftercare", "receive_alerts"]).await;
+        let template = json!({"name": "Lower back", "steps": [
+            {"key": "walk", "kind": {"type": "custom"}, "timing": {"type": "after_end", "minutes": 60}, "title": "A short walk", "body": "Walk for 10 minutes."},
+            {"key": "check_24h", "kind": {"type": "soreness_check_in", "hours_after": 24}, "timing": {"type": "after_end", "minutes": 1440}, "title": "How do you feel?", "body": "Rate your soreness."}
+        ]});
+        let created: Value = app.post("/v1/aftercare/templates", Some(tom.token()), &template).await.json().await.unwrap();
+        let assignment = format!("/v1/patients/{id}/aftercare-template");
+        let assign = json!({"template_id": created["id"]});
+        assert_eq!(app.send(Method::PUT, &assignment, &tom, Some(&assign)).await.status(), StatusCode::NO_CONTENT);
+        let started = (app.clock_now() - TimeDelta::hours(30)).to_rfc3339();
+        let session = json!({"started_at": started, "duration_minutes": 60, "kind": "deep_tissue", "pain_before": 6});
+        let response = app.send(Method::POST, &format!("/v1/patients/{id}/sessions"), &tom, Some(&session)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let recorded: Value = response.json().await.unwrap();
+        let check_in = recorded["steps"].as_array().unwrap().iter().find(|s| s["kind"] == "soreness_check_in").unwrap();
+        let path = format!("/v1/sessions/{}/steps/{}/check-in", recorded["session"]["id"].as_str().unwrap(), check_in["id"].as_str().unwrap());
+        let answer = json!({"soreness": 4, "leg_swelling_redness_warmth": false});
+        assert_eq!(app.send(Method::PUT, &path, &ana, Some(&answer)).await.status(), StatusCode::OK);
+
+        let entry = json!({"recorded_at": app.clock_now().to_rfc3339(), "pain": 7, "symptoms": ["saddle_numbness"]});
+        let path = format!("/v1/journal/entries/{}", uuid::Uuid::new_v4());
+        assert_eq!(app.send(Method::PUT, &path, &ana, Some(&entry)).await.status(), StatusCode::CREATED);
+        let peg = json!({"kind": "peg", "pain": 6, "enjoyment": 5, "activity": 6});
+        let response = app.client.post(app.url("/v1/questionnaires")).bearer_auth(ana.token()).header("Idempotency-Key", "peg-1").json(&peg).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let screen = json!({"fever": {"present": false, "confirmed_on": app.clock_now().date_naive()}});
+        assert_eq!(app.send(Method::PUT, "/v1/me/health-screen", &ana, Some(&screen)).await.status(), StatusCode::OK);
+        let reminders = json!({"daily_enabled": true, "daily_time": "20:00", "weekly_peg_enabled": true, "weekly_peg_weekday": "sunday", "weekly_peg_time": "18:00"});
+        assert_eq!(app.send(Method::PUT, "/v1/me/reminders", &ana, Some(&reminders)).await.status(), StatusCode::OK);
+        assert_eq!(app.get(&format!("/v1/patients/{id}/journal/entries"), tom.token()).await.status(), StatusCode::OK);
+        app.create_invite(&ana, json!({"scopes": ["read_journal"]})).await;
+        assert_eq!(app.get("/v1/alerts", ana.token()).await.json::<Value>().await.unwrap()["items"].as_array().unwrap().len(), 1);
+        // The catalogue walk sees the tables this filled (a guard against a walk that finds nothing).
+        let before = app.where_id_remains(id).await;
+        for table in ["accounts", "journal_entries", "alerts", "care_grants", "access_log", "notifications", "soreness_check_ins"] {
+            assert!(before.iter().any(|c| c.starts_with(&format!("{table}."))), "{table} not in {before:?}");
+        }
+
+        let response = app.request(Method::DELETE, "/v1/me", Some(ana.token()), None).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.where_id_remains(id).await, Vec::<String>::new(), "the patient's id is still stored");
+        // The therapist keeps their account and templates, without the client.
+        let caseload: Value = app.get("/v1/caseload", tom.token()).await.json().await.unwrap();
+        assert_eq!(caseload["items"], json!([]));
+        assert_eq!(app.get("/v1/aftercare/templates", tom.token()).await.status(), StatusCode::OK);
     }
 
     async fn deleted_account_cannot_sign_in_and_its_data_is_gone(app) {
