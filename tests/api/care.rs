@@ -781,6 +781,41 @@ on_both_backends! {
         assert_eq!(log.len(), 2, "{log:?}");
     }
 
+    async fn a_therapists_session_view_is_one_logged_read(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let today = app.clock_now().date_naive().to_string();
+        let screen = json!({"blood_clots": {"present": true, "note": "DVT in 2025", "confirmed_on": today}});
+        assert_eq!(app.send(Method::PUT, "/v1/me/health-screen", &ana, Some(&screen)).await.status(), StatusCode::OK);
+        let session = json!({"started_at": (app.clock_now() - TimeDelta::hours(30)).to_rfc3339(), "duration_minutes": 60, "kind": "deep_tissue"});
+        let recorded: Value = app.post("/v1/sessions", Some(ana.token()), &session).await.json().await.unwrap();
+        let id = recorded["session"]["id"].as_str().unwrap().to_owned();
+        let step = recorded["steps"].as_array().unwrap().iter().find(|s| s["key"] == "soreness_24h").unwrap()["id"].as_str().unwrap().to_owned();
+        let answer = json!({"soreness": 5, "leg_swelling_redness_warmth": false});
+        let response = app.send(Method::PUT, &format!("/v1/sessions/{id}/steps/{step}/check-in"), &ana, Some(&answer)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        app.link(&ana, &tom, &["read_journal"]).await;
+
+        let view = app.json(tom.token(), &format!("/v1/patients/{}/sessions/{id}", ana.id)).await;
+        assert_eq!(view["session"]["id"], id.as_str());
+        assert_eq!(view["steps"].as_array().unwrap().len(), recorded["steps"].as_array().unwrap().len());
+        let answered = view["steps"].as_array().unwrap().iter().find(|s| s["id"] == step.as_str()).unwrap();
+        assert_eq!(answered["check_in"]["soreness"], 5, "{answered}");
+        assert_eq!(view["warnings"], recorded["warnings"]);
+        assert!(!view["warnings"].as_array().unwrap().is_empty(), "the health screen's warnings are part of the view");
+        let log = app.access_log(&ana, 50).await;
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!((log[0]["operation"].as_str(), log[0]["outcome"].as_str()), (Some("read_sessions"), Some("allowed")));
+
+        // The steps are part of the one read: when they cannot be read, nothing is shown and
+        // nothing is logged as seen.
+        app.execute("ALTER TABLE aftercare_steps RENAME TO aftercare_steps_away").await.unwrap();
+        let failed = app.get(&format!("/v1/patients/{}/sessions/{id}", ana.id), tom.token()).await;
+        assert!(failed.status().is_server_error(), "{}", failed.status());
+        app.execute("ALTER TABLE aftercare_steps_away RENAME TO aftercare_steps").await.unwrap();
+        assert_eq!(app.access_log(&ana, 50).await.len(), 1, "a read that failed half-way leaves no line");
+    }
+
     async fn the_caseload_puts_the_most_neglected_client_first(app) {
         app.clock.set("2026-11-20T12:00:00Z".parse().unwrap());
         let tom = app.therapist("tom@example.org", "Tom").await;
