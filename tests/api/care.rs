@@ -634,6 +634,48 @@ on_both_backends! {
         assert_eq!(app.redeem(&sam, json!({"code": real["code"]})).await.status(), StatusCode::CREATED);
     }
 
+    async fn parallel_guesses_cannot_exceed_the_limit(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let sam = app.therapist("sam@example.org", "Sam").await;
+        let real = app.create_invite(&ana, json!({"scopes": ["read_journal"]})).await;
+        // Looking up a real code does not use up the window, however often.
+        for _ in 0..12 {
+            let response = app.post("/v1/care/invites/lookup", Some(sam.token()), &json!({"code": real["code"]})).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+
+        // Twenty wrong guesses at once: each is counted before its code is looked at, so no more
+        // than the ten allowed per account reach the lookup.
+        let guesses = (0..20).map(|i| {
+            let path = if i % 2 == 0 { "/v1/care/invites/redeem" } else { "/v1/care/invites/lookup" };
+            let body = json!({"code": format!("AAAA-{i:04}")});
+            let app = &app;
+            let token = tom.token().to_owned();
+            async move { app.post(path, Some(&token), &body).await }
+        });
+        let responses = futures::future::join_all(guesses).await;
+        let (mut failed, mut limited) = (0, 0);
+        for response in responses {
+            match response.status() {
+                StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => failed += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!(retry_after > 0 && retry_after <= 3600, "{retry_after}");
+                    limited += 1;
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert!(failed <= 10, "{failed} guesses were looked up");
+        assert_eq!((failed, limited), (10, 10));
+        // The real code is refused to Tom as well, before it is looked at.
+        let response = app.redeem(&tom, json!({"code": real["code"]})).await;
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        assert_eq!(app.count("SELECT count(*) FROM care_grants", None).await, 0);
+        assert_eq!(app.redeem(&sam, json!({"code": real["code"]})).await.status(), StatusCode::CREATED);
+    }
+
     async fn revocation_takes_effect_on_the_next_request(app) {
         let ana = app.named_patient("ana@example.org", "Ana").await;
         let tom = app.therapist("tom@example.org", "Tom").await;
