@@ -379,7 +379,8 @@ impl AppState {
                 let (count, tier) = alerts.get(&patient_id).copied().unwrap_or((0, None));
                 let open_alerts =
                     grant.scopes.contains(crate::domain::care::Scope::ReceiveAlerts).then_some((count, tier));
-                let urgency = tier.map_or(0, urgency_rank);
+                // Without the alerts scope, a client's alerts do not even move them up the list.
+                let urgency = open_alerts.and_then(|(_, tier)| tier).map_or(0, urgency_rank);
                 (urgency, silent, CaseloadItem { grant: client.grant, journal, last_session, open_alerts })
             })
             .collect();
