@@ -45,6 +45,16 @@ impl RateLimiter for MemoryLimiter {
         Ok(Window { count: entry.1, resets_in: entry.0 - now })
     }
 
+    async fn unhit(&self, key: &str) -> Result<(), CoordinationError> {
+        let now = Instant::now();
+        if let Some(entry) = self.windows.lock().expect("limiter lock").get_mut(key)
+            && entry.0 > now
+        {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn reset(&self, key: &str) -> Result<(), CoordinationError> {
         self.windows.lock().expect("limiter lock").remove(key);
         Ok(())

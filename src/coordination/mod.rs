@@ -33,6 +33,9 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn peek(&self, key: &str) -> Result<Window, CoordinationError>;
     /// Counts one event; opens a window of `window` if none is open.
     async fn hit(&self, key: &str, window: Duration) -> Result<Window, CoordinationError>;
+    /// Takes back one event counted by [`RateLimiter::hit`] (never below zero), for an attempt
+    /// counted before it was made that turned out not to count (it succeeded, or was refused).
+    async fn unhit(&self, key: &str) -> Result<(), CoordinationError>;
     /// Forgets a key (e.g. after a successful sign-in).
     async fn reset(&self, key: &str) -> Result<(), CoordinationError>;
     async fn ping(&self) -> Result<(), CoordinationError>;

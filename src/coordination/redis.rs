@@ -11,6 +11,7 @@ pub struct RedisLimiter {
     connection: ConnectionManager,
     prefix: String,
     hit_script: redis::Script,
+    unhit_script: redis::Script,
 }
 
 impl From<redis::RedisError> for CoordinationError {
@@ -38,6 +39,13 @@ impl RedisLimiter {
                   local ttl = redis.call('PTTL', KEYS[1])
                   if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
                   return {count, ttl}",
+            ),
+            // Only an open window with something counted is decremented: a counter never goes
+            // below zero, and one that expired meanwhile is not brought back without an expiry.
+            unhit_script: redis::Script::new(
+                r"local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+                  if count > 0 then redis.call('DECR', KEYS[1]) end
+                  return 0",
             ),
         })
     }
@@ -69,6 +77,12 @@ impl RateLimiter for RedisLimiter {
         let (count, ttl): (i64, i64) =
             self.hit_script.key(self.key(key)).arg(millis).invoke_async(&mut connection).await?;
         Ok(window(count, ttl))
+    }
+
+    async fn unhit(&self, key: &str) -> Result<(), CoordinationError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = self.unhit_script.key(self.key(key)).invoke_async(&mut connection).await?;
+        Ok(())
     }
 
     async fn reset(&self, key: &str) -> Result<(), CoordinationError> {

@@ -247,7 +247,13 @@ impl AppState {
                 due_at: due_at(recipient, kind),
                 subject_date: None,
             };
-            self.notify(notice, false).await?;
+            let mut notification = notice.into_notification(now);
+            // A therapist's copy names the client, so that it goes out only while their consent
+            // (a live grant with `receive_alerts`) still holds.
+            if recipient.account_id != alert.patient_id {
+                notification.about_patient_id = Some(alert.patient_id);
+            }
+            self.schedule_notification(notification, false).await?;
         }
         Ok(due_at(patient, patient_kind))
     }

@@ -135,29 +135,60 @@ impl AppState {
         AttemptKeys { keys }
     }
 
-    /// Refuses an attempt while the account or the address has failed too often.
-    async fn check_attempts(&self, keys: &AttemptKeys) -> Result<()> {
+    /// Counts an attempt against the account and the address before the code is looked at, and
+    /// refuses it when either has used up its window: the count and the check are one atomic
+    /// step per counter, so parallel guesses cannot slip past the limit between a check and the
+    /// failure it would have counted. A refused attempt is taken back at once; one that succeeds
+    /// is taken back by [`AppState::attempt_succeeded`], so only failures use up the window.
+    async fn claim_attempt(&self, keys: &AttemptKeys) -> Result<()> {
         let limits = &self.settings.rate_limit;
+        let window = Duration::from_secs(limits.invite_window_seconds);
+        let mut counted = Vec::with_capacity(keys.keys.len());
+        let mut refused = None;
         for key in &keys.keys {
             let limit = if key.starts_with("invite:account:") {
                 limits.invite_failures_per_account
             } else {
                 limits.invite_failures_per_address
             };
-            if let Some(retry_after) = self.over_limit(key, limit).await {
-                metrics::counter!("care_invite_attempts_total", "outcome" => "rate_limited").increment(1);
-                return Err(Error::RateLimited { retry_after });
+            match self.limiter.hit(key, window).await {
+                Ok(w) => {
+                    counted.push(key);
+                    if w.count > limit {
+                        refused = Some(w.resets_in.max(Duration::from_secs(1)));
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "rate limiter unavailable; not limiting");
+                    metrics::counter!("rate_limiter_errors_total").increment(1);
+                }
             }
         }
-        Ok(())
+        let Some(retry_after) = refused else { return Ok(()) };
+        for key in counted {
+            self.uncount(key).await;
+        }
+        metrics::counter!("care_invite_attempts_total", "outcome" => "rate_limited").increment(1);
+        Err(Error::RateLimited { retry_after })
     }
 
-    /// Counts a failed attempt and turns it into its problem.
-    async fn failed_attempt(&self, keys: &AttemptKeys, why: Refusal) -> Error {
-        let window = Duration::from_secs(self.settings.rate_limit.invite_window_seconds);
-        for key in &keys.keys {
-            self.count_hit(key, window).await;
+    async fn uncount(&self, key: &str) {
+        if let Err(error) = self.limiter.unhit(key).await {
+            tracing::warn!(%error, "rate limiter unavailable; attempt stays counted");
+            metrics::counter!("rate_limiter_errors_total").increment(1);
         }
+    }
+
+    /// An attempt that found its code does not use up the window.
+    async fn attempt_succeeded(&self, keys: &AttemptKeys) {
+        for key in &keys.keys {
+            self.uncount(key).await;
+        }
+    }
+
+    /// A failed attempt (already counted) turned into its problem.
+    fn failed_attempt(why: Refusal) -> Error {
         metrics::counter!("care_invite_attempts_total", "outcome" => "failed").increment(1);
         Error::Refused(why)
     }
@@ -172,13 +203,16 @@ impl AppState {
         client: Option<IpAddr>,
     ) -> Result<InviteRecord> {
         let keys = Self::attempt_keys(principal, client);
-        self.check_attempts(&keys).await?;
+        self.claim_attempt(&keys).await?;
         let Some(record) = self.store.invite_by_code(&code.hash()).await? else {
-            return Err(self.failed_attempt(&keys, Refusal::InviteNotFound).await);
+            return Err(Self::failed_attempt(Refusal::InviteNotFound));
         };
         match record.invite.check_redemption(principal.role, self.clock.now()) {
-            Ok(()) => Ok(record),
-            Err(why) => Err(self.failed_attempt(&keys, refusal(why)).await),
+            Ok(()) => {
+                self.attempt_succeeded(&keys).await;
+                Ok(record)
+            }
+            Err(why) => Err(Self::failed_attempt(refusal(why))),
         }
     }
 
@@ -216,7 +250,7 @@ impl AppState {
             }
         }
         let keys = Self::attempt_keys(principal, client);
-        self.check_attempts(&keys).await?;
+        self.claim_attempt(&keys).await?;
         let code_hash = code.hash();
         let redemption = Redemption {
             code_hash: &code_hash,
@@ -227,15 +261,22 @@ impl AppState {
             grant_id: Uuid::now_v7(),
             now,
         };
-        match self.store.redeem_invite(&redemption).await? {
+        let outcome = self.store.redeem_invite(&redemption).await?;
+        if matches!(
+            outcome,
+            RedeemOutcome::Linked(_) | RedeemOutcome::AlreadyRedeemed(_) | RedeemOutcome::AlreadyLinked
+        ) {
+            self.attempt_succeeded(&keys).await;
+        }
+        match outcome {
             RedeemOutcome::Linked(record) => {
                 metrics::counter!("care_invite_attempts_total", "outcome" => "linked").increment(1);
                 Ok((record, true))
             }
             RedeemOutcome::AlreadyRedeemed(record) => Ok((record, false)),
             RedeemOutcome::AlreadyLinked => Err(Error::Refused(Refusal::AlreadyLinked)),
-            RedeemOutcome::NotFound => Err(self.failed_attempt(&keys, Refusal::InviteNotFound).await),
-            RedeemOutcome::Refused(why) => Err(self.failed_attempt(&keys, refusal(why)).await),
+            RedeemOutcome::NotFound => Err(Self::failed_attempt(Refusal::InviteNotFound)),
+            RedeemOutcome::Refused(why) => Err(Self::failed_attempt(refusal(why))),
         }
     }
 
@@ -338,7 +379,8 @@ impl AppState {
                 let (count, tier) = alerts.get(&patient_id).copied().unwrap_or((0, None));
                 let open_alerts =
                     grant.scopes.contains(crate::domain::care::Scope::ReceiveAlerts).then_some((count, tier));
-                let urgency = tier.map_or(0, urgency_rank);
+                // Without the alerts scope, a client's alerts do not even move them up the list.
+                let urgency = open_alerts.and_then(|(_, tier)| tier).map_or(0, urgency_rank);
                 (urgency, silent, CaseloadItem { grant: client.grant, journal, last_session, open_alerts })
             })
             .collect();

@@ -114,9 +114,7 @@ impl AppState {
 
     async fn warnings_for(&self, session: &MassageSession) -> Result<Vec<Warning>> {
         let health = self.store.health_screen(session.patient_id, None).await?.map(|(h, _)| h).unwrap_or_default();
-        let planned =
-            PlannedSession { kind: session.kind, pressure: session.pressure, regions: session.regions.clone() };
-        Ok(screen(&health, &planned))
+        Ok(warnings_from(health, session))
     }
 
     /// Records a session and schedules its aftercare plan. With an idempotency key, a retried
@@ -283,10 +281,11 @@ impl AppState {
 
     pub async fn massage_session(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<SessionView> {
         let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
-        let session = self.store.massage_session(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)?;
-        let steps = self.store.steps(id).await?;
-        let warnings = self.warnings_for(&session).await?;
-        Ok(SessionView { session, steps, warnings })
+        // The session, its steps and answers, and the screen behind its warnings: one read, under
+        // the one access log line.
+        let read = self.store.massage_session_view(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)?;
+        let warnings = warnings_from(read.health_screen.unwrap_or_default(), &read.session);
+        Ok(SessionView { session: read.session, steps: read.steps, warnings })
     }
 
     /// Sessions started in `from..to`, newest first, a page at a time: the page after `after`,
@@ -476,6 +475,12 @@ impl AppState {
         self.store.assign_template(patient_id, principal.account_id, template_id, now, allowed.audit()).await?;
         Ok(())
     }
+}
+
+/// The contraindication screen's warnings for a recorded session.
+fn warnings_from(health: HealthScreen, session: &MassageSession) -> Vec<Warning> {
+    let planned = PlannedSession { kind: session.kind, pressure: session.pressure, regions: session.regions.clone() };
+    screen(&health, &planned)
 }
 
 fn check_not_future(started_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {

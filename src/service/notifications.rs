@@ -44,6 +44,7 @@ impl Notice {
             urgency: kind.urgency(),
             due_at: self.due_at,
             subject_date: self.subject_date,
+            about_patient_id: None,
             created_at: now,
         }
     }
@@ -53,8 +54,12 @@ impl AppState {
     /// Schedules a notification (kind decides its text, TTL and urgency). With `reschedule`, a
     /// still scheduled notification with the same key moves to the new time. The id when created.
     pub async fn notify(&self, notice: Notice, reschedule: bool) -> Result<Option<Uuid>> {
-        let now = self.clock.now();
-        let notification = notice.into_notification(now);
+        let notification = notice.into_notification(self.clock.now());
+        self.schedule_notification(notification, reschedule).await
+    }
+
+    /// Schedules an outbox row made from a [`Notice`]; see [`AppState::notify`].
+    pub async fn schedule_notification(&self, notification: NewNotification, reschedule: bool) -> Result<Option<Uuid>> {
         let (id, due_at) = (notification.id, notification.due_at);
         let created = self.store.schedule(&notification, reschedule).await?;
         self.wake_dispatcher_if_due(due_at);

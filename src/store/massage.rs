@@ -85,6 +85,15 @@ pub struct StepRecord {
     pub check_in: Option<CheckInAnswer>,
 }
 
+/// A session as one read shows it: the session, its plan's steps with their check-in answers,
+/// and the patient's health screen (for the session's warnings).
+#[derive(Debug, Clone)]
+pub struct SessionRead {
+    pub session: MassageSession,
+    pub steps: Vec<StepRecord>,
+    pub health_screen: Option<HealthScreen>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateRecord {
     pub id: Uuid,
@@ -157,6 +166,14 @@ pub trait MassageRepo {
         id: Uuid,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Option<MassageSession>>;
+    /// The session with its steps, check-in answers and the health screen, in one read: with
+    /// `audit`, one transaction that commits the access log line with everything it shows.
+    async fn massage_session_view(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Option<SessionRead>>;
     /// Sessions started in `from..to`, newest first, after `after` when given.
     async fn massage_sessions(
         &self,

@@ -33,8 +33,8 @@ pub use journal::{
     JournalRepo, QuestionnaireAnswers, QuestionnairePage, QuestionnairePosition, QuestionnaireRecord, Tombstone,
 };
 pub use massage::{
-    CheckInAnswer, MassageRepo, MassageSession, PlanChanges, SessionPosition, StepNotification, StepRecord, StepState,
-    TemplateRecord,
+    CheckInAnswer, MassageRepo, MassageSession, PlanChanges, SessionPosition, SessionRead, StepNotification,
+    StepRecord, StepState, TemplateRecord,
 };
 pub use notifications::{
     ClaimedDelivery, DeliveryResult, NewNotification, NewSubscription, NotificationRecord, NotificationRepo,

@@ -26,6 +26,9 @@ pub struct NewNotification {
     pub topic: String,
     pub due_at: DateTime<Utc>,
     pub subject_date: Option<NaiveDate>,
+    /// The client a therapist's copy of an alert is about: it goes out only while the
+    /// therapist holds a live grant from them with `receive_alerts`.
+    pub about_patient_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{Backend, TestApp, Tokens, assert_problem, on_both_backends, problem_fields};
-use crate::push_receiver::{BrowserSubscription, PushReceiver};
+use crate::push_receiver::{BrowserSubscription, PushReceiver, Reply};
 
 /// Tests that step the dispatcher by hand turn the background one off.
 const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
@@ -354,6 +354,92 @@ on_both_backends! {
         let read = app.json(tom.token(), &format!("/v1/patients/{}/alerts/{}", ana.id, alert["id"].as_str().unwrap())).await;
         assert_eq!((read["id"].clone(), read["tier"].clone()), (alert["id"].clone(), json!("emergency")));
         assert!(read["advice"].as_str().unwrap().starts_with("Call emergency services now"));
+    }
+
+    async fn a_therapists_copy_of_an_alert_follows_the_consent_in_force_when_it_goes_out(app) with MANUAL {
+        // Midday in Berlin: every copy is due at once, and goes out with the next round.
+        app.clock.set(at("2026-11-21T11:00:00Z"));
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let both = ["read_journal", "receive_alerts"];
+        let tom = app.therapist("tom@example.org", "Tom").await; // revoked
+        let una = app.therapist("una@example.org", "Una").await; // expires
+        let vic = app.therapist("vic@example.org", "Vic").await; // loses receive_alerts
+        let wes = app.therapist("wes@example.org", "Wes").await; // keeps it
+        let nia = app.therapist("nia@example.org", "Nia").await; // never had it
+        let tom_grant = app.link(&ana, &tom, &both).await;
+        let ends = (app.clock_now() + TimeDelta::minutes(10)).to_rfc3339();
+        app.link_with(&ana, &una, json!({"scopes": both, "access_expires_at": ends})).await;
+        let vic_grant = app.link(&ana, &vic, &both).await;
+        app.link(&ana, &wes, &both).await;
+        app.link(&ana, &nia, &["read_journal"]).await;
+        let phones: Vec<_> = (0..6).map(|_| receiver.subscribe()).collect();
+        for (who, phone) in [&ana, &tom, &una, &vic, &wes, &nia].into_iter().zip(&phones) {
+            app.register_device(&who.tokens, phone).await;
+        }
+
+        // The alert fires; its copies are scheduled for everyone with the scope.
+        app.log(&ana.tokens, &entry("2026-11-21T10:50:00Z", 6, &["fever"])).await;
+        for who in [&tom, &una, &vic, &wes] {
+            let inbox = app.inbox(&who.tokens).await;
+            assert_eq!(inbox.iter().filter(|n| n["kind"] == "client_urgent_alert").count(), 1, "{}", who.id);
+        }
+        assert!(app.inbox(&nia.tokens).await.is_empty(), "no copy without receive_alerts");
+
+        // Before the dispatcher runs, consent changes: revoked, narrowed, run out.
+        let revoke = format!("/v1/care/grants/{}", tom_grant["id"].as_str().unwrap());
+        assert_eq!(app.send(Method::DELETE, &revoke, &ana, None).await.status(), StatusCode::NO_CONTENT);
+        let narrow = format!("/v1/care/grants/{}", vic_grant["id"].as_str().unwrap());
+        let response = app.send(Method::PATCH, &narrow, &ana, Some(&json!({"scopes": ["read_journal"]}))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        app.clock.advance(TimeDelta::minutes(11));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+
+        assert_eq!(pushes(&receiver, &phones[0], "urgent_alert").len(), 1, "the patient still hears of it");
+        for (label, phone) in [("revoked", &phones[1]), ("expired", &phones[2]), ("without the scope", &phones[3]), ("never had it", &phones[5])] {
+            assert_eq!(receiver.requests(phone), 0, "a therapist whose grant is {label} is not pushed");
+        }
+        assert_eq!(pushes(&receiver, &phones[4], "client_urgent_alert").len(), 1, "the therapist who kept the scope is");
+        for who in [&tom, &una, &vic] {
+            assert!(app.inbox(&who.tokens).await.iter().all(|n| n["kind"] != "client_urgent_alert"), "{}", who.id);
+        }
+        // Caseloads show alerts only under a live grant with the scope.
+        let wes_caseload = app.json(wes.token(), "/v1/caseload").await;
+        assert_eq!(wes_caseload["items"][0]["open_alerts"]["count"], 1);
+        let vic_caseload = app.json(vic.token(), "/v1/caseload").await;
+        assert!(vic_caseload["items"][0]["open_alerts"].is_null(), "{vic_caseload}");
+        let nia_caseload = app.json(nia.token(), "/v1/caseload").await;
+        assert!(nia_caseload["items"][0]["open_alerts"].is_null(), "{nia_caseload}");
+        for who in [&tom, &una] {
+            assert_eq!(app.json(who.token(), "/v1/caseload").await["items"], json!([]));
+        }
+    }
+
+    async fn a_copy_waiting_for_a_retry_is_not_sent_once_consent_is_withdrawn(app) with MANUAL {
+        app.clock.set(at("2026-11-21T11:00:00Z"));
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let grant = app.link(&ana, &tom, &["read_journal", "receive_alerts"]).await;
+        let (ana_phone, tom_phone) = (receiver.subscribe(), receiver.subscribe());
+        app.register_device(&ana.tokens, &ana_phone).await;
+        app.register_device(&tom.tokens, &tom_phone).await;
+        receiver.reply(&tom_phone, Reply::retry_after(503, "60"));
+        app.log(&ana.tokens, &entry("2026-11-21T10:50:00Z", 6, &["fever"])).await;
+        app.round().await;
+        assert_eq!(receiver.requests(&tom_phone), 1, "tried once, to be retried");
+
+        let revoke = format!("/v1/care/grants/{}", grant["id"].as_str().unwrap());
+        assert_eq!(app.send(Method::DELETE, &revoke, &ana, None).await.status(), StatusCode::NO_CONTENT);
+        receiver.reply(&tom_phone, Reply::status(201));
+        app.clock.advance(TimeDelta::minutes(5));
+        receiver.set_now(app.clock_now());
+        app.round().await;
+        assert_eq!(receiver.requests(&tom_phone), 1, "the retry is given up on");
+        assert_eq!(pushes(&receiver, &ana_phone, "urgent_alert").len(), 1);
     }
 
     async fn a_see_physio_alert_waits_for_the_end_of_quiet_hours(app) with MANUAL {

@@ -119,7 +119,10 @@ struct Op {
 
 /// Every operation that reads or writes patient data. The test below fails when the API has an
 /// operation that is neither here nor in `NOT_PATIENT_DATA`.
-fn patient_data_operations(entry_body: &Value, session_body: &Value) -> Vec<Op> {
+/// The one operation only a therapist may take: the patient is refused by role (403).
+const ASSIGN_TEMPLATE: &str = "/v1/patients/{patient_id}/aftercare-template";
+
+fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id: &str) -> Vec<Op> {
     let read = |path, target| Op {
         method: Method::GET,
         path,
@@ -187,15 +190,15 @@ fn patient_data_operations(entry_body: &Value, session_body: &Value) -> Vec<Op> 
             body: Some(session_body.clone()),
             ok: StatusCode::CREATED,
         },
-        // Only therapists assign templates: the patient is refused with 403, and no therapist in
-        // the table holds `manage_aftercare`.
+        // Only therapists assign templates: the patient is refused with 403; the therapist
+        // holding `manage_aftercare` assigns her own template.
         Op {
             method: Method::PUT,
-            path: "/v1/patients/{patient_id}/aftercare-template",
+            path: ASSIGN_TEMPLATE,
             target: Target::PathPatient,
             scope: Some("manage_aftercare"),
-            body: Some(json!({"template_id": Uuid::nil()})),
-            ok: StatusCode::FORBIDDEN,
+            body: Some(json!({"template_id": template_id})),
+            ok: StatusCode::NO_CONTENT,
         },
         Op {
             method: Method::POST,
@@ -336,6 +339,7 @@ struct Principal {
 
 fn expected(op: &Op, principal: &Principal) -> StatusCode {
     let allowed = match (op.target, principal.role) {
+        (_, Role::Owner) if op.path == ASSIGN_TEMPLATE => return StatusCode::FORBIDDEN,
         (_, Role::Owner) => true,
         (Target::PathPatient, Role::OtherPatient) => false,
         // Another patient reaches only their own journal; an entry id of the owner is not theirs.
@@ -358,12 +362,22 @@ on_both_backends! {
         let revoked = app.therapist("rae@example.org", "Rae").await;
         let expired = app.therapist("eve@example.org", "Eve").await;
         let narrow = app.therapist("nia@example.org", "Nia").await;
+        let manager = app.therapist("mia@example.org", "Mia").await;
+        let unalerted = app.therapist("una@example.org", "Una").await;
 
         app.link(&ana, &granted, &["read_journal", "receive_alerts"]).await;
         let gone = app.link(&ana, &revoked, &["read_journal"]).await;
         let ends = (app.clock_now() + TimeDelta::minutes(10)).to_rfc3339();
         app.link_with(&ana, &expired, json!({"scopes": ["read_journal"], "access_expires_at": ends})).await;
         app.link(&ana, &narrow, &["record_sessions", "receive_alerts"]).await;
+        app.link(&ana, &manager, &["manage_aftercare"]).await;
+        app.link(&ana, &unalerted, &["read_journal"]).await;
+        let template = json!({"name": "Lower back recovery", "steps": [
+            {"key": "walk", "kind": {"type": "custom"}, "timing": {"type": "after_end", "minutes": 120}, "title": "A short walk", "body": "Walk for 10 minutes at an easy pace."}
+        ]});
+        let response = app.post("/v1/aftercare/templates", Some(manager.token()), &template).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let template_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
         let response = app.send(Method::DELETE, &format!("/v1/care/grants/{}", gone["id"].as_str().unwrap()), &ana, None).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
@@ -386,7 +400,21 @@ on_both_backends! {
         assert_eq!(app.put_entry(ana.token(), Uuid::new_v4(), &flagged).await.status(), StatusCode::CREATED);
         let alerts: Value = app.get("/v1/alerts", ana.token()).await.json().await.unwrap();
         let alert_id = alerts["items"][0]["id"].as_str().expect("an alert").to_owned();
-        let operations = patient_data_operations(&entry_body, &session_body);
+        let operations = patient_data_operations(&entry_body, &session_body, &template_id);
+
+        // A therapist's own list shows the grant that ran out as expired, not active.
+        let statuses = |grants: Value| -> Vec<String> {
+            grants["items"].as_array().unwrap().iter().map(|g| g["status"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(statuses(app.json(expired.token(), "/v1/care/grants").await), ["expired"]);
+        assert_eq!(statuses(app.json(granted.token(), "/v1/care/grants").await), ["active"]);
+
+        // Without receive_alerts: no copy of Ana's alert (and, below, no alerts in the caseload).
+        let client_alerts = |inbox: Value| {
+            inbox["items"].as_array().unwrap().iter().filter(|n| n["kind"].as_str().unwrap().starts_with("client_")).count()
+        };
+        assert_eq!(client_alerts(app.json(granted.token(), "/v1/notifications").await), 1);
+        assert_eq!(client_alerts(app.json(unalerted.token(), "/v1/notifications").await), 0);
 
         // The table and the OpenAPI document list the same operations.
         let spec: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
@@ -420,6 +448,8 @@ on_both_backends! {
             Principal { label: "therapist with a revoked grant", who: revoked, role: Role::Therapist, live_scopes: &[] },
             Principal { label: "therapist with an expired grant", who: expired, role: Role::Therapist, live_scopes: &[] },
             Principal { label: "therapist whose grant lacks the scope", who: narrow, role: Role::Therapist, live_scopes: &["record_sessions", "receive_alerts"] },
+            Principal { label: "therapist with manage_aftercare", who: manager, role: Role::Therapist, live_scopes: &["manage_aftercare"] },
+            Principal { label: "therapist whose grant lacks receive_alerts", who: unalerted.clone(), role: Role::Therapist, live_scopes: &["read_journal"] },
             Principal { label: "the patient", who: ana.clone(), role: Role::Owner, live_scopes: &[] },
         ];
         let mut failures = Vec::new();
@@ -450,10 +480,11 @@ on_both_backends! {
         let nobody = app.get(&format!("/v1/patients/{}/journal/entries", Uuid::new_v4()), granted.token()).await;
         assert_problem(nobody, StatusCode::NOT_FOUND, "not_found").await;
 
-        // Every attempt on Ana's data by someone else is in her log: five per principal.
+        // Every attempt on Ana's data by someone else is in her log, once per operation.
         let log = app.access_log(&ana, 200).await;
         let path_ops = operations.iter().filter(|op| op.target == Target::PathPatient).count();
-        assert_eq!(log.len(), path_ops * 6, "{log:#?}");
+        let others = principals.iter().filter(|p| p.role != Role::Owner).count();
+        assert_eq!(log.len(), path_ops * others, "{log:#?}");
         for principal in principals.iter().filter(|p| p.role != Role::Owner) {
             let theirs: Vec<&Value> = log.iter().filter(|l| l["actor"]["id"] == principal.who.id.as_str()).collect();
             assert_eq!(theirs.len(), path_ops, "{}", principal.label);
@@ -463,6 +494,10 @@ on_both_backends! {
                 .count();
             assert_eq!(theirs.iter().filter(|l| l["outcome"] == "allowed").count(), allowed, "{}: {theirs:?}", principal.label);
         }
+
+        let caseload = app.json(unalerted.token(), "/v1/caseload").await;
+        assert!(caseload["items"][0]["open_alerts"].is_null(), "{caseload}");
+        assert!(caseload["items"][0]["journal"].is_object(), "{caseload}");
     }
 
     async fn a_patients_invite_is_redeemed_once_by_a_therapist(app) {
@@ -634,6 +669,48 @@ on_both_backends! {
         assert_eq!(app.redeem(&sam, json!({"code": real["code"]})).await.status(), StatusCode::CREATED);
     }
 
+    async fn parallel_guesses_cannot_exceed_the_limit(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let sam = app.therapist("sam@example.org", "Sam").await;
+        let real = app.create_invite(&ana, json!({"scopes": ["read_journal"]})).await;
+        // Looking up a real code does not use up the window, however often.
+        for _ in 0..12 {
+            let response = app.post("/v1/care/invites/lookup", Some(sam.token()), &json!({"code": real["code"]})).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+
+        // Twenty wrong guesses at once: each is counted before its code is looked at, so no more
+        // than the ten allowed per account reach the lookup.
+        let guesses = (0..20).map(|i| {
+            let path = if i % 2 == 0 { "/v1/care/invites/redeem" } else { "/v1/care/invites/lookup" };
+            let body = json!({"code": format!("AAAA-{i:04}")});
+            let app = &app;
+            let token = tom.token().to_owned();
+            async move { app.post(path, Some(&token), &body).await }
+        });
+        let responses = futures::future::join_all(guesses).await;
+        let (mut failed, mut limited) = (0, 0);
+        for response in responses {
+            match response.status() {
+                StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => failed += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!(retry_after > 0 && retry_after <= 3600, "{retry_after}");
+                    limited += 1;
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert!(failed <= 10, "{failed} guesses were looked up");
+        assert_eq!((failed, limited), (10, 10));
+        // The real code is refused to Tom as well, before it is looked at.
+        let response = app.redeem(&tom, json!({"code": real["code"]})).await;
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        assert_eq!(app.count("SELECT count(*) FROM care_grants", None).await, 0);
+        assert_eq!(app.redeem(&sam, json!({"code": real["code"]})).await.status(), StatusCode::CREATED);
+    }
+
     async fn revocation_takes_effect_on_the_next_request(app) {
         let ana = app.named_patient("ana@example.org", "Ana").await;
         let tom = app.therapist("tom@example.org", "Tom").await;
@@ -779,6 +856,41 @@ on_both_backends! {
         assert_eq!(app.count(lines, None).await, 2);
         let log = app.access_log(&ana, 50).await;
         assert_eq!(log.len(), 2, "{log:?}");
+    }
+
+    async fn a_therapists_session_view_is_one_logged_read(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let today = app.clock_now().date_naive().to_string();
+        let screen = json!({"blood_clots": {"present": true, "note": "DVT in 2025", "confirmed_on": today}});
+        assert_eq!(app.send(Method::PUT, "/v1/me/health-screen", &ana, Some(&screen)).await.status(), StatusCode::OK);
+        let session = json!({"started_at": (app.clock_now() - TimeDelta::hours(30)).to_rfc3339(), "duration_minutes": 60, "kind": "deep_tissue"});
+        let recorded: Value = app.post("/v1/sessions", Some(ana.token()), &session).await.json().await.unwrap();
+        let id = recorded["session"]["id"].as_str().unwrap().to_owned();
+        let step = recorded["steps"].as_array().unwrap().iter().find(|s| s["key"] == "soreness_24h").unwrap()["id"].as_str().unwrap().to_owned();
+        let answer = json!({"soreness": 5, "leg_swelling_redness_warmth": false});
+        let response = app.send(Method::PUT, &format!("/v1/sessions/{id}/steps/{step}/check-in"), &ana, Some(&answer)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        app.link(&ana, &tom, &["read_journal"]).await;
+
+        let view = app.json(tom.token(), &format!("/v1/patients/{}/sessions/{id}", ana.id)).await;
+        assert_eq!(view["session"]["id"], id.as_str());
+        assert_eq!(view["steps"].as_array().unwrap().len(), recorded["steps"].as_array().unwrap().len());
+        let answered = view["steps"].as_array().unwrap().iter().find(|s| s["id"] == step.as_str()).unwrap();
+        assert_eq!(answered["check_in"]["soreness"], 5, "{answered}");
+        assert_eq!(view["warnings"], recorded["warnings"]);
+        assert!(!view["warnings"].as_array().unwrap().is_empty(), "the health screen's warnings are part of the view");
+        let log = app.access_log(&ana, 50).await;
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!((log[0]["operation"].as_str(), log[0]["outcome"].as_str()), (Some("read_sessions"), Some("allowed")));
+
+        // The steps are part of the one read: when they cannot be read, nothing is shown and
+        // nothing is logged as seen.
+        app.execute("ALTER TABLE aftercare_steps RENAME TO aftercare_steps_away").await.unwrap();
+        let failed = app.get(&format!("/v1/patients/{}/sessions/{id}", ana.id), tom.token()).await;
+        assert!(failed.status().is_server_error(), "{}", failed.status());
+        app.execute("ALTER TABLE aftercare_steps_away RENAME TO aftercare_steps").await.unwrap();
+        assert_eq!(app.access_log(&ana, 50).await.len(), 1, "a read that failed half-way leaves no line");
     }
 
     async fn the_caseload_puts_the_most_neglected_client_first(app) {

@@ -19,6 +19,14 @@ async fn counts_in_fixed_windows(limiter: Arc<dyn RateLimiter>) {
     assert_eq!(peeked.count, 3, "peeking does not count");
     assert_eq!(limiter.peek(&key).await.unwrap().count, 3);
 
+    limiter.unhit(&key).await.unwrap();
+    assert_eq!(limiter.peek(&key).await.unwrap().count, 2, "an event taken back");
+    assert_eq!(limiter.hit(&key, Duration::from_millis(400)).await.unwrap().count, 3);
+    let never = format!("{key}:never");
+    limiter.unhit(&never).await.unwrap();
+    assert_eq!(limiter.peek(&never).await.unwrap().count, 0, "nothing to take back stays at zero");
+    assert_eq!(limiter.hit(&never, Duration::from_secs(60)).await.unwrap().count, 1);
+
     let other = format!("{key}:other");
     assert_eq!(limiter.hit(&other, Duration::from_secs(60)).await.unwrap().count, 1, "keys are independent");
 

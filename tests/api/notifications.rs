@@ -376,6 +376,7 @@ fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::sto
         topic: aftercare::push::Topic::derive(&notice.dedupe_key).as_str().to_owned(),
         due_at: notice.due_at,
         subject_date: notice.subject_date,
+        about_patient_id: None,
         created_at: now,
     }
 }

@@ -149,6 +149,31 @@ macro_rules! care_repo {
             grant_record_from_row(&row)
         }
 
+        /// Cancels the scheduled copies of a client's alerts that a therapist no longer has the
+        /// consent for, inside the transaction that changed or ended the grant (the dispatcher
+        /// checks again when they fall due, for expiry).
+        async fn cancel_alert_copies_without_consent_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            grant_id: uuid::Uuid,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query(concat!(
+                "UPDATE notifications SET state = 'cancelled'
+                 WHERE state = 'scheduled'
+                   AND EXISTS (SELECT 1 FROM care_grants c WHERE c.id = $3
+                               AND c.therapist_id = notifications.account_id AND c.patient_id = notifications.about_patient_id)
+                   AND NOT EXISTS (",
+                $crate::store::sql::alert_consent_live!(),
+                ")"
+            ))
+            .bind($crate::store::types::Ts::from(now))
+            .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str()))
+            .bind(grant_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::CareRepo for $store {
             async fn create_invite(&self, new: &$crate::store::NewInvite) -> $crate::store::StoreResult<()> {
@@ -391,6 +416,7 @@ macro_rules! care_repo {
                     .bind(Ts::from(now))
                     .execute(&mut *tx)
                     .await?;
+                cancel_alert_copies_without_consent_in(&mut tx, grant_id, now).await?;
                 let record = grant_record_in(&mut tx, grant_id).await?;
                 tx.commit().await?;
                 Ok(Some(record))
@@ -421,14 +447,20 @@ macro_rules! care_repo {
                         id,
                     ),
                 };
+                let mut tx = self.begin_write().await?;
                 let result = query
                     .bind(grant_id)
                     .bind(party_id)
                     .bind(Ts::from(now))
                     .bind(by.as_str())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(result.rows_affected() > 0)
+                if result.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                cancel_alert_copies_without_consent_in(&mut tx, grant_id, now).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn append_access(&self, record: &$crate::store::AccessRecord) -> $crate::store::StoreResult<bool> {

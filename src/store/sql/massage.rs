@@ -121,6 +121,68 @@ macro_rules! massage_repo {
             Ok(())
         }
 
+        /// A session's plan steps in plan order, with check-in answers, on `conn`.
+        async fn steps_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            session_id: uuid::Uuid,
+        ) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
+            use sqlx::Row as _;
+            use $crate::store::types::Ts;
+            let rows = sqlx::query(
+                "SELECT s.*, c.soreness, c.leg_swelling, c.answered_at, c.answered_on
+                 FROM aftercare_steps s LEFT JOIN soreness_check_ins c ON c.step_id = s.id
+                 WHERE s.session_id = $1 ORDER BY s.position",
+            )
+            .bind(session_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let kind: String = row.try_get("kind")?;
+                    let state: String = row.try_get("state")?;
+                    let position: i32 = row.try_get("position")?;
+                    let soreness: Option<i32> = row.try_get("soreness")?;
+                    let check_in = match soreness {
+                        Some(soreness) => Some($crate::store::CheckInAnswer {
+                            soreness: u8::try_from(soreness).map_err(|_| massage_corrupt("soreness"))?,
+                            leg_swelling: row.try_get("leg_swelling")?,
+                            answered_at: row.try_get::<Ts, _>("answered_at")?.0,
+                            answered_on: row.try_get("answered_on")?,
+                        }),
+                        None => None,
+                    };
+                    Ok($crate::store::StepRecord {
+                        id: row.try_get("id")?,
+                        session_id: row.try_get("session_id")?,
+                        key: row.try_get("step_key")?,
+                        position: u16::try_from(position).map_err(|_| massage_corrupt("position"))?,
+                        kind: serde_json::from_str(&kind).map_err(|_| massage_corrupt("step kind"))?,
+                        title: row.try_get("title")?,
+                        body: row.try_get("body")?,
+                        due_at: row.try_get::<Ts, _>("due_at")?.0,
+                        state: $crate::store::StepState::parse(&state).ok_or_else(|| massage_corrupt("state"))?,
+                        completed_at: row.try_get::<Option<Ts>, _>("completed_at")?.map(|t| t.0),
+                        check_in,
+                    })
+                })
+                .collect()
+        }
+
+        /// The patient's health screen and when it was saved, on `conn`.
+        async fn health_screen_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            patient_id: uuid::Uuid,
+        ) -> $crate::store::StoreResult<Option<($crate::domain::screening::HealthScreen, chrono::DateTime<chrono::Utc>)>> {
+            use $crate::store::types::Ts;
+            let row: Option<(String, Ts)> =
+                sqlx::query_as("SELECT screen, updated_at FROM health_screens WHERE patient_id = $1")
+                    .bind(patient_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            row.map(|(screen, at)| Ok((serde_json::from_str(&screen).map_err(|_| massage_corrupt("health_screen"))?, at.0)))
+                .transpose()
+        }
+
         fn template_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::TemplateRecord> {
             use sqlx::Row as _;
             use $crate::store::types::Ts;
@@ -141,16 +203,10 @@ macro_rules! massage_repo {
                 patient_id: uuid::Uuid,
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<($crate::domain::screening::HealthScreen, chrono::DateTime<chrono::Utc>)>> {
-                use $crate::store::types::Ts;
                 let mut conn = self.audited(audit).await?;
-                let row: Option<(String, Ts)> =
-                    sqlx::query_as("SELECT screen, updated_at FROM health_screens WHERE patient_id = $1")
-                        .bind(patient_id)
-                        .fetch_optional(conn.conn())
-                        .await?;
+                let screen = health_screen_in(conn.conn(), patient_id).await?;
                 conn.finish().await?;
-                row.map(|(screen, at)| Ok((serde_json::from_str(&screen).map_err(|_| massage_corrupt("health_screen"))?, at.0)))
-                    .transpose()
+                Ok(screen)
             }
 
             async fn save_health_screen(
@@ -359,46 +415,34 @@ macro_rules! massage_repo {
             }
 
             async fn steps(&self, session_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
-                use sqlx::Row as _;
-                use $crate::store::types::Ts;
-                let rows = sqlx::query(
-                    "SELECT s.*, c.soreness, c.leg_swelling, c.answered_at, c.answered_on
-                     FROM aftercare_steps s LEFT JOIN soreness_check_ins c ON c.step_id = s.id
-                     WHERE s.session_id = $1 ORDER BY s.position",
-                )
-                .bind(session_id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        let kind: String = row.try_get("kind")?;
-                        let state: String = row.try_get("state")?;
-                        let position: i32 = row.try_get("position")?;
-                        let soreness: Option<i32> = row.try_get("soreness")?;
-                        let check_in = match soreness {
-                            Some(soreness) => Some($crate::store::CheckInAnswer {
-                                soreness: u8::try_from(soreness).map_err(|_| massage_corrupt("soreness"))?,
-                                leg_swelling: row.try_get("leg_swelling")?,
-                                answered_at: row.try_get::<Ts, _>("answered_at")?.0,
-                                answered_on: row.try_get("answered_on")?,
-                            }),
-                            None => None,
-                        };
-                        Ok($crate::store::StepRecord {
-                            id: row.try_get("id")?,
-                            session_id: row.try_get("session_id")?,
-                            key: row.try_get("step_key")?,
-                            position: u16::try_from(position).map_err(|_| massage_corrupt("position"))?,
-                            kind: serde_json::from_str(&kind).map_err(|_| massage_corrupt("step kind"))?,
-                            title: row.try_get("title")?,
-                            body: row.try_get("body")?,
-                            due_at: row.try_get::<Ts, _>("due_at")?.0,
-                            state: $crate::store::StepState::parse(&state).ok_or_else(|| massage_corrupt("state"))?,
-                            completed_at: row.try_get::<Option<Ts>, _>("completed_at")?.map(|t| t.0),
-                            check_in,
-                        })
-                    })
-                    .collect()
+                let mut conn = self.pool.acquire().await?;
+                steps_in(&mut conn, session_id).await
+            }
+
+            async fn massage_session_view(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                audit: Option<&$crate::store::AccessRecord>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::SessionRead>> {
+                // One connection, and for someone else one transaction with the access log line:
+                // the session, its steps with their check-in answers, and the health screen its
+                // warnings come from are read together, under that one line.
+                let mut conn = self.audited(audit).await?;
+                let row = sqlx::query("SELECT * FROM massage_sessions WHERE id = $1 AND patient_id = $2")
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(conn.conn())
+                    .await?;
+                let Some(row) = row else {
+                    conn.finish().await?;
+                    return Ok(None);
+                };
+                let session = massage_session_from_row(&row)?;
+                let steps = steps_in(conn.conn(), id).await?;
+                let health_screen = health_screen_in(conn.conn(), patient_id).await?.map(|(h, _)| h);
+                conn.finish().await?;
+                Ok(Some($crate::store::SessionRead { session, steps, health_screen }))
             }
 
             async fn set_step_state(

@@ -20,3 +20,15 @@ pub(crate) use journal::journal_repo;
 pub(crate) use massage::massage_repo;
 pub(crate) use notifications::{bind_new_notification, notification_repo};
 pub(crate) use sessions::session_repo;
+
+/// The condition under which a therapist's copy of a client's alert may go out, as a subquery
+/// over the `notifications` row: a live grant (not ended, not expired at `$1`) from that client
+/// whose scopes match `$2` (the `receive_alerts` pattern). The same rule as `care_repo!`'s.
+macro_rules! alert_consent_live {
+    () => {
+        "SELECT 1 FROM care_grants g
+         WHERE g.therapist_id = notifications.account_id AND g.patient_id = notifications.about_patient_id
+           AND g.ended_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $1) AND g.scopes LIKE $2"
+    };
+}
+pub(crate) use alert_consent_live;

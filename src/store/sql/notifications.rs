@@ -31,8 +31,8 @@ macro_rules! notification_repo {
             async fn schedule(&self, n: &$crate::store::NewNotification, reschedule: bool) -> $crate::store::StoreResult<bool> {
                 let sql = if reschedule {
                     "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency, topic,
-                                                due_at, subject_date, state, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', $13)
+                                                due_at, subject_date, state, created_at, about_patient_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', $13, $14)
                      ON CONFLICT (account_id, dedupe_key) DO UPDATE
                         SET due_at = excluded.due_at, title = excluded.title, body = excluded.body, link = excluded.link,
                             ttl_seconds = excluded.ttl_seconds, urgency = excluded.urgency
@@ -40,12 +40,13 @@ macro_rules! notification_repo {
                      RETURNING id"
                 } else {
                     "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency, topic,
-                                                due_at, subject_date, state, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', $13)
+                                                due_at, subject_date, state, created_at, about_patient_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', $13, $14)
                      ON CONFLICT (account_id, dedupe_key) DO NOTHING
                      RETURNING id"
                 };
                 let id: Option<uuid::Uuid> = $crate::store::sql::bind_new_notification!(sqlx::query_scalar(sql), n)
+                    .bind(n.about_patient_id)
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(id == Some(n.id))
@@ -167,6 +168,22 @@ macro_rules! notification_repo {
                         id_placeholders(1, ids.len())
                     );
                     bind_ids(sqlx::query(sqlx::AssertSqlSafe(cancel))).execute(&mut *tx).await?;
+                    // A therapist's copy of a client's alert goes out only under the consent in
+                    // force now: revoked, ended, expired or without `receive_alerts`, it is not sent.
+                    let withdrawn = format!(
+                        "UPDATE notifications SET state = 'cancelled'
+                         WHERE id IN ({}) AND about_patient_id IS NOT NULL
+                           AND NOT EXISTS ({})",
+                        id_placeholders(3, ids.len()),
+                        $crate::store::sql::alert_consent_live!()
+                    );
+                    bind_ids(
+                        sqlx::query(sqlx::AssertSqlSafe(withdrawn))
+                            .bind(now)
+                            .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str())),
+                    )
+                    .execute(&mut *tx)
+                    .await?;
                     let deliveries = format!(
                         concat!(
                             "INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
@@ -208,6 +225,21 @@ macro_rules! notification_repo {
                 use $crate::store::types::Ts;
                 // A token of this claim alone, to read back exactly the rows it leased.
                 let token = format!("{owner}:{}", uuid::Uuid::new_v4().simple());
+                // Deliveries of a therapist's copy made before the consent went (waiting for a
+                // retry, say) are given up on rather than sent.
+                sqlx::query(concat!(
+                    "UPDATE push_deliveries SET state = 'dead', last_error = 'consent withdrawn', updated_at = $1
+                     WHERE state = 'pending' AND next_attempt_at <= $1
+                       AND notification_id IN (SELECT notifications.id FROM notifications
+                                               WHERE notifications.about_patient_id IS NOT NULL
+                                                 AND NOT EXISTS (",
+                    $crate::store::sql::alert_consent_live!(),
+                    "))"
+                ))
+                .bind(Ts::from(now))
+                .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str()))
+                .execute(&self.pool)
+                .await?;
                 let claimed = sqlx::query($claim)
                     .bind(Ts::from(now))
                     .bind(Ts::from(lease_until))
