@@ -343,7 +343,8 @@ impl AppState {
 
     /// A therapist's clients, most in need of attention first: by the urgency of their open
     /// alerts, then (for clients whose journal the therapist may read) by how long they have
-    /// not written in it. Reading it appends a line to each of those clients' access logs.
+    /// not written in it. Reading it appends a line to the access log of every client whose
+    /// summary or alerts it shows, in the transaction that reads them.
     pub async fn caseload(&self, principal: &Principal) -> Result<Vec<CaseloadItem>> {
         if principal.role != Role::Therapist {
             return Err(Error::Refused(Refusal::TherapistsOnly));
