@@ -271,6 +271,103 @@ async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
     });
 }
 
+/// A therapist with 300 clients who each kept a journal for two months (~60 entries), a third
+/// of them with a session ten days ago: the caseload reads every client's window since their
+/// last session (or of the last two weeks) and appends 300 access log lines, per request.
+async fn caseload_scenario(db: &Database, rows: &mut Vec<Row>) {
+    use aftercare::domain::care::{InviteCode, Scope, Scopes};
+    use aftercare::domain::massage::SessionKind;
+    use aftercare::service::massage::SessionDraft;
+    use aftercare::store::Principal;
+    const CLIENTS: usize = 300;
+    const DAYS: i64 = 60;
+    let now: DateTime<Utc> = "2026-11-21T12:00:00Z".parse().unwrap();
+    let (app, _clock) = start(db, now).await;
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let therapist = json!({"email": "tess@example.org", "password": PASSWORD, "role": "therapist",
+                           "discipline": "massage_therapist", "time_zone": "Europe/Berlin"});
+    let token = sign_up(&client, &base, therapist).await;
+    let me: Value = client.get(format!("{base}/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let tess = Principal {
+        account_id: me["id"].as_str().unwrap().parse().unwrap(),
+        session_id: Uuid::now_v7(),
+        role: Role::Therapist,
+    };
+    let zone = TimeZone::parse("Europe/Berlin").unwrap();
+    let scopes = Scopes::new([Scope::ReadJournal, Scope::ReceiveAlerts]).unwrap();
+    let seeding = Instant::now();
+    for n in 0..CLIENTS {
+        let id = Uuid::now_v7();
+        let account = Account {
+            id,
+            email: Email::parse(&format!("client{n}@example.org")).unwrap(),
+            role: Role::Patient,
+            discipline: None,
+            display_name: None,
+            time_zone: zone,
+            quiet_hours: QuietHours::default(),
+            locale: Locale::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        state.store.create_account(&NewAccount { account, password_hash: "x".into() }).await.unwrap();
+        let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient };
+        let (_, code) = state.create_invite(&patient, scopes.clone(), None).await.unwrap();
+        state.redeem_invite(&tess, &InviteCode::parse(&code.display()).unwrap(), None, None, None).await.unwrap();
+        for back in 0..DAYS {
+            let recorded_at = now - TimeDelta::days(back) - TimeDelta::hours(2);
+            let content = EntryContent {
+                recorded_at,
+                pain: Score::new((back + n as i64) % 8).unwrap(),
+                regions: vec![],
+                symptoms: Default::default(),
+                interference_activity: None,
+                interference_enjoyment: None,
+                sleep_quality: None,
+                stress: None,
+                self_care: Default::default(),
+                medications: vec![],
+                notes: None,
+                time_zone: None,
+            };
+            state
+                .store
+                .write_entry(id, Uuid::new_v4(), &content, zone.local_date(recorded_at), None, now)
+                .await
+                .unwrap();
+        }
+        if n % 3 == 0 {
+            let draft = SessionDraft {
+                started_at: now - TimeDelta::days(10),
+                duration_minutes: 60,
+                kind: SessionKind::DeepTissue,
+                techniques: vec![],
+                regions: vec![],
+                pressure: None,
+                pain_before: Some(5),
+                pain_after: Some(3),
+                notes: None,
+            };
+            state.record_session(&patient, id, draft, None).await.unwrap();
+        }
+    }
+    rows.push(Row {
+        scenario: format!("seed {CLIENTS} clients of one therapist, {} entries (store calls)", CLIENTS * DAYS as usize),
+        backend: db.label,
+        result: format!("{:.1} s", seeding.elapsed().as_secs_f64()),
+    });
+    let reads: Vec<_> = (0..50).map(|_| client.get(format!("{base}/v1/caseload")).bearer_auth(&token)).collect();
+    let (latencies, total) = timed_requests(&client, reads, 1).await;
+    rows.push(Row {
+        scenario: format!("GET caseload of {CLIENTS} clients × {DAYS} entries, logged (1 at a time)"),
+        backend: db.label,
+        result: describe(&latencies, total),
+    });
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
@@ -279,9 +376,50 @@ fn peak_rss_mib() -> Option<f64> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // `BENCH_SCENARIOS=caseload` (a comma-separated list of http, population, caseload) runs
+    // only those; all of them by default.
+    let only = std::env::var("BENCH_SCENARIOS").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|list| list.split(',').any(|s| s.trim() == name));
     let mut rows = Vec::new();
     for db in databases().await {
-        http_scenarios(&db, &mut rows).await;
+        if wanted("http") {
+            http_scenarios(&db, &mut rows).await;
+        }
+        if wanted("caseload") {
+            let dir = tempfile::tempdir().unwrap();
+            let fresh = match &db.cleanup {
+                None => Database {
+                    url: format!("sqlite://{}/caseload.db", dir.path().display()),
+                    label: db.label,
+                    cleanup: None,
+                    _dir: Some(dir),
+                },
+                Some((admin, _)) => {
+                    let name = format!("aftercare_bench_{}", Uuid::new_v4().simple());
+                    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+                    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).await.unwrap();
+                    let mut url = url::Url::parse(admin).unwrap();
+                    url.set_path(&name);
+                    Database { url: url.to_string(), label: db.label, cleanup: Some((admin.clone(), name)), _dir: None }
+                }
+            };
+            caseload_scenario(&fresh, &mut rows).await;
+            if let Some((admin, name)) = fresh.cleanup
+                && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
+            {
+                let _ =
+                    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
+            }
+        }
+        if !wanted("population") {
+            if let Some((admin, name)) = db.cleanup
+                && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
+            {
+                let _ =
+                    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
+            }
+            continue;
+        }
         // A fresh database for the population.
         let population = match &db.cleanup {
             None => {

@@ -841,8 +841,9 @@ impl CareApi {
     ///
     /// A therapist's clients, those most in need of attention first, each with a summary of
     /// their journal since the last session (entries, mean and highest pain, trend, days since
-    /// the last entry) where the grant includes `read_journal`. Each summary shown is recorded
-    /// in that client's access log. Therapists only (403 `therapists_only`).
+    /// the last entry) where the grant includes `read_journal`, and their open alerts where it
+    /// includes `receive_alerts`. Each client whose summary or alerts are shown has the read
+    /// recorded in their access log. Therapists only (403 `therapists_only`).
     #[oai(path = "/caseload", method = "get", operation_id = "getCaseload")]
     async fn caseload(
         &self,

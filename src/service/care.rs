@@ -15,8 +15,8 @@ use crate::domain::care::{ClientSummary, EndedBy, Invite, InviteCode, InviteRefu
 use crate::domain::rollup::RollupInput;
 use crate::domain::{Role, ValidationErrors};
 use crate::store::{
-    AccessLogItem, CaseloadAccess, GrantChange, GrantParty, GrantRecord, InviteRecord, LogPosition, NewInvite,
-    Principal, RedeemOutcome, Redemption, StoreError,
+    AccessLogItem, CaseloadAccess, CaseloadClient, CaseloadScopes, GrantChange, GrantParty, GrantRecord, InviteRecord,
+    LastSession, LogPosition, NewInvite, Principal, RedeemOutcome, Redemption, StoreError,
 };
 
 /// A client in a therapist's caseload.
@@ -40,6 +40,22 @@ fn urgency_rank(tier: crate::domain::alerts::Tier) -> u8 {
         Tier::SeePhysio => 2,
         Tier::TherapistFollowup => 1,
     }
+}
+
+/// Each client's unresolved alerts: how many, and the most urgent tier.
+fn open_alerts(tiers: Vec<(Uuid, String)>) -> HashMap<Uuid, (u32, Option<crate::domain::alerts::Tier>)> {
+    let mut open: HashMap<Uuid, (u32, Option<crate::domain::alerts::Tier>)> = HashMap::new();
+    for (patient_id, tier) in tiers {
+        let tier = crate::domain::alerts::Tier::parse(&tier);
+        let entry = open.entry(patient_id).or_default();
+        entry.0 += 1;
+        // Tiers sort most urgent first.
+        entry.1 = match (entry.1, tier) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    open
 }
 
 /// The rate-limit counters an invite attempt counts against.
@@ -327,7 +343,8 @@ impl AppState {
 
     /// A therapist's clients, most in need of attention first: by the urgency of their open
     /// alerts, then (for clients whose journal the therapist may read) by how long they have
-    /// not written in it. Reading it appends a line to each of those clients' access logs.
+    /// not written in it. Reading it appends a line to the access log of every client whose
+    /// summary or alerts it shows, in the transaction that reads them.
     pub async fn caseload(&self, principal: &Principal) -> Result<Vec<CaseloadItem>> {
         if principal.role != Role::Therapist {
             return Err(Error::Refused(Refusal::TherapistsOnly));
@@ -335,21 +352,24 @@ impl AppState {
         let now = self.clock.now();
         let action = Action::ReadCaseloadSummary;
         let scope = action.scope().ok_or_else(|| anyhow::anyhow!("the caseload summary needs a scope"))?;
+        let alerts_scope = Action::ReadAlerts.scope().ok_or_else(|| anyhow::anyhow!("reading alerts needs a scope"))?;
         let window = self.settings.care.caseload_window_days.max(1);
-        let mut last_sessions = self.last_sessions(principal.account_id).await?;
-        let sessions: HashMap<Uuid, NaiveDate> = last_sessions
-            .iter()
-            .map(|(id, s)| {
-                (*id, crate::domain::TimeZone::parse(&s.time_zone).unwrap_or_default().local_date(s.started_at))
-            })
-            .collect();
-        // A local date is at most a day away from the UTC date.
-        let default_from = now.date_naive() - Days::new(u64::from(window) + 1);
-        let entries_from = sessions.values().copied().fold(default_from, NaiveDate::min);
+        // Since the client's last session (their local date), or the last `window` days: the
+        // same start bounds the entries read and the summary computed from them.
+        let summary_start = move |client: &CaseloadClient, session: Option<&LastSession>| -> NaiveDate {
+            let today = client.time_zone.local_date(now);
+            session
+                .map(|s| crate::domain::TimeZone::parse(&s.time_zone).unwrap_or_default().local_date(s.started_at))
+                .filter(|d| *d <= today)
+                .unwrap_or_else(|| today - Days::new(u64::from(window) - 1))
+        };
         let request_id = context::request_id();
         let access = CaseloadAccess { operation: action.as_str(), request_id: request_id.as_deref() };
-        let rows = self.store.caseload(principal.account_id, now, scope, entries_from, access).await?;
-        let alerts = self.open_alerts(principal.account_id).await?;
+        let scopes = CaseloadScopes { journal: scope, alerts: alerts_scope };
+        let rows = self.store.caseload(principal.account_id, now, scopes, &summary_start, access).await?;
+        let alerts = open_alerts(rows.open_alert_tiers);
+        let mut last_sessions: HashMap<Uuid, LastSession> =
+            rows.last_sessions.into_iter().map(|s| (s.patient_id, s)).collect();
 
         let mut entries: HashMap<Uuid, Vec<RollupInput>> = HashMap::new();
         for (patient_id, entry) in rows.entries {
@@ -365,11 +385,7 @@ impl AppState {
                 let patient_id = grant.patient_id;
                 let today = client.time_zone.local_date(now);
                 let journal = grant.scopes.contains(scope).then(|| {
-                    let from = sessions
-                        .get(&patient_id)
-                        .copied()
-                        .filter(|d| *d <= today)
-                        .unwrap_or_else(|| today - Days::new(u64::from(window) - 1));
+                    let from = summary_start(&client, last_sessions.get(&patient_id));
                     let own = entries.remove(&patient_id).unwrap_or_default();
                     ClientSummary::compute(own, from, today, last.get(&patient_id).copied())
                 });
@@ -377,8 +393,7 @@ impl AppState {
                 let silent = journal.as_ref().map(|j| silent_days(j, linked_on));
                 let last_session = journal.as_ref().and_then(|_| last_sessions.remove(&patient_id));
                 let (count, tier) = alerts.get(&patient_id).copied().unwrap_or((0, None));
-                let open_alerts =
-                    grant.scopes.contains(crate::domain::care::Scope::ReceiveAlerts).then_some((count, tier));
+                let open_alerts = grant.scopes.contains(alerts_scope).then_some((count, tier));
                 // Without the alerts scope, a client's alerts do not even move them up the list.
                 let urgency = open_alerts.and_then(|(_, tier)| tier).map_or(0, urgency_rank);
                 (urgency, silent, CaseloadItem { grant: client.grant, journal, last_session, open_alerts })
@@ -395,30 +410,6 @@ impl AppState {
                 .then(a.grant.grant.patient_id.cmp(&b.grant.grant.patient_id))
         });
         Ok(items.into_iter().map(|(_, _, item)| item).collect())
-    }
-
-    /// Each client's unresolved alerts: how many, and the most urgent tier.
-    async fn open_alerts(
-        &self,
-        therapist_id: Uuid,
-    ) -> Result<HashMap<Uuid, (u32, Option<crate::domain::alerts::Tier>)>> {
-        let mut open: HashMap<Uuid, (u32, Option<crate::domain::alerts::Tier>)> = HashMap::new();
-        for (patient_id, tier) in self.store.caseload_open_alert_tiers(therapist_id).await? {
-            let tier = crate::domain::alerts::Tier::parse(&tier);
-            let entry = open.entry(patient_id).or_default();
-            entry.0 += 1;
-            // Tiers sort most urgent first.
-            entry.1 = match (entry.1, tier) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        Ok(open)
-    }
-
-    /// Each client's last session, where the caseload's "since the last session" summary starts.
-    async fn last_sessions(&self, therapist_id: Uuid) -> Result<HashMap<Uuid, crate::store::LastSession>> {
-        Ok(self.store.caseload_last_sessions(therapist_id).await?.into_iter().map(|s| (s.patient_id, s)).collect())
     }
 
     /// "Who viewed my journal": the patient's access log, newest first.

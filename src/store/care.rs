@@ -153,11 +153,27 @@ pub struct CaseloadClient {
 pub struct CaseloadRows {
     /// Every client with a live grant.
     pub clients: Vec<CaseloadClient>,
-    /// Entries since the lower bound, of the clients whose grant has the journal scope.
+    /// Entries of the clients whose grant has the journal scope, each client's from the day
+    /// its summary starts (never the whole journal).
     pub entries: Vec<(Uuid, RollupInput)>,
     /// The latest entry of each of those clients: its instant and its local date.
     pub last_entries: Vec<(Uuid, DateTime<Utc>, NaiveDate)>,
+    /// The last session of each of those clients, with its plan's adherence.
+    pub last_sessions: Vec<LastSession>,
+    /// The tiers of the unresolved alerts of the clients whose grant has the alerts scope.
+    pub open_alert_tiers: Vec<(Uuid, String)>,
 }
+
+/// The scopes a caseload reads under: the journal summary (and last session) needs one, the
+/// open alerts the other.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseloadScopes {
+    pub journal: Scope,
+    pub alerts: Scope,
+}
+
+/// Where a client's caseload summary starts (their local date), given their last session.
+pub type SummaryStart<'a> = &'a (dyn Fn(&CaseloadClient, Option<&LastSession>) -> NaiveDate + Send + Sync);
 
 #[async_trait]
 pub trait CareRepo {
@@ -199,18 +215,16 @@ pub trait CareRepo {
         limit: u32,
     ) -> StoreResult<Vec<AccessLogItem>>;
 
-    /// A therapist's clients with their recent entries; in the same transaction, appends an
-    /// access log line to every client whose entries were read (grant with `journal_scope`).
+    /// A therapist's clients with everything their caseload shows, read in one transaction
+    /// that also appends an access log line to every client whose data was read: their last
+    /// session and their entries from `summary_start` on (journal scope), their open alerts
+    /// (alerts scope). Only live grants count, each for the scopes it has.
     async fn caseload(
         &self,
         therapist_id: Uuid,
         now: DateTime<Utc>,
-        journal_scope: Scope,
-        entries_from: NaiveDate,
+        scopes: CaseloadScopes,
+        summary_start: SummaryStart<'_>,
         access: CaseloadAccess<'_>,
     ) -> StoreResult<CaseloadRows>;
-    /// The tiers of the unresolved alerts of a therapist's open-grant clients.
-    async fn caseload_open_alert_tiers(&self, therapist_id: Uuid) -> StoreResult<Vec<(Uuid, String)>>;
-    /// The last session of each of a therapist's open-grant clients, with its plan's adherence.
-    async fn caseload_last_sessions(&self, therapist_id: Uuid) -> StoreResult<Vec<LastSession>>;
 }

@@ -25,8 +25,9 @@ pub use accounts::{AccountRepo, NewAccount};
 pub use alerts::{AlertFilter, AlertRepo, AlertUpsert, Recipient, RecordedEvaluation};
 pub use audited::Audited;
 pub use care::{
-    AccessLogItem, AccessRecord, CareRepo, CaseloadAccess, CaseloadClient, CaseloadRows, GrantChange, GrantParty,
-    GrantRecord, InviteRecord, LastSession, LogPosition, NewInvite, Party, RedeemOutcome, Redemption,
+    AccessLogItem, AccessRecord, CareRepo, CaseloadAccess, CaseloadClient, CaseloadRows, CaseloadScopes, GrantChange,
+    GrantParty, GrantRecord, InviteRecord, LastSession, LogPosition, NewInvite, Party, RedeemOutcome, Redemption,
+    SummaryStart,
 };
 pub use journal::{
     Change, EntryDeletion, EntryPosition, EntryState, EntryWrite, IDEMPOTENCY_CLAIM_TIMEOUT, IdempotencyClaim,

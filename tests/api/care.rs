@@ -1046,6 +1046,41 @@ on_both_backends! {
         assert_eq!(inbox(&feverish).await, 2, "the fever and the emergency");
     }
 
+    async fn the_caseload_reads_each_clients_entries_only_from_their_own_summary_start(app) {
+        use aftercare::domain::care::Scope;
+        use aftercare::store::{CaseloadAccess, CaseloadClient, CaseloadScopes, LastSession};
+
+        app.clock.set("2026-11-20T12:00:00Z".parse().unwrap());
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let bea = app.named_patient("bea@example.org", "Bea").await;
+        let now = app.clock_now();
+        for who in [&ana, &bea] {
+            for back in 0..40 {
+                let at = now - TimeDelta::days(back) - TimeDelta::hours(1);
+                assert_eq!(app.put_entry(who.token(), Uuid::new_v4(), &entry_at(at, 3)).await.status(), StatusCode::CREATED);
+            }
+            app.link(who, &tom, &["read_journal"]).await;
+        }
+        // Ana's summary starts three days back, Bea's twenty.
+        let ana_id: Uuid = ana.id.parse().unwrap();
+        let today = now.date_naive();
+        let start = move |client: &CaseloadClient, _: Option<&LastSession>| {
+            let back = if client.grant.grant.patient_id == ana_id { 3 } else { 20 };
+            today - chrono::Days::new(back)
+        };
+        let scopes = CaseloadScopes { journal: Scope::ReadJournal, alerts: Scope::ReceiveAlerts };
+        let access = CaseloadAccess { operation: "read_caseload_summary", request_id: None };
+        let rows = app.state.store.caseload(tom.id.parse().unwrap(), now, scopes, &start, access).await.unwrap();
+        assert_eq!(rows.clients.len(), 2);
+        let of = |id: Uuid| rows.entries.iter().filter(|(p, _)| *p == id).map(|(_, e)| e.local_date).collect::<Vec<_>>();
+        let (ana_dates, bea_dates) = (of(ana_id), of(bea.id.parse().unwrap()));
+        assert_eq!(ana_dates.len(), 4, "{ana_dates:?}");
+        assert!(ana_dates.iter().all(|d| *d >= today - chrono::Days::new(3)));
+        assert_eq!(bea_dates.len(), 21, "{bea_dates:?}");
+        assert_eq!(rows.last_entries.len(), 2, "the latest entry is still known");
+    }
+
     async fn a_caseload_of_three_hundred_clients(app) {
         use aftercare::domain::care::{InviteCode, Scope, Scopes};
         use aftercare::domain::{Account, DisplayName, Email, Locale, QuietHours, Role, TimeZone};

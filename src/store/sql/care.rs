@@ -528,8 +528,8 @@ macro_rules! care_repo {
                 &self,
                 therapist_id: uuid::Uuid,
                 now: chrono::DateTime<chrono::Utc>,
-                journal_scope: $crate::domain::care::Scope,
-                entries_from: chrono::NaiveDate,
+                scopes: $crate::store::CaseloadScopes,
+                summary_start: $crate::store::SummaryStart<'_>,
                 access: $crate::store::CaseloadAccess<'_>,
             ) -> $crate::store::StoreResult<$crate::store::CaseloadRows> {
                 use sqlx::Row as _;
@@ -537,9 +537,10 @@ macro_rules! care_repo {
                 use $crate::store::types::Ts;
                 use $crate::store::{CaseloadClient, CaseloadRows, StoreError, codec};
                 let now_ts = Ts::from(now);
-                let scope_pattern = format!("%,{},%", journal_scope.as_str());
-                // One transaction: the access log lines name exactly the clients whose entries
-                // were read.
+                let journal_pattern = format!("%,{},%", scopes.journal.as_str());
+                let alerts_pattern = format!("%,{},%", scopes.alerts.as_str());
+                // One transaction: the access log lines name exactly the clients whose data was
+                // read, and everything shown is read under them.
                 let mut tx = self.begin_write().await?;
                 let rows = sqlx::query(concat!(
                     care_repo!(@grant_select),
@@ -561,22 +562,77 @@ macro_rules! care_repo {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                let entry_rows: Vec<(uuid::Uuid, chrono::NaiveDate, Ts, i16, String)> = sqlx::query_as(concat!(
-                    "SELECT e.patient_id, e.local_date, e.recorded_at, e.pain, e.symptoms
-                     FROM care_grants g JOIN journal_entries e ON e.patient_id = g.patient_id",
+
+                // Each client's last session: one index lookup per client, whatever their history.
+                let session_rows = sqlx::query(concat!(
+                    "SELECT s.patient_id, s.id, s.started_at, a.time_zone,
+                            (SELECT count(*) FROM aftercare_steps t WHERE t.session_id = s.id AND t.state = 'done') AS done,
+                            (SELECT count(*) FROM aftercare_steps t WHERE t.session_id = s.id AND t.state = 'skipped') AS skipped,
+                            (SELECT count(*) FROM aftercare_steps t WHERE t.session_id = s.id) AS total,
+                            (SELECT c.soreness FROM soreness_check_ins c WHERE c.session_id = s.id AND c.hours_after = 24) AS s24,
+                            (SELECT c.soreness FROM soreness_check_ins c WHERE c.session_id = s.id AND c.hours_after = 48) AS s48
+                     FROM care_grants g
+                     JOIN massage_sessions s ON s.id = (SELECT s2.id FROM massage_sessions s2 WHERE s2.patient_id = g.patient_id
+                                                        ORDER BY s2.started_at DESC, s2.id DESC LIMIT 1)
+                     JOIN accounts a ON a.id = s.patient_id",
                     care_repo!(@live_for_therapist),
-                    " AND g.scopes LIKE $3 AND NOT e.deleted AND e.local_date >= $4"
+                    " AND g.scopes LIKE $3"
                 ))
                 .bind(therapist_id)
                 .bind(now_ts)
-                .bind(&scope_pattern)
-                .bind(entries_from)
+                .bind(&journal_pattern)
                 .fetch_all(&mut *tx)
                 .await?;
-                let entries = entry_rows
-                    .into_iter()
-                    .map(|(patient_id, local_date, recorded_at, pain, symptoms)| {
-                        Ok((
+                let count = |row: &<$db as sqlx::Database>::Row, c: &str| -> $crate::store::StoreResult<u32> {
+                    Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
+                };
+                let soreness = |row: &<$db as sqlx::Database>::Row, c: &str| -> $crate::store::StoreResult<Option<u8>> {
+                    Ok(row.try_get::<Option<i32>, _>(c)?.and_then(|v| u8::try_from(v).ok()))
+                };
+                let last_sessions = session_rows
+                    .iter()
+                    .map(|row| {
+                        Ok($crate::store::LastSession {
+                            patient_id: row.try_get("patient_id")?,
+                            session_id: row.try_get("id")?,
+                            started_at: row.try_get::<Ts, _>("started_at")?.0,
+                            time_zone: row.try_get("time_zone")?,
+                            steps_done: count(row, "done")?,
+                            steps_skipped: count(row, "skipped")?,
+                            steps_total: count(row, "total")?,
+                            soreness_24h: soreness(row, "s24")?,
+                            soreness_48h: soreness(row, "s48")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+
+                // Each client's entries from the day their own summary starts: the window since
+                // their last session (or the default one), not their whole journal.
+                let sessions: std::collections::HashMap<uuid::Uuid, &$crate::store::LastSession> =
+                    last_sessions.iter().map(|s| (s.patient_id, s)).collect();
+                let bounds: Vec<(uuid::Uuid, chrono::NaiveDate)> = clients
+                    .iter()
+                    .filter(|c| c.grant.grant.scopes.contains(scopes.journal))
+                    .map(|c| {
+                        let patient_id = c.grant.grant.patient_id;
+                        (patient_id, summary_start(c, sessions.get(&patient_id).copied()))
+                    })
+                    .collect();
+                let mut entries = Vec::new();
+                for chunk in bounds.chunks(400) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("WITH bounds (patient_id, from_date) AS (");
+                    query.push_values(chunk, |mut row, (patient_id, from)| {
+                        row.push_bind(*patient_id).push_bind(*from);
+                    });
+                    query.push(
+                        ") SELECT e.patient_id, e.local_date, e.recorded_at, e.pain, e.symptoms
+                         FROM bounds b JOIN journal_entries e ON e.patient_id = b.patient_id
+                         WHERE NOT e.deleted AND e.local_date >= b.from_date",
+                    );
+                    let rows: Vec<(uuid::Uuid, chrono::NaiveDate, Ts, i16, String)> =
+                        query.build_query_as().fetch_all(&mut *tx).await?;
+                    for (patient_id, local_date, recorded_at, pain, symptoms) in rows {
+                        entries.push((
                             patient_id,
                             RollupInput {
                                 local_date,
@@ -584,9 +640,9 @@ macro_rules! care_repo {
                                 pain: u8::try_from(pain).map_err(|_| care_corrupt("journal_entries.pain"))?,
                                 symptoms: codec::decode_symptoms(&symptoms)?,
                             },
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
+                        ));
+                    }
+                }
                 // Each maximum is one index lookup per client, however long the journal.
                 let last_rows: Vec<(uuid::Uuid, Option<Ts>, Option<chrono::NaiveDate>)> = sqlx::query_as(concat!(
                     "SELECT g.patient_id,
@@ -600,19 +656,34 @@ macro_rules! care_repo {
                 ))
                 .bind(therapist_id)
                 .bind(now_ts)
-                .bind(&scope_pattern)
+                .bind(&journal_pattern)
                 .fetch_all(&mut *tx)
                 .await?;
                 let last_entries = last_rows
                     .into_iter()
                     .filter_map(|(patient_id, at, date)| Some((patient_id, at?.0, date?)))
                     .collect();
-                let readable: Vec<uuid::Uuid> = clients
+                // Open alerts only where the grant has the alerts scope.
+                let open_alert_tiers: Vec<(uuid::Uuid, String)> = sqlx::query_as(concat!(
+                    "SELECT a.patient_id, a.tier FROM care_grants g JOIN alerts a ON a.patient_id = g.patient_id",
+                    care_repo!(@live_for_therapist),
+                    " AND g.scopes LIKE $3 AND a.resolved_at IS NULL"
+                ))
+                .bind(therapist_id)
+                .bind(now_ts)
+                .bind(&alerts_pattern)
+                .fetch_all(&mut *tx)
+                .await?;
+
+                let read: Vec<uuid::Uuid> = clients
                     .iter()
-                    .filter(|c| c.grant.grant.scopes.contains(journal_scope))
+                    .filter(|c| {
+                        let scopes_held = &c.grant.grant.scopes;
+                        scopes_held.contains(scopes.journal) || scopes_held.contains(scopes.alerts)
+                    })
                     .map(|c| c.grant.grant.patient_id)
                     .collect();
-                for chunk in readable.chunks(500) {
+                for chunk in read.chunks(500) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO access_log (id, patient_id, actor_id, actor_role, operation, outcome, request_id, at) ",
                     );
@@ -629,64 +700,7 @@ macro_rules! care_repo {
                     insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(CaseloadRows { clients, entries, last_entries })
-            }
-
-            async fn caseload_open_alert_tiers(&self, therapist_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<(uuid::Uuid, String)>> {
-                Ok(sqlx::query_as(
-                    "SELECT a.patient_id, a.tier FROM alerts a
-                     JOIN care_grants g ON g.patient_id = a.patient_id
-                     WHERE g.therapist_id = $1 AND g.ended_at IS NULL AND a.resolved_at IS NULL",
-                )
-                .bind(therapist_id)
-                .fetch_all(&self.pool)
-                .await?)
-            }
-
-            async fn caseload_last_sessions(
-                &self,
-                therapist_id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::LastSession>> {
-                use sqlx::Row as _;
-                use $crate::store::types::Ts;
-                let rows = sqlx::query(
-                    "SELECT s.patient_id, s.id, s.started_at, a.time_zone,
-                            (SELECT count(*) FROM aftercare_steps t WHERE t.session_id = s.id AND t.state = 'done') AS done,
-                            (SELECT count(*) FROM aftercare_steps t WHERE t.session_id = s.id AND t.state = 'skipped') AS skipped,
-                            (SELECT count(*) FROM aftercare_steps t WHERE t.session_id = s.id) AS total,
-                            (SELECT c.soreness FROM soreness_check_ins c WHERE c.session_id = s.id AND c.hours_after = 24) AS s24,
-                            (SELECT c.soreness FROM soreness_check_ins c WHERE c.session_id = s.id AND c.hours_after = 48) AS s48
-                     FROM massage_sessions s
-                     JOIN care_grants g ON g.patient_id = s.patient_id
-                     JOIN accounts a ON a.id = s.patient_id
-                     WHERE g.therapist_id = $1 AND g.ended_at IS NULL
-                       AND s.id = (SELECT s2.id FROM massage_sessions s2 WHERE s2.patient_id = s.patient_id
-                                   ORDER BY s2.started_at DESC, s2.id DESC LIMIT 1)",
-                )
-                .bind(therapist_id)
-                .fetch_all(&self.pool)
-                .await?;
-                let count = |row: &<$db as sqlx::Database>::Row, c: &str| -> $crate::store::StoreResult<u32> {
-                    Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
-                };
-                let soreness = |row: &<$db as sqlx::Database>::Row, c: &str| -> $crate::store::StoreResult<Option<u8>> {
-                    Ok(row.try_get::<Option<i32>, _>(c)?.and_then(|v| u8::try_from(v).ok()))
-                };
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::store::LastSession {
-                            patient_id: row.try_get("patient_id")?,
-                            session_id: row.try_get("id")?,
-                            started_at: row.try_get::<Ts, _>("started_at")?.0,
-                            time_zone: row.try_get("time_zone")?,
-                            steps_done: count(row, "done")?,
-                            steps_skipped: count(row, "skipped")?,
-                            steps_total: count(row, "total")?,
-                            soreness_24h: soreness(row, "s24")?,
-                            soreness_48h: soreness(row, "s48")?,
-                        })
-                    })
-                    .collect()
+                Ok(CaseloadRows { clients, entries, last_entries, last_sessions, open_alert_tiers })
             }
         }
     };
