@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use super::attempts::Counter;
 use super::{AppState, AuthFailure, Error, Result, tokens};
 use crate::domain::{Email, Password, ValidationErrors};
 use crate::store::{NewSession, NewToken, Principal, RefreshOutcome, SessionRecord};
@@ -42,38 +43,12 @@ impl AppState {
         )
     }
 
-    /// Checks a rate-limit window before doing the work it protects. When the shared counters
-    /// are unreachable the request goes through: locking every patient out of the app during a
-    /// Redis outage would be worse than a few unthrottled guesses.
-    pub(super) async fn over_limit(&self, key: &str, limit: u32) -> Option<Duration> {
-        match self.limiter.peek(key).await {
-            Ok(window) if window.count >= limit => Some(window.resets_in.max(Duration::from_secs(1))),
-            Ok(_) => None,
-            Err(error) => {
-                tracing::warn!(%error, "rate limiter unavailable; not limiting");
-                metrics::counter!("rate_limiter_errors_total").increment(1);
-                None
-            }
-        }
-    }
-
-    pub(super) async fn count_hit(&self, key: &str, window: Duration) {
-        if let Err(error) = self.limiter.hit(key, window).await {
-            tracing::warn!(%error, "rate limiter unavailable; hit not counted");
-            metrics::counter!("rate_limiter_errors_total").increment(1);
-        }
-    }
-
     /// Guards registration from one address creating accounts in bulk.
     pub(super) async fn limit_registration(&self, client: Option<IpAddr>) -> Result<()> {
         let Some(ip) = client else { return Ok(()) };
         let limits = &self.settings.rate_limit;
-        let key = format!("register:addr:{ip}");
-        if let Some(retry_after) = self.over_limit(&key, limits.registrations_per_address).await {
-            return Err(Error::RateLimited { retry_after });
-        }
-        self.count_hit(&key, Duration::from_secs(limits.registration_window_seconds)).await;
-        Ok(())
+        let counter = Counter::new(format!("register:addr:{ip}"), limits.registrations_per_address);
+        self.claim_attempt(&[counter], Duration::from_secs(limits.registration_window_seconds)).await
     }
 
     /// Password grant: opens a new device session.
@@ -87,17 +62,13 @@ impl AppState {
         let limits = &self.settings.rate_limit;
         let window = Duration::from_secs(limits.login_window_seconds);
         let email = Email::parse(email).ok();
-        let account_key = email.as_ref().map(|e| format!("login:account:{e}"));
-        let address_key = client.map(|ip| format!("login:addr:{ip}"));
-        for (key, limit) in
-            [(&account_key, limits.login_failures_per_account), (&address_key, limits.login_failures_per_address)]
-        {
-            if let Some(key) = key
-                && let Some(retry_after) = self.over_limit(key, limit).await
-            {
-                metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
-                return Err(Error::RateLimited { retry_after });
-            }
+        let account =
+            email.as_ref().map(|e| Counter::new(format!("login:account:{e}"), limits.login_failures_per_account));
+        let address = client.map(|ip| Counter::new(format!("login:addr:{ip}"), limits.login_failures_per_address));
+        let counters: Vec<Counter> = account.into_iter().chain(address).collect();
+        if let Err(refused) = self.claim_attempt(&counters, window).await {
+            metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
+            return Err(refused);
         }
 
         let credentials = match &email {
@@ -113,17 +84,18 @@ impl AppState {
             }
         };
         let Some(account_id) = account_id else {
-            for key in [&account_key, &address_key].into_iter().flatten() {
-                self.count_hit(key, window).await;
-            }
+            // The attempt stays charged: it was a failure.
             metrics::counter!("auth_sign_in_total", "outcome" => "failed").increment(1);
             return Err(Error::Unauthorized(AuthFailure::InvalidCredentials));
         };
-        if let Some(key) = &account_key
-            && let Err(error) = self.limiter.reset(key).await
-        {
-            tracing::warn!(%error, "rate limiter unavailable; failure count not reset");
+        // Signing in clears the account's failures; the address only gets this attempt back.
+        let (account, address): (Vec<_>, Vec<_>) = counters.iter().partition(|c| c.key.starts_with("login:account:"));
+        for counter in account {
+            if let Err(error) = self.limiter.reset(&counter.key).await {
+                tracing::warn!(%error, "rate limiter unavailable; failure count not reset");
+            }
         }
+        self.give_back(address).await;
 
         let now = self.clock.now();
         let session = NewSession {
@@ -196,19 +168,17 @@ impl AppState {
         // Wrong current passwords count as failed sign-ins of the account: a stolen access token
         // must not become an unlimited way to guess the password.
         let limits = &self.settings.rate_limit;
-        let account_key = format!("login:account:{}", account.email);
-        if let Some(retry_after) = self.over_limit(&account_key, limits.login_failures_per_account).await {
-            return Err(Error::RateLimited { retry_after });
-        }
+        let counter = [Counter::new(format!("login:account:{}", account.email), limits.login_failures_per_account)];
+        self.claim_attempt(&counter, Duration::from_secs(limits.login_window_seconds)).await?;
         let stored = self.store.password_hash(principal.account_id).await?.ok_or(Error::NotFound)?;
         if !self.passwords.verify(current, &stored).await? {
-            self.count_hit(&account_key, Duration::from_secs(limits.login_window_seconds)).await;
             return Err(Error::Validation(ValidationErrors::single(
                 "current_password",
                 "incorrect",
                 "is not the current password",
             )));
         }
+        self.give_back(&counter).await;
         let hash = self.passwords.hash(new.expose()).await?;
         self.store.change_password(principal.account_id, &hash, principal.session_id, self.clock.now()).await?;
         Ok(())

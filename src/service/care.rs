@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
+use super::attempts::Counter;
 use super::authz::Action;
 use super::{AppState, Error, Refusal, Result, context};
 use crate::domain::care::{ClientSummary, EndedBy, Invite, InviteCode, InviteRefusal, Scopes, silent_days};
@@ -56,11 +57,6 @@ fn open_alerts(tiers: Vec<(Uuid, String)>) -> HashMap<Uuid, (u32, Option<crate::
         };
     }
     open
-}
-
-/// The rate-limit counters an invite attempt counts against.
-struct AttemptKeys {
-    keys: Vec<String>,
 }
 
 fn refusal(invite: InviteRefusal) -> Refusal {
@@ -145,62 +141,24 @@ impl AppState {
         if self.store.delete_invite(principal.account_id, invite_id).await? { Ok(()) } else { Err(Error::NotFound) }
     }
 
-    fn attempt_keys(principal: &Principal, client: Option<IpAddr>) -> AttemptKeys {
-        let mut keys = vec![format!("invite:account:{}", principal.account_id)];
-        keys.extend(client.map(|ip| format!("invite:addr:{ip}")));
-        AttemptKeys { keys }
-    }
-
-    /// Counts an attempt against the account and the address before the code is looked at, and
-    /// refuses it when either has used up its window: the count and the check are one atomic
-    /// step per counter, so parallel guesses cannot slip past the limit between a check and the
-    /// failure it would have counted. A refused attempt is taken back at once; one that succeeds
-    /// is taken back by [`AppState::attempt_succeeded`], so only failures use up the window.
-    async fn claim_attempt(&self, keys: &AttemptKeys) -> Result<()> {
+    /// The counters an invite attempt is charged to: the account and the address.
+    fn attempt_counters(&self, principal: &Principal, client: Option<IpAddr>) -> Vec<Counter> {
         let limits = &self.settings.rate_limit;
-        let window = Duration::from_secs(limits.invite_window_seconds);
-        let mut counted = Vec::with_capacity(keys.keys.len());
-        let mut refused = None;
-        for key in &keys.keys {
-            let limit = if key.starts_with("invite:account:") {
-                limits.invite_failures_per_account
-            } else {
-                limits.invite_failures_per_address
-            };
-            match self.limiter.hit(key, window).await {
-                Ok(w) => {
-                    counted.push(key);
-                    if w.count > limit {
-                        refused = Some(w.resets_in.max(Duration::from_secs(1)));
-                        break;
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "rate limiter unavailable; not limiting");
-                    metrics::counter!("rate_limiter_errors_total").increment(1);
-                }
-            }
-        }
-        let Some(retry_after) = refused else { return Ok(()) };
-        for key in counted {
-            self.uncount(key).await;
-        }
-        metrics::counter!("care_invite_attempts_total", "outcome" => "rate_limited").increment(1);
-        Err(Error::RateLimited { retry_after })
+        let mut counters =
+            vec![Counter::new(format!("invite:account:{}", principal.account_id), limits.invite_failures_per_account)];
+        counters.extend(client.map(|ip| Counter::new(format!("invite:addr:{ip}"), limits.invite_failures_per_address)));
+        counters
     }
 
-    async fn uncount(&self, key: &str) {
-        if let Err(error) = self.limiter.unhit(key).await {
-            tracing::warn!(%error, "rate limiter unavailable; attempt stays counted");
-            metrics::counter!("rate_limiter_errors_total").increment(1);
+    /// Charges an attempt before the code is looked at (see [`super::attempts`]); one that
+    /// finds its code is given back, so only failures use up the window.
+    async fn claim_invite_attempt(&self, counters: &[Counter]) -> Result<()> {
+        let window = Duration::from_secs(self.settings.rate_limit.invite_window_seconds);
+        let claimed = self.claim_attempt(counters, window).await;
+        if claimed.is_err() {
+            metrics::counter!("care_invite_attempts_total", "outcome" => "rate_limited").increment(1);
         }
-    }
-
-    /// An attempt that found its code does not use up the window.
-    async fn attempt_succeeded(&self, keys: &AttemptKeys) {
-        for key in &keys.keys {
-            self.uncount(key).await;
-        }
+        claimed
     }
 
     /// A failed attempt (already counted) turned into its problem.
@@ -218,14 +176,14 @@ impl AppState {
         code: &InviteCode,
         client: Option<IpAddr>,
     ) -> Result<InviteRecord> {
-        let keys = Self::attempt_keys(principal, client);
-        self.claim_attempt(&keys).await?;
+        let counters = self.attempt_counters(principal, client);
+        self.claim_invite_attempt(&counters).await?;
         let Some(record) = self.store.invite_by_code(&code.hash()).await? else {
             return Err(Self::failed_attempt(Refusal::InviteNotFound));
         };
         match record.invite.check_redemption(principal.role, self.clock.now()) {
             Ok(()) => {
-                self.attempt_succeeded(&keys).await;
+                self.give_back(&counters).await;
                 Ok(record)
             }
             Err(why) => Err(Self::failed_attempt(refusal(why))),
@@ -265,8 +223,8 @@ impl AppState {
                 not_in_the_past("access_expires_at", access_expires_at, now)?;
             }
         }
-        let keys = Self::attempt_keys(principal, client);
-        self.claim_attempt(&keys).await?;
+        let counters = self.attempt_counters(principal, client);
+        self.claim_invite_attempt(&counters).await?;
         let code_hash = code.hash();
         let redemption = Redemption {
             code_hash: &code_hash,
@@ -282,7 +240,7 @@ impl AppState {
             outcome,
             RedeemOutcome::Linked(_) | RedeemOutcome::AlreadyRedeemed(_) | RedeemOutcome::AlreadyLinked
         ) {
-            self.attempt_succeeded(&keys).await;
+            self.give_back(&counters).await;
         }
         match outcome {
             RedeemOutcome::Linked(record) => {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+mod attempts;
 pub mod auth;
 pub mod authz;
 pub mod care;

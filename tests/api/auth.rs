@@ -4,6 +4,9 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, Tokens, assert_problem, on_both_backends};
 
+static THREE_FAILURES_PER_ADDRESS: std::sync::LazyLock<[(&str, serde_json::Value); 1]> =
+    std::sync::LazyLock::new(|| [("rate_limit.login_failures_per_address", json!(3))]);
+
 on_both_backends! {
     async fn token_lifecycle_sign_in_refresh_logout(app) {
         app.register_patient("ana@example.org").await;
@@ -163,6 +166,36 @@ on_both_backends! {
         assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
         // Other accounts are not locked out by it.
         app.patient("bob@example.org").await;
+    }
+
+    async fn parallel_wrong_sign_ins_cannot_exceed_the_limit(app) {
+        app.register_patient("ana@example.org").await;
+        // Each attempt is charged before its password is checked, so twenty at once get exactly
+        // the ten failures the account allows, however they interleave.
+        let guesses = (0..20).map(|i| {
+            let app = &app;
+            async move { app.password_grant("ana@example.org", &format!("wrong password {i}")).await }
+        });
+        let mut statuses: Vec<StatusCode> =
+            futures::future::join_all(guesses).await.into_iter().map(|r| r.status()).collect();
+        statuses.sort();
+        let unauthorized = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((unauthorized, limited), (10, 10), "{statuses:?}");
+        assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    }
+
+    async fn successful_sign_ins_use_up_no_window(app) with THREE_FAILURES_PER_ADDRESS {
+        app.register_patient("ana@example.org").await;
+        // Four times more successes than the address may fail: each is given back.
+        for attempt in 1..=12 {
+            assert_eq!(app.password_grant("ana@example.org", PASSWORD).await.status(), StatusCode::OK, "sign-in {attempt}");
+        }
+        for attempt in 1..=3 {
+            let response = app.password_grant("ana@example.org", "wrong password!").await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        }
+        assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     }
 
     async fn guessing_the_current_password_is_limited_like_sign_in(app) {
