@@ -9,6 +9,7 @@ use aftercare::clock::ManualClock;
 use aftercare::config::Settings;
 use aftercare::domain::journal::{EntryContent, Score, Symptom};
 use aftercare::domain::{Account, Email, Locale, QuietHours, Role, TimeZone};
+use aftercare::service::AppState;
 use aftercare::startup::Application;
 use aftercare::store::NewAccount;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -192,6 +193,25 @@ async fn http_scenarios(db: &Database, rows: &mut Vec<Row>) {
 
 /// 10,000 patients, as the alert sweep and the reminder planner meet them in production: a
 /// tenth with two weeks of moderate pain, a tenth with a fever today, the rest a mild day.
+/// A patient account written straight to the store (no password hashing), for seeding.
+async fn create_patient(state: &AppState, email: &str, zone: TimeZone, now: DateTime<Utc>) -> Uuid {
+    let id = Uuid::now_v7();
+    let account = Account {
+        id,
+        email: Email::parse(email).unwrap(),
+        role: Role::Patient,
+        discipline: None,
+        display_name: None,
+        time_zone: zone,
+        quiet_hours: QuietHours::default(),
+        locale: Locale::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_account(&NewAccount { account, password_hash: "x".into() }).await.unwrap();
+    id
+}
+
 async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
     const PATIENTS: usize = 10_000;
     let now: DateTime<Utc> = "2026-11-21T11:00:00Z".parse().unwrap();
@@ -200,20 +220,7 @@ async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
     let zone = TimeZone::parse("Europe/Berlin").unwrap();
     let seeding = Instant::now();
     for n in 0..PATIENTS {
-        let id = Uuid::now_v7();
-        let account = Account {
-            id,
-            email: Email::parse(&format!("p{n}@example.org")).unwrap(),
-            role: Role::Patient,
-            discipline: None,
-            display_name: None,
-            time_zone: zone,
-            quiet_hours: QuietHours::default(),
-            locale: Locale::default(),
-            created_at: now,
-            updated_at: now,
-        };
-        state.store.create_account(&NewAccount { account, password_hash: "x".into() }).await.unwrap();
+        let id = create_patient(&state, &format!("p{n}@example.org"), zone, now).await;
         let days: Vec<(i64, i64, Vec<Symptom>)> = match n % 10 {
             0 => (0..14).map(|back| (back, 5, vec![])).collect(),
             3 => vec![(0, 3, vec![Symptom::Fever])],
@@ -300,20 +307,7 @@ async fn caseload_scenario(db: &Database, rows: &mut Vec<Row>) {
     let scopes = Scopes::new([Scope::ReadJournal, Scope::ReceiveAlerts]).unwrap();
     let seeding = Instant::now();
     for n in 0..CLIENTS {
-        let id = Uuid::now_v7();
-        let account = Account {
-            id,
-            email: Email::parse(&format!("client{n}@example.org")).unwrap(),
-            role: Role::Patient,
-            discipline: None,
-            display_name: None,
-            time_zone: zone,
-            quiet_hours: QuietHours::default(),
-            locale: Locale::default(),
-            created_at: now,
-            updated_at: now,
-        };
-        state.store.create_account(&NewAccount { account, password_hash: "x".into() }).await.unwrap();
+        let id = create_patient(&state, &format!("client{n}@example.org"), zone, now).await;
         let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient };
         let (_, code) = state.create_invite(&patient, scopes.clone(), None).await.unwrap();
         state.redeem_invite(&tess, &InviteCode::parse(&code.display()).unwrap(), None, None, None).await.unwrap();
