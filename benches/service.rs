@@ -27,6 +27,42 @@ struct Database {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// A fresh, empty database of the same kind as `db`: a new SQLite file, or a new PostgreSQL
+/// database on the same server.
+async fn beside(db: &Database, name: &str) -> Database {
+    match &db.cleanup {
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            Database {
+                url: format!("sqlite://{}/{name}.db", dir.path().display()),
+                label: db.label,
+                cleanup: None,
+                _dir: Some(dir),
+            }
+        }
+        Some((admin, _)) => postgres_database(admin).await,
+    }
+}
+
+/// A new database on the PostgreSQL server `admin` connects to.
+async fn postgres_database(admin: &str) -> Database {
+    let name = format!("aftercare_bench_{}", Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin).await.expect("PostgreSQL");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).await.expect("create database");
+    let mut url = url::Url::parse(admin).expect("URL");
+    url.set_path(&name);
+    Database { url: url.to_string(), label: "PostgreSQL", cleanup: Some((admin.to_owned(), name)), _dir: None }
+}
+
+/// Drops a PostgreSQL database made for the run; a SQLite file goes with its directory.
+async fn drop_database(db: Database) {
+    if let Some((admin, name)) = db.cleanup
+        && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
+    {
+        let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
+    }
+}
+
 async fn databases() -> Vec<Database> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut out = vec![Database {
@@ -36,12 +72,7 @@ async fn databases() -> Vec<Database> {
         _dir: Some(dir),
     }];
     if let Ok(admin) = std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL")) {
-        let name = format!("aftercare_bench_{}", Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL");
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).await.expect("create database");
-        let mut url = url::Url::parse(&admin).expect("URL");
-        url.set_path(&name);
-        out.push(Database { url: url.to_string(), label: "PostgreSQL", cleanup: Some((admin, name)), _dir: None });
+        out.push(postgres_database(&admin).await);
     }
     out
 }
@@ -380,69 +411,16 @@ async fn main() {
             http_scenarios(&db, &mut rows).await;
         }
         if wanted("caseload") {
-            let dir = tempfile::tempdir().unwrap();
-            let fresh = match &db.cleanup {
-                None => Database {
-                    url: format!("sqlite://{}/caseload.db", dir.path().display()),
-                    label: db.label,
-                    cleanup: None,
-                    _dir: Some(dir),
-                },
-                Some((admin, _)) => {
-                    let name = format!("aftercare_bench_{}", Uuid::new_v4().simple());
-                    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-                    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).await.unwrap();
-                    let mut url = url::Url::parse(admin).unwrap();
-                    url.set_path(&name);
-                    Database { url: url.to_string(), label: db.label, cleanup: Some((admin.clone(), name)), _dir: None }
-                }
-            };
+            let fresh = beside(&db, "caseload").await;
             caseload_scenario(&fresh, &mut rows).await;
-            if let Some((admin, name)) = fresh.cleanup
-                && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
-            {
-                let _ =
-                    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
-            }
+            drop_database(fresh).await;
         }
-        if !wanted("population") {
-            if let Some((admin, name)) = db.cleanup
-                && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
-            {
-                let _ =
-                    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
-            }
-            continue;
+        if wanted("population") {
+            let population = beside(&db, "population").await;
+            population_scenarios(&population, &mut rows).await;
+            drop_database(population).await;
         }
-        // A fresh database for the population.
-        let population = match &db.cleanup {
-            None => {
-                let dir = tempfile::tempdir().unwrap();
-                Database {
-                    url: format!("sqlite://{}/population.db", dir.path().display()),
-                    label: db.label,
-                    cleanup: None,
-                    _dir: Some(dir),
-                }
-            }
-            Some((admin, _)) => {
-                let name = format!("aftercare_bench_{}", Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).await.unwrap();
-                let mut url = url::Url::parse(admin).unwrap();
-                url.set_path(&name);
-                Database { url: url.to_string(), label: db.label, cleanup: Some((admin.clone(), name)), _dir: None }
-            }
-        };
-        population_scenarios(&population, &mut rows).await;
-        for d in [db, population] {
-            if let Some((admin, name)) = d.cleanup
-                && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
-            {
-                let _ =
-                    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
-            }
-        }
+        drop_database(db).await;
     }
     println!("| scenario | database | result |\n| --- | --- | --- |");
     for row in &rows {

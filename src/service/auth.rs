@@ -65,6 +65,7 @@ impl AppState {
         let account =
             email.as_ref().map(|e| Counter::new(format!("login:account:{e}"), limits.login_failures_per_account));
         let address = client.map(|ip| Counter::new(format!("login:addr:{ip}"), limits.login_failures_per_address));
+        let account_counters = usize::from(account.is_some());
         let counters: Vec<Counter> = account.into_iter().chain(address).collect();
         if let Err(refused) = self.claim_attempt(&counters, window).await {
             metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
@@ -89,7 +90,7 @@ impl AppState {
             return Err(Error::Unauthorized(AuthFailure::InvalidCredentials));
         };
         // Signing in clears the account's failures; the address only gets this attempt back.
-        let (account, address): (Vec<_>, Vec<_>) = counters.iter().partition(|c| c.key.starts_with("login:account:"));
+        let (account, address) = counters.split_at(account_counters);
         for counter in account {
             if let Err(error) = self.limiter.reset(&counter.key).await {
                 tracing::warn!(%error, "rate limiter unavailable; failure count not reset");

@@ -325,7 +325,7 @@ impl AppState {
         let allowed = self.authorize(principal, Action::RecordSession, patient_id).await?;
         let now = self.clock.now();
         check_not_future(draft.started_at, now)?;
-        let mut session = self.store.massage_session(patient_id, id, None).await?.ok_or(Error::NotFound)?;
+        let mut session = self.store.massage_session(patient_id, id).await?.ok_or(Error::NotFound)?;
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
         if draft.kind != session.kind && session.plan_source == PlanSource::Default {
             session.template = default_template(draft.kind);
@@ -370,7 +370,7 @@ impl AppState {
 
     async fn step_of(&self, patient_id: Uuid, session_id: Uuid, step_id: Uuid) -> Result<StepRecord> {
         // The patient's own steps: nothing to log.
-        self.store.massage_session(patient_id, session_id, None).await?.ok_or(Error::NotFound)?;
+        self.store.massage_session(patient_id, session_id).await?.ok_or(Error::NotFound)?;
         self.store.steps(session_id).await?.into_iter().find(|s| s.id == step_id).ok_or(Error::NotFound)
     }
 

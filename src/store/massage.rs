@@ -160,12 +160,9 @@ pub trait MassageRepo {
         idempotency: Option<(Uuid, &str)>,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<()>;
-    async fn massage_session(
-        &self,
-        patient_id: Uuid,
-        id: Uuid,
-        audit: Option<&AccessRecord>,
-    ) -> StoreResult<Option<MassageSession>>;
+    /// The session alone, for the service's own checks before a change (reads shown to a
+    /// therapist go through [`MassageRepo::massage_session_view`], which logs them).
+    async fn massage_session(&self, patient_id: Uuid, id: Uuid) -> StoreResult<Option<MassageSession>>;
     /// The session with its steps, check-in answers and the health screen, in one read: with
     /// `audit`, one transaction that commits the access log line with everything it shows.
     async fn massage_session_view(

@@ -168,6 +168,20 @@ macro_rules! massage_repo {
                 .collect()
         }
 
+        /// The patient's session, on `conn`.
+        async fn massage_session_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            patient_id: uuid::Uuid,
+            id: uuid::Uuid,
+        ) -> $crate::store::StoreResult<Option<$crate::store::MassageSession>> {
+            let row = sqlx::query("SELECT * FROM massage_sessions WHERE id = $1 AND patient_id = $2")
+                .bind(id)
+                .bind(patient_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref().map(massage_session_from_row).transpose()
+        }
+
         /// The patient's health screen and when it was saved, on `conn`.
         async fn health_screen_in(
             conn: &mut <$db as sqlx::Database>::Connection,
@@ -280,15 +294,9 @@ macro_rules! massage_repo {
                 Ok(())
             }
 
-            async fn massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid, audit: Option<&$crate::store::AccessRecord>) -> $crate::store::StoreResult<Option<$crate::store::MassageSession>> {
-                let mut conn = self.audited(audit).await?;
-                let row = sqlx::query("SELECT * FROM massage_sessions WHERE id = $1 AND patient_id = $2")
-                    .bind(id)
-                    .bind(patient_id)
-                    .fetch_optional(conn.conn())
-                    .await?;
-                conn.finish().await?;
-                row.as_ref().map(massage_session_from_row).transpose()
+            async fn massage_session(&self, patient_id: uuid::Uuid, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::MassageSession>> {
+                let mut conn = self.pool.acquire().await?;
+                massage_session_in(&mut conn, patient_id, id).await
             }
 
             async fn massage_sessions(
@@ -429,16 +437,10 @@ macro_rules! massage_repo {
                 // the session, its steps with their check-in answers, and the health screen its
                 // warnings come from are read together, under that one line.
                 let mut conn = self.audited(audit).await?;
-                let row = sqlx::query("SELECT * FROM massage_sessions WHERE id = $1 AND patient_id = $2")
-                    .bind(id)
-                    .bind(patient_id)
-                    .fetch_optional(conn.conn())
-                    .await?;
-                let Some(row) = row else {
+                let Some(session) = massage_session_in(conn.conn(), patient_id, id).await? else {
                     conn.finish().await?;
                     return Ok(None);
                 };
-                let session = massage_session_from_row(&row)?;
                 let steps = steps_in(conn.conn(), id).await?;
                 let health_screen = health_screen_in(conn.conn(), patient_id).await?.map(|(h, _)| h);
                 conn.finish().await?;
