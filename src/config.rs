@@ -53,6 +53,9 @@ pub struct RedisSettings {
     pub key_prefix: String,
     pub response_timeout_ms: u64,
     pub connection_timeout_ms: u64,
+    /// PEM file of the CA that signed the Redis server's certificate (`rediss://` only); empty:
+    /// the system's trust store.
+    pub ca_cert_file: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -354,6 +357,12 @@ impl Settings {
                 problem: "must be empty or start with redis:// or rediss://".into(),
             });
         }
+        if !self.redis.ca_cert_file.is_empty() && !redis.starts_with("rediss://") {
+            return Err(ConfigError::Invalid {
+                setting: "redis.ca_cert_file",
+                problem: "needs a rediss:// redis.url (the certificate is only used for TLS)".into(),
+            });
+        }
         if argon2::Params::new(
             self.auth.argon2_memory_kib,
             self.auth.argon2_iterations,
@@ -425,6 +434,37 @@ impl Settings {
 
 /// Shows a connection URL with its password replaced, fit for logs: in the user part and in a
 /// `password` query parameter (which sqlx also accepts).
+/// Connections that would carry health data or credentials in the clear over a network: a
+/// PostgreSQL URL off this machine without `sslmode=require`, `verify-ca` or `verify-full`, and
+/// a `redis://` URL off this machine. Warned about at start-up; loopback is left alone.
+pub fn plaintext_connections(settings: &Settings) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    let off_machine = |url: &url::Url| match url.host() {
+        Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        // A Unix socket.
+        None => false,
+    };
+    if let Ok(url) = url::Url::parse(&settings.database.url)
+        && matches!(url.scheme(), "postgres" | "postgresql")
+        && off_machine(&url)
+    {
+        let mode =
+            url.query_pairs().find(|(key, _)| key == "sslmode" || key == "ssl-mode").map(|(_, v)| v.into_owned());
+        if !matches!(mode.as_deref(), Some("require" | "verify-ca" | "verify-full")) {
+            found.push("database.url");
+        }
+    }
+    if let Ok(url) = url::Url::parse(&settings.redis.url)
+        && url.scheme() == "redis"
+        && off_machine(&url)
+    {
+        found.push("redis.url");
+    }
+    found
+}
+
 pub fn redact_url(raw: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(raw) else { return "<unparseable url>".to_owned() };
     if parsed.password().is_some() {
@@ -458,6 +498,7 @@ impl std::fmt::Debug for RedisSettings {
         f.debug_struct("RedisSettings")
             .field("url", &redact_url(&self.url))
             .field("key_prefix", &self.key_prefix)
+            .field("ca_cert_file", &self.ca_cert_file)
             .finish_non_exhaustive()
     }
 }
@@ -469,6 +510,37 @@ mod tests {
 
     fn with(key: &str, value: impl Serialize) -> Result<Settings, ConfigError> {
         Settings::from_figment(Settings::defaults().merge(Serialized::default(key, value)))
+    }
+
+    #[test]
+    fn plaintext_connections_off_this_machine_are_named() {
+        let both = |db: &str, redis: &str| {
+            let settings = Settings::from_figment(
+                Settings::defaults()
+                    .merge(Serialized::default("database.url", db))
+                    .merge(Serialized::default("redis.url", redis)),
+            )
+            .unwrap();
+            plaintext_connections(&settings)
+        };
+        assert_eq!(both("postgres://db.internal/app", "redis://cache.internal"), ["database.url", "redis.url"]);
+        assert_eq!(both("postgres://db.internal/app?sslmode=prefer", ""), ["database.url"]);
+        assert!(both("postgres://db.internal/app?sslmode=verify-full", "rediss://cache.internal").is_empty());
+        assert!(both("postgres://db.internal/app?sslmode=require", "").is_empty());
+        assert!(both("postgres://127.0.0.1/app", "redis://localhost:6379").is_empty());
+        assert!(both("sqlite://data/aftercare.db", "redis://[::1]:6379").is_empty());
+    }
+
+    #[test]
+    fn a_redis_ca_needs_a_tls_url() {
+        let err = with("redis.ca_cert_file", "/etc/ssl/redis-ca.pem").unwrap_err().to_string();
+        assert!(err.contains("redis.ca_cert_file"), "{err}");
+        let settings = Settings::from_figment(
+            Settings::defaults()
+                .merge(Serialized::default("redis.url", "rediss://cache.internal:6380"))
+                .merge(Serialized::default("redis.ca_cert_file", "/etc/ssl/redis-ca.pem")),
+        );
+        assert!(settings.is_ok());
     }
 
     #[test]

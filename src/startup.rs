@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{PushSettings, Settings, redact_url};
-use crate::coordination::{self, RedisTimeouts};
+use crate::coordination::{self, RedisTarget, RedisTimeouts};
 use crate::push::{PushSender, RetryPolicy, VapidKeys};
 use crate::service::{AppState, PasswordHasher};
 use crate::store::{self, Backend, PoolOptions, Store};
@@ -62,6 +62,13 @@ impl Application {
 
     /// Connects, migrates and binds the listener; serving starts with [`Application::run_until`].
     pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        for setting in crate::config::plaintext_connections(&settings) {
+            tracing::warn!(
+                setting,
+                "connection leaves this machine unencrypted: use sslmode=verify-full for PostgreSQL and rediss:// \
+                 for Redis"
+            );
+        }
         let store = open_store(&settings).await?;
         store.migrate().await.context("database migration")?;
         let redis = &settings.redis;
@@ -70,9 +77,10 @@ impl Application {
             response: Duration::from_millis(redis.response_timeout_ms),
         };
         let unreachable = || format!("cannot connect to Redis at {}", redact_url(&redis.url));
-        let limiter = coordination::connect(&redis.url, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
+        let target = RedisTarget::from_parts(&redis.url, &redis.ca_cert_file)?;
+        let limiter = coordination::connect(&target, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
         let wakeups =
-            coordination::connect_wakeups(&redis.url, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
+            coordination::connect_wakeups(&target, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
         let passwords = PasswordHasher::new(&settings.auth)?;
         let keys = vapid_keys(&settings.push, store.as_ref(), clock.now()).await.context("Web Push set-up")?;
         let push = Arc::new(PushSender::with_keys(&settings.push, keys).context("Web Push set-up")?);

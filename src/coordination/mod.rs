@@ -3,6 +3,7 @@
 
 mod memory;
 mod redis;
+mod target;
 mod wakeup;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 
 pub use self::memory::MemoryLimiter;
 pub use self::redis::RedisLimiter;
+pub use self::target::RedisTarget;
 pub use self::wakeup::{LocalWakeups, RedisWakeups, Wakeups, connect_wakeups};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,14 +45,14 @@ pub trait RateLimiter: Send + Sync + 'static {
 }
 
 pub async fn connect(
-    redis_url: &str,
+    redis: &RedisTarget,
     key_prefix: &str,
     timeouts: RedisTimeouts,
 ) -> Result<Arc<dyn RateLimiter>, CoordinationError> {
-    if redis_url.is_empty() {
+    if redis.is_empty() {
         Ok(Arc::new(MemoryLimiter::default()))
     } else {
-        Ok(Arc::new(RedisLimiter::connect(redis_url, key_prefix, timeouts).await?))
+        Ok(Arc::new(RedisLimiter::connect(redis, key_prefix, timeouts).await?))
     }
 }
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{CoordinationError, RateLimiter, RedisTimeouts, Window};
+use super::{CoordinationError, RateLimiter, RedisTarget, RedisTimeouts, Window};
 
 /// Counters shared by every instance, in Redis. Losing them (a Redis restart) only forgets
 /// recent failed sign-ins.
@@ -21,8 +21,12 @@ impl From<redis::RedisError> for CoordinationError {
 }
 
 impl RedisLimiter {
-    pub async fn connect(url: &str, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
-        let client = redis::Client::open(url)?;
+    pub async fn connect(
+        target: &RedisTarget,
+        prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, CoordinationError> {
+        let client = target.client()?;
         // The manager's default reply timeout is 500 ms, short enough to fail under ordinary load.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeouts.connection))

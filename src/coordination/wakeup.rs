@@ -11,7 +11,7 @@ use futures::StreamExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Notify, watch};
 
-use super::{CoordinationError, RedisTimeouts};
+use super::{CoordinationError, RedisTarget, RedisTimeouts};
 
 #[async_trait]
 pub trait Wakeups: Send + Sync + 'static {
@@ -68,8 +68,12 @@ const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
 
 impl RedisWakeups {
-    pub async fn connect(url: &str, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
-        let client = redis::Client::open(url)?;
+    pub async fn connect(
+        target: &RedisTarget,
+        prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, CoordinationError> {
+        let client = target.client()?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeouts.connection))
             .set_response_timeout(Some(timeouts.response));
@@ -183,13 +187,13 @@ impl Wakeups for RedisWakeups {
 
 /// Wake-ups through Redis when configured, in process otherwise.
 pub async fn connect_wakeups(
-    redis_url: &str,
+    redis: &RedisTarget,
     key_prefix: &str,
     timeouts: RedisTimeouts,
 ) -> Result<Arc<dyn Wakeups>, CoordinationError> {
-    if redis_url.is_empty() {
+    if redis.is_empty() {
         Ok(Arc::new(LocalWakeups::default()))
     } else {
-        Ok(Arc::new(RedisWakeups::connect(redis_url, key_prefix, timeouts).await?))
+        Ok(Arc::new(RedisWakeups::connect(redis, key_prefix, timeouts).await?))
     }
 }

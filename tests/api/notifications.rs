@@ -793,9 +793,10 @@ async fn redis_wake_ups_reach_every_listening_instance_and_survive_a_lost_connec
     let Some(url) = crate::helpers::required_env("TEST_REDIS_URL") else { return };
     let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
     let prefix = format!("aftercare-test:{}:", Uuid::new_v4().simple());
-    let producer = RedisWakeups::connect(&url, &prefix, timeouts).await.unwrap();
-    let listener = std::sync::Arc::new(RedisWakeups::connect(&url, &prefix, timeouts).await.unwrap());
-    let elsewhere = RedisWakeups::connect(&url, "aftercare-test:another-deployment:", timeouts).await.unwrap();
+    let producer = RedisWakeups::connect(&url.as_str().into(), &prefix, timeouts).await.unwrap();
+    let listener = std::sync::Arc::new(RedisWakeups::connect(&url.as_str().into(), &prefix, timeouts).await.unwrap());
+    let elsewhere =
+        RedisWakeups::connect(&url.as_str().into(), "aftercare-test:another-deployment:", timeouts).await.unwrap();
     let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let subscribers = || {
         let mut admin = admin.clone();
