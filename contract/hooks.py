@@ -1,9 +1,11 @@
 """Schemathesis hooks for the contract run (named in schemathesis.toml).
 
-`DELETE /v1/me` erases the account whose token it carries. Sent as one of the seeded
-identities it would delete that identity halfway through the run and leave every later request
-unauthenticated, so it is sent as a throwaway patient registered just for it. The operation is
-still fuzzed and checked like any other: only whose account disappears changes.
+`DELETE /v1/me` erases the account whose token it carries, given that account's password. Sent
+as one of the seeded identities it would delete that identity halfway through the run and leave
+every later request unauthenticated, so it is sent as a throwaway patient registered just for it;
+a schema-valid password in the body becomes the throwaway's, so that erasing is exercised and not
+only the refusal of a wrong password. The operation is still fuzzed and checked like any other:
+only whose account disappears changes.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "not_applicable",  # health screen regions only with `present: true`
     "timing_mismatch",  # a soreness check-in is due around its `hours_after`
     "unsupported_claim",  # no "toxin"/"detox" claims in a therapist's prompts
+    "nul_character",  # no text field holds U+0000 (PostgreSQL text cannot store it)
 }
 # Rules on one field that depend on another or on the caller (a therapist's discipline, by role;
 # the scopes a patient grants when accepting a therapist's invite).
@@ -71,12 +74,13 @@ def _post(path: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def _throwaway_token() -> str:
+def _throwaway_account() -> tuple[str, str]:
+    """A new patient's access token and password."""
     email = f"contract-throwaway-{secrets.token_hex(8)}@example.org"
     password = secrets.token_urlsafe(18)
     _post("/v1/accounts", {"email": email, "password": password, "role": "patient", "time_zone": "UTC"})
     tokens = _post("/v1/auth/token", {"grant_type": "password", "email": email, "password": password})
-    return tokens["access_token"]
+    return tokens["access_token"], password
 
 
 def _authorization_key(headers: dict) -> str | None:
@@ -90,7 +94,12 @@ def before_call(context, case, **kwargs):
     key = _authorization_key(case.headers)
     # Only a real access token is swapped: missing or invalid credentials must stay as they are.
     if key is not None and str(case.headers[key]).startswith(ACCESS_TOKEN_PREFIX):
-        case.headers[key] = f"Bearer {_throwaway_token()}"
+        token, password = _throwaway_account()
+        case.headers[key] = f"Bearer {token}"
+        body = case.body
+        # Only a password the schema allows is replaced: a schema-invalid body must stay invalid.
+        if isinstance(body, dict) and isinstance(body.get("password"), str) and len(body["password"]) <= 1024:
+            body["password"] = password
 
 
 def _beyond_the_schema(problem: dict) -> bool:

@@ -207,6 +207,12 @@ impl Example for ProfileUpdateBody {
     }
 }
 
+impl Example for AccountDeletionBody {
+    fn example() -> Self {
+        Self { password: "correct horse battery staple".into() }
+    }
+}
+
 impl Example for PasswordChangeBody {
     fn example() -> Self {
         Self {
@@ -311,6 +317,17 @@ pub struct PasswordChangeBody {
     pub new_password: String,
 }
 
+/// The password, proving that whoever holds the access token may erase the account.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(rename = "AccountDeletion", example)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDeletionBody {
+    /// The account's password; a wrong one is refused (422, field `password`) and counts as a
+    /// failed sign-in.
+    #[oai(validator(max_length = 1024))]
+    pub password: String,
+}
+
 #[derive(ApiResponse)]
 pub enum Registered {
     /// The account was created. Sign in with `POST /v1/auth/token`.
@@ -380,13 +397,16 @@ impl AccountsApi {
     /// Delete my account
     ///
     /// Erases the account and everything tied to it, and ends every session. This cannot be undone.
+    /// Needs the password, like a password change: wrong passwords count as failed sign-ins of
+    /// the account, and are limited alike (429 with `Retry-After`).
     #[oai(path = "/me", method = "delete", operation_id = "deleteAccount")]
     async fn delete_account(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Done, Problems<{ status::AUTHENTICATED }>> {
-        state.delete_account(&auth.0).await?;
+        body: JsonBody<AccountDeletionBody>,
+    ) -> Result<Done, Problems<{ status::AUTHENTICATED | status::BODY | status::TOO_MANY_REQUESTS }>> {
+        state.delete_account(&auth.0, &body.0.password).await?;
         Ok(Done::NoContent)
     }
 

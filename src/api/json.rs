@@ -48,6 +48,20 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::Malformed(format!("The request body is not valid JSON: {e}.")))?;
+    let mut with_nul = Vec::new();
+    nul_fields(&value, &mut String::new(), &mut with_nul);
+    if !with_nul.is_empty() {
+        return Err(ApiError::Validation(
+            with_nul
+                .into_iter()
+                .map(|field| ProblemField {
+                    field,
+                    code: "nul_character".into(),
+                    message: "must not contain the NUL character (U+0000)".into(),
+                })
+                .collect(),
+        ));
+    }
     if !value.is_object() {
         // serde would read a JSON array into a struct by position; requests are objects.
         return Err(ApiError::Validation(vec![ProblemField {
@@ -61,6 +75,37 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = error.inner().to_string();
         ApiError::Validation(vec![shape_problem(&path, &message)])
     })
+}
+
+/// The paths of the strings holding a NUL, named the way serde_path_to_error names fields
+/// (`regions[0].note`).
+fn nul_fields(value: &serde_json::Value, path: &mut String, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            found.push(if path.is_empty() { "body".to_owned() } else { path.clone() });
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let length = path.len();
+                path.push_str(&format!("[{index}]"));
+                nul_fields(item, path, found);
+                path.truncate(length);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (name, item) in fields {
+                let length = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                // A name with a NUL is no field of any request; named without it.
+                path.push_str(&name.replace('\0', ""));
+                nul_fields(item, path, found);
+                path.truncate(length);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Names the offending field: serde reports unknown and missing fields at their parent's path.
@@ -128,6 +173,19 @@ mod tests {
         );
         assert_eq!(field_of(r#"{"inner": {"start": 1}}"#), ("name".into(), "required".into()));
         assert_eq!(field_of(r#"[1, 2]"#), ("body".into(), "invalid_type".into()));
+    }
+
+    #[test]
+    fn every_string_with_a_nul_is_named() {
+        let body = r#"{"name": "a\u0000b", "inner": {"start": 1}, "list": [{"note": "x"}, {"note": "\u0000"}]}"#;
+        match parse::<serde_json::Value>(body.as_bytes()).unwrap_err() {
+            ApiError::Validation(errors) => {
+                let named: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+                assert_eq!(named, [("list[1].note", "nul_character"), ("name", "nul_character")]);
+            }
+            other => panic!("expected validation, got {other:?}"),
+        }
+        assert!(parse::<serde_json::Value>(br#"{"name": "a\u0001b"}"#).is_ok(), "other rules are the fields' own");
     }
 
     #[test]

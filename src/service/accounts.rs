@@ -66,8 +66,10 @@ impl AppState {
         self.profile(principal).await
     }
 
-    /// Erases the account and everything tied to it, which also ends all its sessions.
-    pub async fn delete_account(&self, principal: &Principal) -> Result<()> {
+    /// Erases the account and everything tied to it, which also ends all its sessions. Needs
+    /// the password: an access token alone (a phone left unlocked) must not erase a journal.
+    pub async fn delete_account(&self, principal: &Principal, password: &str) -> Result<()> {
+        self.confirm_password(principal, password, "password").await?;
         if self.store.delete_account(principal.account_id).await? {
             metrics::counter!("accounts_deleted_total").increment(1);
             Ok(())

@@ -48,7 +48,8 @@ impl AppState {
         let Some(ip) = client else { return Ok(()) };
         let limits = &self.settings.rate_limit;
         let counter = Counter::new(format!("register:addr:{ip}"), limits.registrations_per_address);
-        self.claim_attempt(&[counter], Duration::from_secs(limits.registration_window_seconds)).await
+        // Registrations are never given back, so none is left under way.
+        self.claim_attempt(&[counter], Duration::from_secs(limits.registration_window_seconds)).await.map(drop)
     }
 
     /// Password grant: opens a new device session.
@@ -67,10 +68,13 @@ impl AppState {
         let address = client.map(|ip| Counter::new(format!("login:addr:{ip}"), limits.login_failures_per_address));
         let account_counters = usize::from(account.is_some());
         let counters: Vec<Counter> = account.into_iter().chain(address).collect();
-        if let Err(refused) = self.claim_attempt(&counters, window).await {
-            metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
-            return Err(refused);
-        }
+        let _under_way = match self.claim_attempt(&counters, window).await {
+            Ok(admission) => admission,
+            Err(refused) => {
+                metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
+                return Err(refused);
+            }
+        };
 
         let credentials = match &email {
             Some(email) => self.store.credentials(email).await?,
@@ -166,22 +170,26 @@ impl AppState {
         let account = self.store.account(principal.account_id).await?.ok_or(Error::NotFound)?;
         let new = Password::parse(new, Some(&account.email))
             .map_err(|p| ValidationErrors::single("new_password", p.code, p.message))?;
-        // Wrong current passwords count as failed sign-ins of the account: a stolen access token
-        // must not become an unlimited way to guess the password.
-        let limits = &self.settings.rate_limit;
-        let counter = [Counter::new(format!("login:account:{}", account.email), limits.login_failures_per_account)];
-        self.claim_attempt(&counter, Duration::from_secs(limits.login_window_seconds)).await?;
-        let stored = self.store.password_hash(principal.account_id).await?.ok_or(Error::NotFound)?;
-        if !self.passwords.verify(current, &stored).await? {
-            return Err(Error::Validation(ValidationErrors::single(
-                "current_password",
-                "incorrect",
-                "is not the current password",
-            )));
-        }
-        self.give_back(&counter).await;
+        self.confirm_password(principal, current, "current_password").await?;
         let hash = self.passwords.hash(new.expose()).await?;
         self.store.change_password(principal.account_id, &hash, principal.session_id, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Re-authentication before what an access token alone must not do (changing the password,
+    /// erasing the account): a wrong password is refused as invalid `field` (422).
+    pub(super) async fn confirm_password(&self, principal: &Principal, password: &str, field: &str) -> Result<()> {
+        let account = self.store.account(principal.account_id).await?.ok_or(Error::NotFound)?;
+        // Wrong passwords count as failed sign-ins of the account: a stolen access token must
+        // not become an unlimited way to guess the password.
+        let limits = &self.settings.rate_limit;
+        let counter = [Counter::new(format!("login:account:{}", account.email), limits.login_failures_per_account)];
+        let _under_way = self.claim_attempt(&counter, Duration::from_secs(limits.login_window_seconds)).await?;
+        let stored = self.store.password_hash(principal.account_id).await?.ok_or(Error::NotFound)?;
+        if !self.passwords.verify(password, &stored).await? {
+            return Err(Error::Validation(ValidationErrors::single(field, "incorrect", "is not the current password")));
+        }
+        self.give_back(&counter).await;
         Ok(())
     }
 }

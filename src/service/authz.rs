@@ -39,8 +39,10 @@ pub enum Action {
     ReadAccessLog,
     /// Inviting therapists, and changing or revoking their grants.
     ManageCareTeam,
-    /// Sessions with their aftercare plans, adherence and check-in answers, and the health screen.
+    /// Sessions with their aftercare plans, adherence and check-in answers.
     ReadSessions,
+    /// The health screen, also as the contraindication screen of a planned session.
+    ReadHealthScreen,
     /// Recording, changing or deleting a session.
     RecordSession,
     /// The patient's own health screen.
@@ -70,6 +72,7 @@ impl Action {
         Action::ReadAccessLog,
         Action::ManageCareTeam,
         Action::ReadSessions,
+        Action::ReadHealthScreen,
         Action::RecordSession,
         Action::WriteHealthScreen,
         Action::AnswerAftercare,
@@ -94,6 +97,7 @@ impl Action {
             Action::ReadAccessLog => "read_access_log",
             Action::ManageCareTeam => "manage_care_team",
             Action::ReadSessions => "read_sessions",
+            Action::ReadHealthScreen => "read_health_screen",
             Action::RecordSession => "record_session",
             Action::WriteHealthScreen => "write_health_screen",
             Action::AnswerAftercare => "answer_aftercare",
@@ -114,7 +118,8 @@ impl Action {
             | Action::ReadJournalSummary
             | Action::ReadQuestionnaires
             | Action::ReadCaseloadSummary
-            | Action::ReadSessions => Some(Scope::ReadJournal),
+            | Action::ReadSessions
+            | Action::ReadHealthScreen => Some(Scope::ReadJournal),
             Action::RecordSession => Some(Scope::RecordSessions),
             Action::ManageAftercare => Some(Scope::ManageAftercare),
             Action::ReceiveAlerts | Action::ReadAlerts | Action::AcknowledgeAlerts => Some(Scope::ReceiveAlerts),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::attempts::Counter;
+use super::attempts::{Admission, Counter};
 use super::authz::Action;
 use super::{AppState, Error, Refusal, Result, context};
 use crate::domain::care::{ClientSummary, EndedBy, Invite, InviteCode, InviteRefusal, Scopes, silent_days};
@@ -152,7 +152,7 @@ impl AppState {
 
     /// Charges an attempt before the code is looked at (see [`super::attempts`]); one that
     /// finds its code is given back, so only failures use up the window.
-    async fn claim_invite_attempt(&self, counters: &[Counter]) -> Result<()> {
+    async fn claim_invite_attempt(&self, counters: &[Counter]) -> Result<Admission> {
         let window = Duration::from_secs(self.settings.rate_limit.invite_window_seconds);
         let claimed = self.claim_attempt(counters, window).await;
         if claimed.is_err() {
@@ -177,7 +177,7 @@ impl AppState {
         client: Option<IpAddr>,
     ) -> Result<InviteRecord> {
         let counters = self.attempt_counters(principal, client);
-        self.claim_invite_attempt(&counters).await?;
+        let _under_way = self.claim_invite_attempt(&counters).await?;
         let Some(record) = self.store.invite_by_code(&code.hash()).await? else {
             return Err(Self::failed_attempt(Refusal::InviteNotFound));
         };
@@ -224,7 +224,7 @@ impl AppState {
             }
         }
         let counters = self.attempt_counters(principal, client);
-        self.claim_invite_attempt(&counters).await?;
+        let _under_way = self.claim_invite_attempt(&counters).await?;
         let code_hash = code.hash();
         let redemption = Redemption {
             code_hash: &code_hash,

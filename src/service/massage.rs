@@ -83,7 +83,7 @@ impl AppState {
         principal: &Principal,
         patient_id: Uuid,
     ) -> Result<Option<(HealthScreen, DateTime<Utc>)>> {
-        let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ReadHealthScreen, patient_id).await?;
         Ok(self.store.health_screen(patient_id, allowed.audit()).await?)
     }
 
@@ -107,7 +107,7 @@ impl AppState {
         patient_id: Uuid,
         planned: &PlannedSession,
     ) -> Result<Vec<Warning>> {
-        let allowed = self.authorize(principal, Action::ReadSessions, patient_id).await?;
+        let allowed = self.authorize(principal, Action::ReadHealthScreen, patient_id).await?;
         let health = self.store.health_screen(patient_id, allowed.audit()).await?.map(|(h, _)| h).unwrap_or_default();
         Ok(screen(&health, planned))
     }

@@ -225,13 +225,32 @@ on_both_backends! {
             assert!(before.iter().any(|c| c.starts_with(&format!("{table}."))), "{table} not in {before:?}");
         }
 
-        let response = app.request(Method::DELETE, "/v1/me", Some(ana.token()), None).await;
+        let response = app.request(Method::DELETE, "/v1/me", Some(ana.token()), Some(&json!({"password": PASSWORD}))).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert_eq!(app.where_id_remains(id).await, Vec::<String>::new(), "the patient's id is still stored");
         // The therapist keeps their account and templates, without the client.
         let caseload: Value = app.get("/v1/caseload", tom.token()).await.json().await.unwrap();
         assert_eq!(caseload["items"], json!([]));
         assert_eq!(app.get("/v1/aftercare/templates", tom.token()).await.status(), StatusCode::OK);
+    }
+
+    async fn erasing_an_account_needs_its_password(app) {
+        let ana = app.patient("ana@example.org").await;
+        // A token alone (a phone left unlocked, a stolen token) erases nothing.
+        let without = app.request(Method::DELETE, "/v1/me", Some(&ana.access), None).await;
+        assert!(without.status().is_client_error(), "{}", without.status());
+        let wrong = app.request(Method::DELETE, "/v1/me", Some(&ana.access), Some(&json!({"password": "not my password"}))).await;
+        let body = assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem_fields(&body), ["password"]);
+        assert_eq!(app.get("/v1/me", &ana.access).await.status(), StatusCode::OK, "still there");
+        // Wrong passwords count as failed sign-ins: the token is no way around the limit.
+        for _ in 0..9 {
+            let wrong = app.request(Method::DELETE, "/v1/me", Some(&ana.access), Some(&json!({"password": "not my password"}))).await;
+            assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let limited = app.request(Method::DELETE, "/v1/me", Some(&ana.access), Some(&json!({"password": PASSWORD}))).await;
+        assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        assert_eq!(app.get("/v1/me", &ana.access).await.status(), StatusCode::OK, "still there");
     }
 
     async fn deleted_account_cannot_sign_in_and_its_data_is_gone(app) {
@@ -241,7 +260,7 @@ on_both_backends! {
         let id: uuid::Uuid = profile["id"].as_str().unwrap().parse().unwrap();
         let bob = app.patient("bob@example.org").await;
 
-        let response = app.request(Method::DELETE, "/v1/me", Some(&tokens.access), None).await;
+        let response = app.request(Method::DELETE, "/v1/me", Some(&tokens.access), Some(&json!({"password": PASSWORD}))).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
         assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;

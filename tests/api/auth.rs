@@ -198,6 +198,25 @@ on_both_backends! {
         assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     }
 
+    async fn concurrent_correct_sign_ins_are_never_refused(app) {
+        // Sixteen devices at once, more than the account may fail (10): every attempt is charged
+        // before its password is checked, and none of those charges is a failure.
+        app.patient("ana@example.org").await;
+        let attempts = (0..16).map(|_| app.password_grant("ana@example.org", PASSWORD));
+        let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+        assert_eq!(statuses, vec![StatusCode::OK; 16]);
+    }
+
+    async fn concurrent_wrong_guesses_stay_within_the_limit(app) {
+        app.patient("ana@example.org").await;
+        let attempts = (0..16).map(|_| app.password_grant("ana@example.org", "wrong password!"));
+        let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+        let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((checked, limited), (10, 6), "{statuses:?}");
+        assert_problem(app.password_grant("ana@example.org", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    }
+
     async fn guessing_the_current_password_is_limited_like_sign_in(app) {
         let ana = app.patient("ana@example.org").await;
         let hash_before = {

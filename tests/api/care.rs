@@ -834,6 +834,20 @@ on_both_backends! {
         assert_eq!(app.count("SELECT count(*) FROM access_log WHERE outcome = 'denied'", None).await, 2);
     }
 
+    async fn a_therapists_health_screen_read_is_logged_as_such(app) {
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let today = app.clock_now().date_naive().to_string();
+        let screen = json!({"blood_clots": {"present": true, "confirmed_on": today}});
+        assert_eq!(app.send(Method::PUT, "/v1/me/health-screen", &ana, Some(&screen)).await.status(), StatusCode::OK);
+        app.link(&ana, &tom, &["read_journal"]).await;
+        assert_eq!(app.get(&format!("/v1/patients/{}/health-screen", ana.id), tom.token()).await.status(), StatusCode::OK);
+        assert_eq!(app.get(&format!("/v1/patients/{}/sessions", ana.id), tom.token()).await.status(), StatusCode::OK);
+        let log = app.access_log(&ana, 50).await;
+        let seen: Vec<&str> = log.iter().map(|l| l["operation"].as_str().unwrap()).collect();
+        assert_eq!(seen, ["read_sessions", "read_health_screen"], "newest first");
+    }
+
     async fn a_therapists_read_and_its_log_line_commit_together(app) {
         let ana = app.named_patient("ana@example.org", "Ana").await;
         let tom = app.therapist("tom@example.org", "Tom").await;
@@ -974,7 +988,7 @@ on_both_backends! {
         app.json(tom.token(), &format!("/v1/patients/{}/journal/entries", ben.id)).await;
 
         // The therapist leaves: his grants and invites go, the patients keep their record of him.
-        assert_eq!(app.send(Method::DELETE, "/v1/me", &tom, None).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.send(Method::DELETE, "/v1/me", &tom, Some(&json!({"password": PASSWORD}))).await.status(), StatusCode::NO_CONTENT);
         assert_eq!(app.json(ana.token(), "/v1/care/grants").await["items"], json!([]));
         let log = app.access_log(&ana, 50).await;
         assert_eq!(log.len(), 1);
@@ -982,7 +996,7 @@ on_both_backends! {
         assert!(log[0]["actor"]["display_name"].is_null(), "the account is gone, so is its name");
 
         // The patient leaves: nothing of hers stays.
-        assert_eq!(app.send(Method::DELETE, "/v1/me", &ana, None).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.send(Method::DELETE, "/v1/me", &ana, Some(&json!({"password": PASSWORD}))).await.status(), StatusCode::NO_CONTENT);
         let ana_id: Uuid = ana.id.parse().unwrap();
         for table in ["care_grants WHERE patient_id = $1", "care_invites WHERE created_by = $1", "access_log WHERE patient_id = $1"] {
             assert_eq!(app.count(&format!("SELECT count(*) FROM {table}"), Some(ana_id)).await, 0, "{table}");

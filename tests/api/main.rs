@@ -19,3 +19,4 @@ mod ops;
 mod push;
 mod sessions;
 mod storage;
+mod text;
