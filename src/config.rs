@@ -35,6 +35,7 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     pub max_body_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    pub shutdown_drain_ms: u64,
     pub trust_forwarded_for: bool,
 }
 

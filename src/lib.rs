@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod coordination;
 pub mod domain;
+pub mod drain;
 pub mod push;
 pub mod service;
 pub mod startup;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{PushSettings, Settings, redact_url};
 use crate::coordination::{self, RedisTarget, RedisTimeouts};
+use crate::drain::{self, Draining, DrainingAcceptor};
 use crate::push::{PushSender, RetryPolicy, VapidKeys};
 use crate::service::{AppState, PasswordHasher};
 use crate::store::{self, Backend, PoolOptions, Store};
@@ -130,9 +131,21 @@ impl Application {
         let (stop_workers, workers_stopped) = watch::channel(false);
         let mut workers = worker::spawn_all(&self.state, workers_stopped);
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_seconds);
-        let app = api::app(self.state.clone(), telemetry::metrics_handle());
+        let drain = Duration::from_millis(self.state.settings.server.shutdown_drain_ms);
+        let (begin_draining, draining) = Draining::channel();
+        let app = drain::close_connections_while_draining(
+            api::app(self.state.clone(), telemetry::metrics_handle()),
+            draining.clone(),
+        );
+        let stop_serving = async move {
+            shutdown.await;
+            let _ = begin_draining.send(true);
+            tracing::info!(drain_ms = drain.as_millis(), "shutting down: new connections refused, open ones draining");
+            tokio::time::sleep(drain).await;
+        };
+        let acceptor = DrainingAcceptor::new(self.acceptor, draining);
         let served =
-            Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
+            Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop_serving, Some(grace)).await;
         let _ = stop_workers.send(true);
         while workers.join_next().await.is_some() {}
         self.state.store.close().await;

@@ -160,6 +160,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Option<TestApp> {
+    spawn_app_with_database_params(backend, "", overrides).await
+}
+
+/// Like [`spawn_app_with`], with `params` (e.g. `sslmode=require`) added to a PostgreSQL URL.
+pub async fn spawn_app_with_database_params(
+    backend: Backend,
+    params: &str,
+    overrides: &[(&str, Value)],
+) -> Option<TestApp> {
     let (database, database_url, redis_url) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -174,7 +183,11 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Op
             } else {
                 std::env::var("TEST_REDIS_URL").unwrap_or_default()
             };
-            let url = db.url.clone();
+            let url = match (params.is_empty(), db.url.contains('?')) {
+                (true, _) => db.url.clone(),
+                (false, true) => format!("{}&{params}", db.url),
+                (false, false) => format!("{}?{params}", db.url),
+            };
             (Database::Postgres(db), url, redis)
         }
     };

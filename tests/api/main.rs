@@ -18,5 +18,7 @@ mod openapi;
 mod ops;
 mod push;
 mod sessions;
+mod shutdown;
 mod storage;
 mod text;
+mod tls;
