@@ -15,6 +15,7 @@ mod errors;
 mod journal;
 mod notifications;
 mod openapi;
+mod outages;
 mod ops;
 mod push;
 mod sessions;
