@@ -18,5 +18,6 @@ mod openapi;
 mod outages;
 mod ops;
 mod push;
+mod push_origins;
 mod sessions;
 mod storage;
