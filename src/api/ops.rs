@@ -93,8 +93,12 @@ impl OpsApi {
                 DependencyState::Unavailable => "Not ready: the database does not answer (redis: unavailable).",
                 DependencyState::InProcess => "Not ready: the database does not answer (redis: in_process).",
             };
-            return Err(ApiError::Refused { status: StatusCode::SERVICE_UNAVAILABLE, code: "service_unavailable", detail }
-                .into());
+            return Err(ApiError::Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "service_unavailable",
+                detail,
+            }
+            .into());
         }
         if redis == DependencyState::Unavailable {
             tracing::warn!("readiness: Redis does not answer; serving degraded");

@@ -91,12 +91,16 @@ impl RateLimiter for RedisLimiter {
 
     async fn reset(&self, key: &str) -> Result<(), CoordinationError> {
         let key = self.key(key);
-        self.link.call(|mut connection| async move { redis::cmd("DEL").arg(&key).exec_async(&mut connection).await }).await
+        self.link
+            .call(|mut connection| async move { redis::cmd("DEL").arg(&key).exec_async(&mut connection).await })
+            .await
     }
 
     async fn ping(&self) -> Result<(), CoordinationError> {
-        let _: String =
-            self.link.call(|mut connection| async move { redis::cmd("PING").query_async(&mut connection).await }).await?;
+        let _: String = self
+            .link
+            .call(|mut connection| async move { redis::cmd("PING").query_async(&mut connection).await })
+            .await?;
         Ok(())
     }
 

@@ -247,7 +247,7 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
         in_flight.settle_finished(&state, &mut origins).await;
         let free = settings.max_in_flight.saturating_sub(in_flight.len());
         let limit = u32::try_from(free).unwrap_or(u32::MAX).min(settings.batch_size);
-        let skip = origins.to_skip(Instant::now());
+        let skip = origins.skipped(Instant::now());
         let claimed_full = match prepare_and_claim(&state, &owner, limit, &skip).await {
             Ok((_, claimed)) => {
                 let full = limit > 0 && claimed.len() >= limit as usize;

@@ -25,6 +25,17 @@ struct Origin {
     on_trial: bool,
 }
 
+/// How many sends to a push service may be under way: none while paused, one on trial.
+fn limit(share: usize, origin: &Origin) -> usize {
+    if origin.open_until.is_some() {
+        0
+    } else if origin.on_trial {
+        1
+    } else {
+        share
+    }
+}
+
 /// What the dispatcher knows about each push service it sends to.
 #[derive(Debug)]
 pub struct Origins {
@@ -53,23 +64,13 @@ impl Origins {
         }
     }
 
-    fn limit(&self, origin: &Origin) -> usize {
-        if origin.open_until.is_some() {
-            0
-        } else if origin.on_trial {
-            1
-        } else {
-            self.share
-        }
-    }
-
     /// The push services not to claim deliveries for now: at their share, or paused.
-    pub fn to_skip(&mut self, now: Instant) -> Vec<String> {
+    pub fn skipped(&mut self, now: Instant) -> Vec<String> {
         self.refresh(now);
         let mut skip: Vec<String> = self
             .by_origin
             .iter()
-            .filter(|(_, origin)| origin.in_flight >= self.limit(origin))
+            .filter(|(_, origin)| origin.in_flight >= limit(self.share, origin))
             .map(|(name, _)| name.clone())
             .collect();
         skip.sort();
@@ -81,14 +82,7 @@ impl Origins {
         self.refresh(now);
         let share = self.share;
         let entry = self.by_origin.entry(origin.to_owned()).or_default();
-        let limit = if entry.open_until.is_some() {
-            0
-        } else if entry.on_trial {
-            1
-        } else {
-            share
-        };
-        if entry.in_flight >= limit {
+        if entry.in_flight >= limit(share, entry) {
             return false;
         }
         entry.in_flight += 1;
@@ -124,9 +118,11 @@ impl Origins {
     }
 
     fn forget_idle(&mut self, origin: &str) {
-        if self.by_origin.get(origin).is_some_and(|o| {
-            o.in_flight == 0 && o.timeouts_in_a_row == 0 && o.open_until.is_none() && !o.on_trial
-        }) {
+        if self
+            .by_origin
+            .get(origin)
+            .is_some_and(|o| o.in_flight == 0 && o.timeouts_in_a_row == 0 && o.open_until.is_none() && !o.on_trial)
+        {
             self.by_origin.remove(origin);
         }
     }
@@ -151,10 +147,10 @@ mod tests {
             assert!(origins.admit("https://hung.example", now));
         }
         assert!(!origins.admit("https://hung.example", now), "the 17th is over the share");
-        assert_eq!(origins.to_skip(now), ["https://hung.example"]);
+        assert_eq!(origins.skipped(now), ["https://hung.example"]);
         assert!(origins.admit("https://fine.example", now));
         assert!(!origins.finished("https://hung.example", false, now));
-        assert!(origins.to_skip(now).is_empty(), "a slot came free");
+        assert!(origins.skipped(now).is_empty(), "a slot came free");
         // A share rounds down but never to nothing.
         let mut tiny = Origins::new(1, 50, 3, Duration::from_secs(60));
         assert!(tiny.admit("https://a.example", now));
@@ -176,10 +172,10 @@ mod tests {
         assert!(!origins.finished(hung, true, now));
         assert!(origins.finished(hung, true, now), "the third time-out in a row pauses it");
         assert!(!origins.admit(hung, now));
-        assert_eq!(origins.to_skip(now + pause - Duration::from_millis(1)), [hung]);
+        assert_eq!(origins.skipped(now + pause - Duration::from_millis(1)), [hung]);
 
         let later = now + pause;
-        assert!(origins.to_skip(later).is_empty());
+        assert!(origins.skipped(later).is_empty());
         assert!(origins.admit(hung, later), "one trial send");
         assert!(!origins.admit(hung, later), "only one");
         assert!(origins.finished(hung, true, later), "a trial that times out pauses it again");
