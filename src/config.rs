@@ -45,6 +45,7 @@ pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
     pub acquire_timeout_seconds: u64,
+    pub outage_probe_ms: u64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -57,6 +58,7 @@ pub struct RedisSettings {
     /// PEM file of the CA that signed the Redis server's certificate (`rediss://` only); empty:
     /// the system's trust store.
     pub ca_cert_file: String,
+    pub retry_after_failure_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,6 +160,9 @@ pub struct DispatcherSettings {
     pub idle_poll_seconds: u64,
     pub planner_interval_seconds: u64,
     pub shutdown_grace_seconds: u64,
+    pub origin_share_percent: u64,
+    pub origin_breaker_timeouts: u32,
+    pub origin_breaker_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -314,6 +319,11 @@ impl Settings {
             // A zero time-out would fail every Redis call, which silently turns rate limits off.
             ("redis.response_timeout_ms", self.redis.response_timeout_ms),
             ("redis.connection_timeout_ms", self.redis.connection_timeout_ms),
+            ("redis.retry_after_failure_ms", self.redis.retry_after_failure_ms),
+            ("database.outage_probe_ms", self.database.outage_probe_ms),
+            ("dispatcher.origin_share_percent", self.dispatcher.origin_share_percent),
+            ("dispatcher.origin_breaker_timeouts", self.dispatcher.origin_breaker_timeouts.into()),
+            ("dispatcher.origin_breaker_seconds", self.dispatcher.origin_breaker_seconds),
         ];
         for (setting, value) in positive {
             if value == 0 {
@@ -321,11 +331,12 @@ impl Settings {
             }
         }
         // Lifetimes far beyond any sensible value would overflow the date arithmetic at sign-in.
-        let at_most: [(&'static str, u64, u64); 4] = [
+        let at_most: [(&'static str, u64, u64); 5] = [
             ("auth.access_token_ttl_seconds", self.auth.access_token_ttl_seconds, 86_400),
             ("auth.refresh_token_idle_days", self.auth.refresh_token_idle_days, 3650),
             ("auth.session_max_days", self.auth.session_max_days, 3650),
             ("server.shutdown_grace_seconds", self.server.shutdown_grace_seconds, 3600),
+            ("dispatcher.origin_share_percent", self.dispatcher.origin_share_percent, 100),
         ];
         for (setting, value, limit) in at_most {
             if value > limit {

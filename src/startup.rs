@@ -77,11 +77,19 @@ impl Application {
             connection: Duration::from_millis(redis.connection_timeout_ms),
             response: Duration::from_millis(redis.response_timeout_ms),
         };
-        let unreachable = || format!("cannot connect to Redis at {}", redact_url(&redis.url));
         let target = RedisTarget::from_parts(&redis.url, &redis.ca_cert_file)?;
-        let limiter = coordination::connect(&target, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
-        let wakeups =
-            coordination::connect_wakeups(&target, &redis.key_prefix, timeouts).await.with_context(unreachable)?;
+        let coordination = coordination::connect(
+            &target,
+            &redis.key_prefix,
+            timeouts,
+            Duration::from_millis(redis.retry_after_failure_ms),
+        )
+        .with_context(|| format!("invalid Redis URL {}", redact_url(&redis.url)))?;
+        if coordination.limiter.is_shared() && coordination.limiter.ping().await.is_err() {
+            // Degraded, not down: limits are counted in this instance and wake-ups stay local
+            // until Redis answers (probed in the background).
+            tracing::warn!(redis = %redact_url(&redis.url), "Redis is unavailable; starting without it for now");
+        }
         let passwords = PasswordHasher::new(&settings.auth)?;
         let keys = vapid_keys(&settings.push, store.as_ref(), clock.now()).await.context("Web Push set-up")?;
         let push = Arc::new(PushSender::with_keys(&settings.push, keys).context("Web Push set-up")?);
@@ -106,13 +114,13 @@ impl Application {
         );
         let state = AppState {
             store,
-            limiter,
+            limiter: coordination.limiter,
             settings: Arc::new(settings),
             clock,
             passwords,
             push,
             retry,
-            dispatcher_wake: wakeups,
+            dispatcher_wake: coordination.wakeups,
         };
         Ok(Self { state, acceptor, local_addr })
     }

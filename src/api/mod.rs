@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod names;
 pub mod notifications;
 pub mod ops;
+pub mod outage;
 pub mod pagination;
 pub mod patients;
 pub mod questionnaires;
@@ -121,6 +122,11 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     let allowed = Arc::new(middleware::AllowedMethods::from_document(&published.document));
     let (json, yaml) = (published.json, published.yaml);
     let max_body_bytes = state.settings.server.max_body_bytes;
+    let outage = outage::DatabaseOutage::new(
+        state.store.clone(),
+        std::time::Duration::from_millis(state.settings.database.outage_probe_ms),
+    );
+    let gate = outage.clone();
     Route::new()
         .nest("/", api)
         .at(
@@ -139,7 +145,9 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
         .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
         .at("/metrics", get(metrics))
         .with(CatchPanic::new())
+        .around(move |inner, request| outage::gate(gate.clone(), inner, request))
         .with(middleware::Observe { max_body_bytes, allowed })
         .data(state)
+        .data(outage)
         .data(metrics_handle)
 }

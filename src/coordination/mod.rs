@@ -1,6 +1,8 @@
 //! State shared between instances that must not outlive a restart: rate-limit counters and
 //! dispatcher wake-ups. Redis when configured, in-process otherwise.
 
+mod fallback;
+mod link;
 mod memory;
 mod redis;
 mod target;
@@ -11,10 +13,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use self::fallback::FallbackLimiter;
+pub use self::link::RedisLink;
 pub use self::memory::MemoryLimiter;
 pub use self::redis::RedisLimiter;
 pub use self::target::RedisTarget;
-pub use self::wakeup::{LocalWakeups, RedisWakeups, Wakeups, connect_wakeups};
+pub use self::wakeup::{LocalWakeups, RedisWakeups, Wakeups};
 
 #[derive(Debug, thiserror::Error)]
 #[error("coordination backend unavailable: {0}")]
@@ -42,18 +46,57 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn reset(&self, key: &str) -> Result<(), CoordinationError>;
     async fn ping(&self) -> Result<(), CoordinationError>;
     fn is_shared(&self) -> bool;
+    /// What the counters rest on now, as `/readyz` reports it.
+    fn state(&self) -> DependencyState {
+        DependencyState::InProcess
+    }
 }
 
-pub async fn connect(
+/// How a dependency is doing, as `/readyz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyState {
+    Ok,
+    /// Configured but not answering; the service works around it.
+    Unavailable,
+    /// Not configured: this instance keeps the state itself.
+    InProcess,
+}
+
+impl DependencyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Unavailable => "unavailable",
+            Self::InProcess => "in_process",
+        }
+    }
+}
+
+/// The rate limiter and the dispatcher wake-ups of one instance.
+pub struct Coordination {
+    pub limiter: Arc<dyn RateLimiter>,
+    pub wakeups: Arc<dyn Wakeups>,
+}
+
+/// Redis when `redis` names one, in-process otherwise. Only the URL is checked here: Redis is
+/// connected on first use, so an instance starts (degraded) while Redis is away.
+pub fn connect(
     redis: &RedisTarget,
     key_prefix: &str,
     timeouts: RedisTimeouts,
-) -> Result<Arc<dyn RateLimiter>, CoordinationError> {
+    probe_every: Duration,
+) -> Result<Coordination, CoordinationError> {
     if redis.is_empty() {
-        Ok(Arc::new(MemoryLimiter::default()))
-    } else {
-        Ok(Arc::new(RedisLimiter::connect(redis, key_prefix, timeouts).await?))
+        return Ok(Coordination {
+            limiter: Arc::new(MemoryLimiter::default()),
+            wakeups: Arc::new(LocalWakeups::default()),
+        });
     }
+    let link = RedisLink::new(redis, timeouts, probe_every)?;
+    Ok(Coordination {
+        limiter: Arc::new(FallbackLimiter::new(RedisLimiter::new(link.clone(), key_prefix))),
+        wakeups: Arc::new(RedisWakeups::new(link, key_prefix)),
+    })
 }
 
 #[derive(Debug, Clone, Copy)]

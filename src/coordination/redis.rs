@@ -1,14 +1,15 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{CoordinationError, RateLimiter, RedisTarget, RedisTimeouts, Window};
+use super::link::RedisLink;
+use super::{CoordinationError, DependencyState, RateLimiter, RedisTarget, RedisTimeouts, Window};
 
 /// Counters shared by every instance, in Redis. Losing them (a Redis restart) only forgets
 /// recent failed sign-ins.
 pub struct RedisLimiter {
-    connection: ConnectionManager,
+    link: Arc<RedisLink>,
     prefix: String,
     hit_script: redis::Script,
     unhit_script: redis::Script,
@@ -21,19 +22,14 @@ impl From<redis::RedisError> for CoordinationError {
 }
 
 impl RedisLimiter {
-    pub async fn connect(
-        target: &RedisTarget,
-        prefix: &str,
-        timeouts: RedisTimeouts,
-    ) -> Result<Self, CoordinationError> {
-        let client = target.client()?;
-        // The manager's default reply timeout is 500 ms, short enough to fail under ordinary load.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeouts.connection))
-            .set_response_timeout(Some(timeouts.response));
-        let connection = client.get_connection_manager_with_config(config).await?;
-        Ok(Self {
-            connection,
+    /// A limiter on a link of its own (the service shares one link; see [`super::connect`]).
+    pub async fn connect(target: &RedisTarget, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
+        Ok(Self::new(RedisLink::new(target, timeouts, Duration::from_secs(1))?, prefix))
+    }
+
+    pub fn new(link: Arc<RedisLink>, prefix: &str) -> Self {
+        Self {
+            link,
             prefix: format!("{prefix}ratelimit:"),
             // INCR and the expiry in one step, so a crash between them cannot leave a counter
             // that never expires.
@@ -51,7 +47,7 @@ impl RedisLimiter {
                   if count > 0 then redis.call('DECR', KEYS[1]) end
                   return 0",
             ),
-        })
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -69,39 +65,50 @@ fn window(count: i64, ttl_ms: i64) -> Window {
 #[async_trait]
 impl RateLimiter for RedisLimiter {
     async fn peek(&self, key: &str) -> Result<Window, CoordinationError> {
-        let mut connection = self.connection.clone();
-        let (count, ttl): (Option<i64>, i64) =
-            redis::pipe().get(self.key(key)).pttl(self.key(key)).query_async(&mut connection).await?;
+        let key = self.key(key);
+        let (count, ttl): (Option<i64>, i64) = self
+            .link
+            .call(|mut connection| async move { redis::pipe().get(&key).pttl(&key).query_async(&mut connection).await })
+            .await?;
         Ok(window(count.unwrap_or(0), ttl))
     }
 
     async fn hit(&self, key: &str, window_length: Duration) -> Result<Window, CoordinationError> {
-        let mut connection = self.connection.clone();
         let millis = u64::try_from(window_length.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut invocation = self.hit_script.key(self.key(key));
+        invocation.arg(millis);
         let (count, ttl): (i64, i64) =
-            self.hit_script.key(self.key(key)).arg(millis).invoke_async(&mut connection).await?;
+            self.link.call(|mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
         Ok(window(count, ttl))
     }
 
     async fn unhit(&self, key: &str) -> Result<(), CoordinationError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = self.unhit_script.key(self.key(key)).invoke_async(&mut connection).await?;
+        let invocation = self.unhit_script.key(self.key(key));
+        let _: i64 =
+            self.link.call(|mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
         Ok(())
     }
 
     async fn reset(&self, key: &str) -> Result<(), CoordinationError> {
-        let mut connection = self.connection.clone();
-        let _: () = redis::cmd("DEL").arg(self.key(key)).query_async(&mut connection).await?;
-        Ok(())
+        let key = self.key(key);
+        self.link
+            .call(|mut connection| async move { redis::cmd("DEL").arg(&key).exec_async(&mut connection).await })
+            .await
     }
 
     async fn ping(&self) -> Result<(), CoordinationError> {
-        let mut connection = self.connection.clone();
-        let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+        let _: String = self
+            .link
+            .call(|mut connection| async move { redis::cmd("PING").query_async(&mut connection).await })
+            .await?;
         Ok(())
     }
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    fn state(&self) -> DependencyState {
+        self.link.state()
     }
 }

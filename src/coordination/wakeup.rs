@@ -3,14 +3,14 @@
 //! dispatchers of other instances, since any of them may hold the subscriptions' turn. A lost
 //! wake-up only costs latency: the dispatchers still poll, and the database is the source of truth.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Notify, watch};
 
+use super::link::RedisLink;
 use super::{CoordinationError, RedisTarget, RedisTimeouts};
 
 #[async_trait]
@@ -54,37 +54,36 @@ impl Wakeups for LocalWakeups {
 /// Between instances: PUBLISH on a channel under the key prefix, and a SUBSCRIBE in every
 /// instance that runs a dispatcher.
 pub struct RedisWakeups {
-    client: redis::Client,
-    publisher: ConnectionManager,
+    link: Arc<RedisLink>,
     channel: String,
-    timeouts: RedisTimeouts,
     local: Arc<Notify>,
+    /// A wake-up waiting to be published; one publish covers any number of them.
+    to_publish: Arc<Notify>,
+    publisher: Once,
 }
 
 /// How often the subscription connection is checked; a connection that died without a word
-/// (a half-open TCP connection) is noticed within this.
-const KEEPALIVE: Duration = Duration::from_secs(15);
-const RECONNECT_FIRST: Duration = Duration::from_millis(250);
-const RECONNECT_MAX: Duration = Duration::from_secs(30);
+/// (a half-open TCP connection, a frozen server) is noticed within this.
+const KEEPALIVE: Duration = Duration::from_secs(5);
+/// Redis coming back is noticed within this by a dispatcher waiting to subscribe, and by a
+/// wake-up waiting to be published.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(1);
 
 impl RedisWakeups {
-    pub async fn connect(
-        target: &RedisTarget,
-        prefix: &str,
-        timeouts: RedisTimeouts,
-    ) -> Result<Self, CoordinationError> {
-        let client = target.client()?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeouts.connection))
-            .set_response_timeout(Some(timeouts.response));
-        let publisher = client.get_connection_manager_with_config(config).await?;
-        Ok(Self {
-            client,
-            publisher,
+    /// Wake-ups on a link of their own (the service shares one link; see [`super::connect`]).
+    pub async fn connect(target: &RedisTarget, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
+        Ok(Self::new(RedisLink::new(target, timeouts, Duration::from_secs(1))?, prefix))
+    }
+
+    pub fn new(link: Arc<RedisLink>, prefix: &str) -> Self {
+        Self {
+            link,
             channel: format!("{prefix}dispatcher:wake"),
-            timeouts,
             local: Arc::new(Notify::new()),
-        })
+            to_publish: Arc::new(Notify::new()),
+            publisher: Once::new(),
+        }
     }
 
     /// The channel wake-ups travel on.
@@ -94,11 +93,11 @@ impl RedisWakeups {
 
     async fn subscribe(&self) -> Result<redis::aio::PubSub, CoordinationError> {
         let connect = async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
+            let mut pubsub = self.link.client().get_async_pubsub().await?;
             pubsub.subscribe(&self.channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
-        match tokio::time::timeout(self.timeouts.connection + self.timeouts.response, connect).await {
+        match tokio::time::timeout(self.link.budget(), connect).await {
             Ok(subscribed) => Ok(subscribed?),
             Err(_) => Err(CoordinationError("subscribing timed out".into())),
         }
@@ -119,7 +118,7 @@ impl RedisWakeups {
                     }
                 },
                 _ = keepalive.tick() => {
-                    let ping = tokio::time::timeout(self.timeouts.response, sink.ping::<redis::Value>()).await;
+                    let ping = tokio::time::timeout(self.link.timeouts().response, sink.ping::<redis::Value>()).await;
                     if !matches!(ping, Ok(Ok(_))) {
                         tracing::warn!("the Redis wake-up subscription stopped answering; reconnecting");
                         return false;
@@ -131,22 +130,42 @@ impl RedisWakeups {
     }
 }
 
+/// Publishes pending wake-ups, retrying one that failed until Redis takes it: the first
+/// wake-up after an outage (often sent on a connection Redis has already closed) is not lost.
+async fn publish(link: Arc<RedisLink>, channel: String, pending: Arc<Notify>) {
+    loop {
+        pending.notified().await;
+        let mut delay = RECONNECT_FIRST;
+        loop {
+            let channel = channel.clone();
+            let published = link
+                .call(|mut connection| async move {
+                    redis::cmd("PUBLISH").arg(&channel).arg("due").query_async::<i64>(&mut connection).await
+                })
+                .await;
+            match published {
+                Ok(_) => break,
+                Err(error) => {
+                    metrics::counter!("dispatcher_wakeups_delayed_total").increment(1);
+                    tracing::debug!(%error, "could not publish a dispatcher wake-up yet; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RECONNECT_MAX);
+                }
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Wakeups for RedisWakeups {
     fn wake(&self) {
         self.local.notify_one();
-        let mut connection = self.publisher.clone();
-        let channel = self.channel.clone();
         // Off the caller's path: a slow or absent Redis must not hold up the request that
-        // produced the notification. Other instances then find it at their next poll.
-        tokio::spawn(async move {
-            let published: Result<i64, _> =
-                redis::cmd("PUBLISH").arg(&channel).arg("due").query_async(&mut connection).await;
-            if let Err(error) = published {
-                metrics::counter!("dispatcher_wakeups_lost_total").increment(1);
-                tracing::warn!(%error, "could not publish a dispatcher wake-up; other instances will poll");
-            }
+        // produced the notification. Other instances meanwhile find it at their next poll.
+        self.publisher.call_once(|| {
+            tokio::spawn(publish(self.link.clone(), self.channel.clone(), self.to_publish.clone()));
         });
+        self.to_publish.notify_one();
     }
 
     async fn wait(&self) {
@@ -162,15 +181,17 @@ impl Wakeups for RedisWakeups {
             match self.subscribe().await {
                 Ok(pubsub) => {
                     delay = RECONNECT_FIRST;
+                    self.link.answered();
                     // Whatever was published while no subscription was listening is looked for now.
                     self.local.notify_one();
                     if self.relay(pubsub, &mut shutdown).await {
                         return;
                     }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "cannot subscribe to dispatcher wake-ups");
+                Err(error) if delay == RECONNECT_FIRST => {
+                    tracing::warn!(%error, "cannot subscribe to dispatcher wake-ups; trying again every second");
                 }
+                Err(error) => tracing::debug!(%error, "cannot subscribe to dispatcher wake-ups yet"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -182,18 +203,5 @@ impl Wakeups for RedisWakeups {
 
     fn is_shared(&self) -> bool {
         true
-    }
-}
-
-/// Wake-ups through Redis when configured, in process otherwise.
-pub async fn connect_wakeups(
-    redis: &RedisTarget,
-    key_prefix: &str,
-    timeouts: RedisTimeouts,
-) -> Result<Arc<dyn Wakeups>, CoordinationError> {
-    if redis.is_empty() {
-        Ok(Arc::new(LocalWakeups::default()))
-    } else {
-        Ok(Arc::new(RedisWakeups::connect(redis, key_prefix, timeouts).await?))
     }
 }

@@ -170,7 +170,22 @@ pub trait NotificationRepo {
         lease_until: DateTime<Utc>,
         owner: &str,
         limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.claim_deliveries_except(now, lease_until, owner, limit, &[]).await
+    }
+    /// Leases up to `limit` due deliveries until `lease_until`, leaving out those to push
+    /// services whose origin (`scheme://host[:port]`, as the endpoint spells it) is in `skip`.
+    async fn claim_deliveries_except(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        owner: &str,
+        limit: u32,
+        skip: &[String],
     ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Hands one leased delivery back unsent: its attempt is given back and it keeps its due
+    /// time, so it goes before what became due after it. False when the lease was no longer held.
+    async fn release_delivery(&self, delivery: &ClaimedDelivery) -> StoreResult<bool>;
     /// Records the outcome of an attempt. Only the lease's holder may: once a lease ran out and
     /// another dispatcher took the delivery over, a late outcome of the first is dropped (false)
     /// rather than overwriting the newer one. Two facts are kept even then: an accepted message

@@ -45,9 +45,13 @@ notification_repo!(
     Postgres,
     new_uuid = "gen_random_uuid()",
     // SKIP LOCKED lets several dispatchers claim disjoint batches without waiting on each other;
-    // MATERIALIZED keeps the planner from re-running the locking subquery.
+    // MATERIALIZED keeps the planner from re-running the locking subquery. $5 is a JSON array of
+    // push-service origins to leave out (saturated or failing ones).
     claim = "WITH due AS MATERIALIZED (
             SELECT id FROM push_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
+              AND NOT EXISTS (SELECT 1 FROM push_subscriptions s, jsonb_array_elements_text($5::jsonb) AS skip(origin)
+                              WHERE s.id = push_deliveries.subscription_id
+                                AND left(s.endpoint, length(skip.origin) + 1) = skip.origin || '/')
             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
          UPDATE push_deliveries d SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = d.attempts + 1,
                 updated_at = $1

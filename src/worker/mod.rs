@@ -4,6 +4,7 @@
 mod alerts;
 pub mod dispatcher;
 mod maintenance;
+mod origins;
 mod planner;
 
 pub use maintenance::IDEMPOTENCY_DAYS;

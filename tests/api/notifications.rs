@@ -362,7 +362,7 @@ on_both_backends! {
     }
 }
 
-fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::store::NewNotification {
+pub fn aftercare_notification(notice: &Notice, now: DateTime<Utc>) -> aftercare::store::NewNotification {
     aftercare::store::NewNotification {
         id: Uuid::now_v7(),
         account_id: notice.account_id,

@@ -140,7 +140,13 @@ async fn connect(
 ) -> Result<RedisLimiter, aftercare::coordination::CoordinationError> {
     let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
     // A hang guard: whatever happens, a refused handshake must not wait forever.
-    match tokio::time::timeout(Duration::from_secs(30), RedisLimiter::connect(target, prefix, timeouts)).await {
+    // Connections are made on first use, so a ping is what proves the handshake.
+    let connect = async {
+        let limiter = RedisLimiter::connect(target, prefix, timeouts).await?;
+        limiter.ping().await?;
+        Ok(limiter)
+    };
+    match tokio::time::timeout(Duration::from_secs(30), connect).await {
         Ok(result) => result,
         Err(_) => Err(aftercare::coordination::CoordinationError("connecting took over 30 s".into())),
     }

@@ -213,12 +213,13 @@ macro_rules! notification_repo {
                 }
             }
 
-            async fn claim_deliveries(
+            async fn claim_deliveries_except(
                 &self,
                 now: chrono::DateTime<chrono::Utc>,
                 lease_until: chrono::DateTime<chrono::Utc>,
                 owner: &str,
                 limit: u32,
+                skip: &[String],
             ) -> $crate::store::StoreResult<Vec<$crate::store::ClaimedDelivery>> {
                 use sqlx::Row as _;
                 use $crate::domain::notifications::{Kind, Urgency};
@@ -245,6 +246,7 @@ macro_rules! notification_repo {
                     .bind(Ts::from(lease_until))
                     .bind(&token)
                     .bind(i64::from(limit))
+                    .bind(serde_json::to_string(skip).unwrap_or_else(|_| "[]".into()))
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
@@ -368,6 +370,19 @@ macro_rules! notification_repo {
                     }
                 };
                 Ok(recorded)
+            }
+
+            async fn release_delivery(&self, delivery: &$crate::store::ClaimedDelivery) -> $crate::store::StoreResult<bool> {
+                Ok(sqlx::query(
+                    "UPDATE push_deliveries SET state = 'pending', attempts = attempts - 1, lease_until = NULL, lease_owner = NULL
+                     WHERE id = $1 AND state = 'leased' AND lease_owner = $2",
+                )
+                .bind(delivery.id)
+                .bind(&delivery.lease_owner)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    > 0)
             }
 
             async fn rescue_expired_leases(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<u64> {
