@@ -145,7 +145,7 @@ pub struct CheckInBody {
     pub hours_after: u8,
     /// 0–10.
     pub soreness: u8,
-    /// A swollen, red or warm leg was reported.
+    /// A swollen, red, warm or painful leg was reported.
     pub leg_swelling_redness_warmth: bool,
     /// The patient's local date of the answer.
     pub answered_on: NaiveDate,

@@ -376,7 +376,7 @@ pub fn default_template(kind: SessionKind) -> Template {
     }
 }
 
-/// Said by every soreness check-in, the defaults' and every therapist's: a swollen, red or warm
+/// Said by every soreness check-in, the defaults' and every therapist's: a swollen, red, warm or painful
 /// leg after a massage can be a blood clot.
 pub const LEG_WARNING: &str = "If a leg becomes swollen, red, warm or painful, get medical help today: it can be a \
                                blood clot. Call emergency services at once if you also become breathless, have \
@@ -419,7 +419,7 @@ pub fn plan_template(kind: SessionKind, assigned: Option<Template>) -> (Template
 }
 
 /// A therapist's template with the wording no plan may go without: every step says when to stop
-/// and when to get help, and every soreness check-in warns about a swollen, red or warm leg. A
+/// and when to get help, and every soreness check-in warns about a swollen, red, warm or painful leg. A
 /// sentence the therapist already wrote word for word is not repeated.
 pub fn with_safety_wording(mut template: Template) -> Template {
     for step in &mut template.steps {
@@ -1048,7 +1048,11 @@ mod tests {
                         assert!(text.contains("swollen, red, warm or painful"));
                         assert!(text.contains("get medical help today"));
                         assert!(text.contains("call emergency services at once"));
-                        assert!(text.contains("breathless") && text.contains("chest pain") && text.contains("cough up blood"));
+                        assert!(
+                            text.contains("breathless")
+                                && text.contains("chest pain")
+                                && text.contains("cough up blood")
+                        );
                     }
                     StepKind::Custom => panic!("defaults use the named kinds"),
                 }
@@ -1144,9 +1148,10 @@ mod tests {
 
     #[test]
     fn pregnancy_or_a_heart_condition_get_a_warm_compress_instead_of_a_bath() {
-        for (condition, why) in
-            [(Condition::Pregnancy, "because of your pregnancy"), (Condition::HeartCondition, "because of a heart condition")]
-        {
+        for (condition, why) in [
+            (Condition::Pregnancy, "because of your pregnancy"),
+            (Condition::HeartCondition, "because of a heart condition"),
+        ] {
             let adapted = adapt_to_screen(deep_tissue_template(), &screen_with(&[condition]));
             let step = adapted.steps.iter().find(|s| s.kind == StepKind::WarmBathOrCompress).unwrap();
             assert_eq!(step.title, "A warm compress");

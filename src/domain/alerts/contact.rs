@@ -78,7 +78,11 @@ impl EmergencyContact {
 /// The region subtag of a language tag: two letters after the language (and any script).
 /// Numeric regions (`es-419`) name no single country.
 fn locale_region(locale: &Locale) -> Option<String> {
-    locale.as_str().split('-').skip(1).find(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_alphabetic()))
+    locale
+        .as_str()
+        .split('-')
+        .skip(1)
+        .find(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_alphabetic()))
         .map(|part| part.to_ascii_uppercase())
 }
 

@@ -79,7 +79,7 @@ impl crate::domain::Named for Tier {
 /// | `unexplained_weight_loss` | urgent | unexplained weight loss |
 /// | `night_pain` | urgent | night pain not eased by rest |
 /// | `pain_after_fall` | urgent | pain after a fall or accident |
-/// | `leg_swelling` | urgent | a swollen, red or warm leg, in the journal or at a massage check-in |
+/// | `leg_swelling` | urgent | a swollen, red, warm or painful leg, in the journal or at a massage check-in |
 /// | `persistent` | see_physio | pain most days for weeks, not improving |
 /// | `worsening` | see_physio | this week's pain clearly above last week's |
 /// | `neurological` | see_physio | numbness, tingling, weakness or radiating pain in a leg |

@@ -76,7 +76,7 @@ pub struct CheckIn {
     pub hours_after: u8,
     /// 0–10.
     pub soreness: u8,
-    /// The patient reports a swollen, red or warm leg.
+    /// The patient reports a swollen, red, warm or painful leg.
     pub leg_swelling_redness_warmth: bool,
     /// The patient's local date when they answered.
     pub answered_on: NaiveDate,

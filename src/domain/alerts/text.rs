@@ -149,10 +149,7 @@ mod tests {
         let uk = EmergencyContact::for_country("GB");
         let us = EmergencyContact::for_country("US");
         assert_eq!(advice(RuleId::CaudaEquinaSigns, &uk), "Call emergency services on 999 or go to A&E now.");
-        assert_eq!(
-            advice(RuleId::BothLegs, &us),
-            "Call emergency services on 911 or go to the emergency room now."
-        );
+        assert_eq!(advice(RuleId::BothLegs, &us), "Call emergency services on 911 or go to the emergency room now.");
         assert_eq!(advice(RuleId::Fever, &uk), "Get medical help today: contact your GP or call NHS 111.");
         assert_eq!(
             advice(RuleId::LegSwelling, &uk),

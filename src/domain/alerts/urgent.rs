@@ -1,7 +1,7 @@
 //! Urgent tier: red flags that need a doctor the same day ("get medical help today"; NHS red
 //! flags for back pain). Each fires when its journal symptom is reported within the look-back.
 //!
-//! `leg_swelling` also fires on a check-in answer reporting a swollen, red or warm leg (any
+//! `leg_swelling` also fires on a check-in answer reporting a swollen, red, warm or painful leg (any
 //! check-in, 24 h or 48 h, answered within the look-back). A journal report fires it too, whether
 //! or not a massage came before: the journal does not say, and a swollen, red, warm leg needs a
 //! doctor either way (after a massage it can be a blood clot, which is why the aftercare
