@@ -17,5 +17,6 @@ mod notifications;
 mod openapi;
 mod ops;
 mod push;
+mod safety;
 mod sessions;
 mod storage;
