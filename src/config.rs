@@ -27,6 +27,16 @@ pub struct Settings {
     pub dispatcher: DispatcherSettings,
     pub care: CareSettings,
     pub alerts: AlertsSettings,
+    pub screening: ScreeningSettings,
+}
+
+/// The health screen behind the contraindication screen and the aftercare plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningSettings {
+    /// An answer confirmed longer ago than this many days no longer counts: the session
+    /// response lists it as stale, to be asked again.
+    pub answer_max_age_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,6 +198,9 @@ pub struct AlertsSettings {
     pub persistent_improvement_percent: u8,
     pub worsening_min_rise_points: u8,
     pub worsening_min_logged_days_per_week: u32,
+    pub severe_window_days: u32,
+    pub severe_min_days: u32,
+    pub severe_min_daily_max: u8,
     pub followup_min_hours_after: u8,
     pub followup_min_soreness: u8,
     pub followup_soreness_above_pain_before: u8,
@@ -207,6 +220,9 @@ impl AlertsSettings {
             persistent_improvement_percent: self.persistent_improvement_percent,
             worsening_min_rise_points: self.worsening_min_rise_points,
             worsening_min_logged_days_per_week: self.worsening_min_logged_days_per_week,
+            severe_window_days: self.severe_window_days,
+            severe_min_days: self.severe_min_days,
+            severe_min_daily_max: self.severe_min_daily_max,
             followup_min_hours_after: self.followup_min_hours_after,
             followup_min_soreness: self.followup_min_soreness,
             followup_soreness_above_pain_before: self.followup_soreness_above_pain_before,
@@ -310,6 +326,7 @@ impl Settings {
             ("care.invite_ttl_days", self.care.invite_ttl_days),
             ("care.caseload_window_days", self.care.caseload_window_days.into()),
             ("alerts.sweep_interval_seconds", self.alerts.sweep_interval_seconds),
+            ("screening.answer_max_age_days", self.screening.answer_max_age_days.into()),
             // A limit of 0 would refuse every sign-in, registration or invite for everyone.
             ("rate_limit.login_failures_per_account", self.rate_limit.login_failures_per_account.into()),
             ("rate_limit.login_failures_per_address", self.rate_limit.login_failures_per_address.into()),

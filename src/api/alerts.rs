@@ -145,7 +145,7 @@ pub struct CheckInBody {
     pub hours_after: u8,
     /// 0–10.
     pub soreness: u8,
-    /// A swollen, red or warm leg was reported.
+    /// A swollen, red, warm or painful leg was reported.
     pub leg_swelling_redness_warmth: bool,
     /// The patient's local date of the answer.
     pub answered_on: NaiveDate,
@@ -200,7 +200,7 @@ pub struct AlertBody {
     pub id: Uuid,
     /// The rule that raised it: `cauda_equina_signs`, `both_legs` (emergency); `fever`,
     /// `unexplained_weight_loss`, `night_pain`, `pain_after_fall`, `leg_swelling` (urgent);
-    /// `persistent`, `worsening`, `neurological` (see a physiotherapist);
+    /// `persistent`, `worsening`, `neurological`, `severe_pain` (see a physiotherapist);
     /// `soreness_after_massage` (therapist follow-up).
     pub rule: Name<RuleId>,
     /// `emergency`: call emergency services now; `urgent`: contact a doctor today;
@@ -211,9 +211,13 @@ pub struct AlertBody {
     pub status: StatusBody,
     /// What to do, in full.
     pub advice: String,
-    /// What was found, with its dates and numbers, then the advice in short and the source.
+    /// What was found, with its dates and numbers, then the advice with the emergency number of
+    /// the patient's region (from the locale's region, else the time zone's country; 112
+    /// elsewhere), then the source. Every see-physio explanation ends with the safety net: which
+    /// symptoms mean emergency services now.
     pub explanation: String,
-    /// The guidance the rule follows, in plain words.
+    /// The guidance the rule follows, as references a clinician can look up (publisher, title
+    /// and link, or a citation), separated by semicolons.
     pub source: String,
     /// That this is guidance, not a diagnosis.
     pub disclaimer: String,

@@ -25,9 +25,9 @@ use crate::domain::ValidationErrors;
 use crate::domain::aftercare::{StepKind, Template};
 use crate::domain::body::Region;
 use crate::domain::massage::{Pressure, SessionKind};
-use crate::domain::screening::{Condition, HealthScreen, Outcome, PlannedSession, Warning};
+use crate::domain::screening::{Condition, Gap, HealthScreen, Outcome, PlannedSession, Warning};
 use crate::service::AppState;
-use crate::service::massage::{SessionDraft, SessionView, StepOutcome};
+use crate::service::massage::{ScreenReport, SessionDraft, SessionView, StepOutcome};
 use crate::store::{MassageSession, StepRecord, StepState, TemplateRecord};
 
 /// Re-reads one serde shape as another, naming the field on failure (API bodies mirror the
@@ -99,6 +99,31 @@ pub struct OsteoporosisBody {
     pub confirmed_on: NaiveDate,
 }
 
+/// The answer about arthritis: whether inflamed joints are in a flare now, and where.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(rename = "ScreenArthritisAnswer")]
+#[serde(deny_unknown_fields)]
+pub struct ArthritisBody {
+    /// `true`: the patient has arthritis of any kind; `false`: confirmed they do not.
+    pub present: bool,
+    /// An inflammatory arthritis (such as rheumatoid arthritis) in a flare now: hot, swollen,
+    /// painful joints. Massage then keeps off those joints (`modify`).
+    #[oai(default)]
+    #[serde(default)]
+    pub inflammatory_flare: bool,
+    /// Where the inflamed joints are; empty when not known, and then every worked region counts.
+    #[oai(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<Name<Region>>,
+    /// The patient's own words, up to 500 characters.
+    #[oai(validator(max_length = 500))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The local date (`YYYY-MM-DD`) the patient last confirmed this answer; not later than
+    /// today.
+    pub confirmed_on: NaiveDate,
+}
+
 /// Conditions that matter for massage. A missing field is a question not answered yet;
 /// `present: false` is a confirmed "no".
 #[derive(Debug, Clone, Default, Object, Serialize, Deserialize)]
@@ -126,6 +151,10 @@ pub struct HealthScreenBody {
     /// A skin infection or open wound, and where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skin_infection_or_wound: Option<RegionalAnswerBody>,
+    /// Arthritis, and whether joints are inflamed in a flare (Versus Arthritis and Arthritis
+    /// Foundation advice on massage: keep off inflamed joints in a flare).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arthritis: Option<ArthritisBody>,
     /// Pregnant now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pregnancy: Option<AnswerBody>,
@@ -160,6 +189,13 @@ impl Example for HealthScreenBody {
                 present: false,
                 regions: vec![],
                 note: None,
+                confirmed_on,
+            }),
+            arthritis: Some(ArthritisBody {
+                present: true,
+                inflammatory_flare: false,
+                regions: vec![],
+                note: Some("Osteoarthritis in the right knee.".into()),
                 confirmed_on,
             }),
             pregnancy: no(),
@@ -274,13 +310,66 @@ impl Example for PlannedBody {
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "ScreenResult", example)]
 pub struct ScreenOut {
-    /// Most serious first; empty when nothing on the health screen stands in the way.
+    /// Most serious first, from the health screen and from a fever or a swollen, red, warm or
+    /// painful leg logged in the journal or at a check-in in the last 7 days. Empty only means
+    /// all clear when `screened` is true.
     pub warnings: Vec<WarningOut>,
+    /// False while any question of the health screen is unanswered or was last confirmed too
+    /// long ago (`screening.answer_max_age_days`, 90 by default): see `not_screened`.
+    pub screened: bool,
+    /// The questions to ask (again) before the massage.
+    pub not_screened: Vec<ScreenGapOut>,
 }
 
 impl Example for ScreenOut {
     fn example() -> Self {
-        Self { warnings: example_warnings() }
+        Self { warnings: example_warnings(), screened: true, not_screened: vec![] }
+    }
+}
+
+/// A health-screen question that does not count as answered.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ScreenGap", example)]
+pub struct ScreenGapOut {
+    /// The question.
+    pub condition: Name<Condition>,
+    /// `unanswered`: never answered (or no health screen at all); `stale`: answered, but last
+    /// confirmed longer ago than the configured age.
+    pub reason: String,
+    /// When a stale answer was last confirmed; `null` when unanswered.
+    pub confirmed_on: Option<NaiveDate>,
+}
+
+impl Example for ScreenGapOut {
+    fn example() -> Self {
+        Self {
+            condition: Name(Condition::Pregnancy),
+            reason: "stale".into(),
+            confirmed_on: NaiveDate::from_ymd_opt(2026, 5, 2),
+        }
+    }
+}
+
+fn gaps_out(gaps: Vec<(Condition, Gap)>) -> Vec<ScreenGapOut> {
+    gaps.into_iter()
+        .map(|(condition, gap)| ScreenGapOut {
+            condition: Name(condition),
+            reason: gap.as_str().to_owned(),
+            confirmed_on: match gap {
+                Gap::Stale { confirmed_on } => Some(confirmed_on),
+                Gap::Unanswered => None,
+            },
+        })
+        .collect()
+}
+
+impl From<ScreenReport> for ScreenOut {
+    fn from(report: ScreenReport) -> Self {
+        Self {
+            warnings: report.warnings.into_iter().map(Into::into).collect(),
+            screened: report.not_screened.is_empty(),
+            not_screened: gaps_out(report.not_screened),
+        }
     }
 }
 
@@ -405,7 +494,7 @@ pub struct CheckInOut {
     /// 0 = no soreness, 10 = worst imaginable.
     #[oai(validator(maximum(value = "10")))]
     pub soreness: u8,
-    /// The patient reported a swollen, red or warm leg.
+    /// The patient reported a swollen, red, warm or painful leg.
     pub leg_swelling_redness_warmth: bool,
     /// When the patient answered (RFC 3339, UTC); a new answer replaces the old one.
     pub answered_at: DateTime<Utc>,
@@ -564,8 +653,14 @@ pub struct SessionOut {
     pub session: SessionSummaryOut,
     /// The aftercare plan, in order.
     pub steps: Vec<StepOut>,
-    /// From the patient's health screen; most serious first.
+    /// From the patient's health screen, and from a fever or a swollen, red, warm or painful leg
+    /// logged in the last 7 days; most serious first. Empty only means all clear when
+    /// `screened` is true.
     pub warnings: Vec<WarningOut>,
+    /// False while any question of the health screen is unanswered or stale.
+    pub screened: bool,
+    /// The questions unanswered or last confirmed too long ago, to ask before the massage.
+    pub not_screened: Vec<ScreenGapOut>,
 }
 
 impl Example for SessionOut {
@@ -613,7 +708,7 @@ impl Example for SessionOut {
                 }
             })
             .collect();
-        Self { session, steps, warnings: example_warnings() }
+        Self { session, steps, warnings: example_warnings(), screened: true, not_screened: vec![] }
     }
 }
 
@@ -623,6 +718,8 @@ impl From<SessionView> for SessionOut {
             session: view.session.into(),
             steps: view.steps.into_iter().map(Into::into).collect(),
             warnings: view.warnings.into_iter().map(Into::into).collect(),
+            screened: view.not_screened.is_empty(),
+            not_screened: gaps_out(view.not_screened),
         }
     }
 }
@@ -697,7 +794,9 @@ pub struct CheckInBody {
     /// Soreness now: 0 = none, 10 = worst imaginable.
     #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
     pub soreness: i64,
-    /// Is a leg swollen, red or warm? If yes, get medical help straight away.
+    /// Is a leg swollen, red, warm or painful? If yes, get medical help today (it can be a blood
+    /// clot), and call emergency services at once with breathlessness, chest pain or coughing
+    /// up blood.
     pub leg_swelling_redness_warmth: bool,
 }
 
@@ -722,7 +821,7 @@ pub enum StepKindBody {
     /// Gentle stretches.
     #[oai(mapping = "stretches")]
     Stretches(StretchesStep),
-    /// Rate soreness 0–10 and say whether a leg is swollen, red or warm.
+    /// Rate soreness 0–10 and say whether a leg is swollen, red, warm or painful.
     #[oai(mapping = "soreness_check_in")]
     SorenessCheckIn(CheckInStep),
     /// The therapist's own words.
@@ -1020,8 +1119,8 @@ impl SessionsApi {
             regions: body.0.regions.into_iter().map(|r| r.0).collect(),
         };
         let me = super::journal::own_journal(&auth.0)?;
-        let warnings = state.screen_planned(&auth.0, me, &planned).await?;
-        Ok(Json(ScreenOut { warnings: warnings.into_iter().map(Into::into).collect() }))
+        let report = state.screen_planned(&auth.0, me, &planned).await?;
+        Ok(Json(report.into()))
     }
 
     /// Record a session
@@ -1156,8 +1255,11 @@ impl SessionsApi {
 
     /// Answer a soreness check-in
     ///
-    /// Soreness 0–10 and whether a leg is swollen, red or warm (which needs medical attention
-    /// at once). Answering again replaces the answer.
+    /// Soreness 0–10 and whether a leg is swollen, red, warm or painful (which needs medical
+    /// help today, and emergency services at once with breathlessness, chest pain or coughing up
+    /// blood). Answering again replaces the answer. A swollen leg raises the `leg_swelling`
+    /// alert; soreness at the 48-hour check-in that every plan ends with can raise
+    /// `soreness_after_massage` for the therapist.
     #[oai(path = "/sessions/:session_id/steps/:step_id/check-in", method = "put", operation_id = "answerCheckIn")]
     async fn check_in(
         &self,

@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::massage::SessionKind;
+use super::screening::{Condition, HealthScreen};
 use super::time::{QuietHours, TimeZone, after_quiet_hours, format_clock_time, parse_clock_time};
 use super::validation::ValidationErrors;
 
@@ -269,7 +270,9 @@ fn valid_key(key: &str) -> bool {
 /// Claims the product never makes, whoever writes the text: there is no evidence that massage
 /// releases toxins or that water flushes them (or lactic acid, or anything else) out. Any form
 /// of "flush" is refused: to describe skin, "red" or "warm" says it without the myth.
-const UNSUPPORTED_CLAIMS: [&str; 3] = ["toxin", "detox", "flush"];
+/// Myths about what massage or water does: nothing is "released" to be flushed out, neither
+/// toxins nor metabolic waste, and lactic acid has long cleared by the time soreness starts.
+const UNSUPPORTED_CLAIMS: [&str; 5] = ["toxin", "detox", "flush", "metabolic waste", "lactic acid"];
 
 fn check_text(errors: &mut ValidationErrors, field: &str, text: &str, max_chars: usize, line_breaks: bool) {
     if text.is_empty() {
@@ -286,7 +289,8 @@ fn check_text(errors: &mut ValidationErrors, field: &str, text: &str, max_chars:
         errors.add(
             field,
             "unsupported_claim",
-            "must not mention toxins, detox or flushing anything out: there is no evidence massage or water does that",
+            "must not mention toxins, detox, metabolic waste, lactic acid or flushing anything out: there is no \
+             evidence massage or water does that",
         );
     }
 }
@@ -372,10 +376,11 @@ pub fn default_template(kind: SessionKind) -> Template {
     }
 }
 
-/// Said by every soreness check-in, the defaults' and every therapist's: a swollen, red or warm
+/// Said by every soreness check-in, the defaults' and every therapist's: a swollen, red, warm or painful
 /// leg after a massage can be a blood clot.
-pub const LEG_WARNING: &str =
-    "If a leg becomes swollen, red, warm or painful, get urgent medical attention straight away.";
+pub const LEG_WARNING: &str = "If a leg becomes swollen, red, warm or painful, get medical help today: it can be a \
+                               blood clot. Call emergency services at once if you also become breathless, have \
+                               chest pain or cough up blood.";
 
 /// Said by every step of a therapist's plan, whatever the therapist wrote: when to stop, and
 /// when to get help.
@@ -408,13 +413,13 @@ impl PlanSource {
 /// the safety wording added, else the default for the session's kind.
 pub fn plan_template(kind: SessionKind, assigned: Option<Template>) -> (Template, PlanSource) {
     match assigned {
-        Some(template) => (with_safety_wording(template), PlanSource::Therapist),
+        Some(template) => (with_safety_wording(with_follow_up(template)), PlanSource::Therapist),
         None => (default_template(kind), PlanSource::Default),
     }
 }
 
 /// A therapist's template with the wording no plan may go without: every step says when to stop
-/// and when to get help, and every soreness check-in warns about a swollen, red or warm leg. A
+/// and when to get help, and every soreness check-in warns about a swollen, red, warm or painful leg. A
 /// sentence the therapist already wrote word for word is not repeated.
 pub fn with_safety_wording(mut template: Template) -> Template {
     for step in &mut template.steps {
@@ -429,6 +434,90 @@ pub fn with_safety_wording(mut template: Template) -> Template {
         }
     }
     template
+}
+
+/// A therapist's template without a 48-hour soreness check-in gets the default one at its end, so
+/// that soreness which has not eased reaches the therapist after every session (see
+/// [`soreness_48h_step`]). Its key is made unique if the therapist used `soreness_48h` already.
+pub fn with_follow_up(mut template: Template) -> Template {
+    if template.steps.iter().any(|s| s.kind == StepKind::SorenessCheckIn { hours_after: 48 }) {
+        return template;
+    }
+    let mut step = soreness_48h_step();
+    while template.steps.iter().any(|s| s.key == step.key) {
+        step.key = format!("{}_", step.key);
+    }
+    template.steps.push(step);
+    template
+}
+
+/// The stretches that bend the spine forward under load.
+const LOADED_FLEXION: [&str; 3] = ["knee-to-chest", "child's pose", "toe touch"];
+
+const STRETCHES_WITHOUT_FLEXION: &str = "Take 5–10 minutes for gentle stretches that keep your back straight: a \
+    hip-flexor stretch, a hamstring stretch lying on your back with a towel around your foot, and slow shoulder \
+    rolls. Move slowly and keep breathing; a mild pull is fine. Stop at once if you feel sharp pain, and let your \
+    therapist know. New numbness, tingling or weakness in a leg is a reason to contact a doctor or \
+    physiotherapist.";
+
+const COMPRESS_INSTEAD_OF_BATH: &str = "This evening, a warm (not hot) compress on the sore area for 10–15 \
+    minutes can ease tight muscles. Don't use heat on an area that is swollen, hot or inflamed, or on broken skin; \
+    an ice pack wrapped in a cloth is fine instead. If you feel sharp pain, stop and let your therapist know; if it \
+    is severe or does not settle, contact a doctor.";
+
+/// Fits a plan to the patient's health screen, and says why in the step it changes:
+/// - osteoporosis or a herniated disc: no loaded spinal flexion (knee-to-chest, child's pose, toe
+///   touching; Royal Osteoporosis Society, "Strong, Steady and Straight", 2019). A stretches step
+///   naming one is replaced by stretches that keep the back straight; any other stretches step
+///   gets the caution.
+/// - pregnancy or a heart condition: a warm compress instead of a hot bath (a long hot bath
+///   raises the body's temperature and widens the blood vessels; NHS advice on hot baths in
+///   pregnancy). The warm-bath step becomes a compress.
+///
+/// Answers count whatever their age: leaving out a stretch for a condition that has since gone
+/// is the safe mistake.
+pub fn adapt_to_screen(mut template: Template, health: &HealthScreen) -> Template {
+    let named = |conditions: &[(Condition, &'static str)]| -> Option<String> {
+        let present: Vec<String> =
+            conditions.iter().filter(|(c, _)| health.has(*c)).map(|(_, name)| (*name).to_owned()).collect();
+        (!present.is_empty()).then(|| join_or_and(&present))
+    };
+    let flexion = named(&[(Condition::Osteoporosis, "osteoporosis"), (Condition::HerniatedDisc, "a disc problem")]);
+    let heat = named(&[(Condition::Pregnancy, "your pregnancy"), (Condition::HeartCondition, "a heart condition")]);
+    for step in &mut template.steps {
+        match (step.kind, &flexion, &heat) {
+            (StepKind::Stretches, Some(why), _) => {
+                let note = format!(
+                    "Because you told us about {why}, this plan leaves out stretches that bend your back forward \
+                     under load, such as knee-to-chest and child's pose."
+                );
+                let lower = step.body.to_lowercase();
+                step.body = if LOADED_FLEXION.iter().any(|s| lower.contains(s)) {
+                    format!("{note} {STRETCHES_WITHOUT_FLEXION}")
+                } else {
+                    format!("{}\n\n{note}", step.body.trim_end())
+                };
+            }
+            (StepKind::WarmBathOrCompress, _, Some(why)) => {
+                step.title = "A warm compress".into();
+                step.body = format!(
+                    "Because of {why}, use a warm compress rather than a hot bath: a long hot bath raises your body \
+                     temperature and puts extra strain on the heart and circulation. {COMPRESS_INSTEAD_OF_BATH}"
+                );
+            }
+            _ => {}
+        }
+    }
+    template
+}
+
+/// "a", "a and b".
+fn join_or_and(items: &[String]) -> String {
+    match items {
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [] => String::new(),
+    }
 }
 
 /// The dedupe key of a plan step's notification: one notification per step, whoever
@@ -448,8 +537,9 @@ pub fn deep_tissue_template() -> Template {
                 timing: Timing::AfterEnd(TimeDelta::minutes(15)),
                 title: "Drink some water".into(),
                 body: "Drink water if you're thirsty; there's no need to force down extra. Give your muscles \
-                       12–24 hours before intense training or heavy lifting; gentle walking is fine. Mild soreness \
-                       for a day or two is normal. If you feel sharp pain rather than soreness, stop what you're \
+                       12–24 hours before intense training or heavy lifting; gentle walking is fine, and so is \
+                       simply resting. Mild soreness for a day or two is normal, and so are mild bruising and \
+                       feeling tired. If you feel sharp pain rather than soreness, stop what you're \
                        doing, rest, and let your therapist know. If the pain is severe or keeps getting worse, \
                        contact a doctor."
                     .into(),
@@ -489,23 +579,31 @@ pub fn deep_tissue_template() -> Template {
                      {LEG_WARNING}"
                 ),
             },
-            Step {
-                key: "soreness_48h".into(),
-                kind: StepKind::SorenessCheckIn { hours_after: 48 },
-                timing: Timing::AfterEnd(TimeDelta::hours(48)),
-                title: "How are you feeling now?".into(),
-                body: format!(
-                    "Two days on, how sore are you, from 0 to 10? Soreness should have eased within a day or two; \
-                     if it hasn't, or it's getting worse, let your therapist know, or contact a doctor or \
-                     physiotherapist. If you have sharp pain, stop any exercise that causes it. {LEG_WARNING}"
-                ),
-            },
+            soreness_48h_step(),
         ],
     }
 }
 
+/// The 48-hour soreness check-in every plan ends with. The sources say mild soreness for a day or
+/// two is normal and that soreness which has not eased is for the therapist to hear about, so
+/// the follow-up rule reads this check-in, after every kind of session (a 24-hour threshold
+/// would flag the soreness that is expected).
+pub fn soreness_48h_step() -> Step {
+    Step {
+        key: "soreness_48h".into(),
+        kind: StepKind::SorenessCheckIn { hours_after: 48 },
+        timing: Timing::AfterEnd(TimeDelta::hours(48)),
+        title: "How are you feeling now?".into(),
+        body: format!(
+            "Two days on, how sore are you, from 0 to 10? Soreness should have eased within a day or two; if it \
+             hasn't, or it's getting worse, let your therapist know, or contact a doctor or physiotherapist. If you \
+             have sharp pain, stop any exercise that causes it. {LEG_WARNING}"
+        ),
+    }
+}
+
 /// The lighter plan after Swedish/relaxation and hot stone massage: fewer, gentler prompts, and
-/// still a check-in after 24 hours.
+/// the same check-ins after 24 and 48 hours.
 pub fn gentle_template() -> Template {
     Template {
         name: "Gentle aftercare".into(),
@@ -515,8 +613,9 @@ pub fn gentle_template() -> Template {
                 kind: StepKind::Hydrate,
                 timing: Timing::AfterEnd(TimeDelta::minutes(15)),
                 title: "Drink some water".into(),
-                body: "Drink water if you're thirsty, and take it easy for the rest of the day if you can. Feeling \
-                       a little sore or tired after a massage is normal and passes within a day or two. If you \
+                body: "Drink water if you're thirsty, and take it easy for the rest of the day if you can: rest is \
+                       fine. Feeling a little sore or tired, or a little bruised, after a massage is normal and \
+                       passes within a day or two. If you \
                        feel sharp pain, stop what you're doing, rest, and let your therapist know. If the pain is \
                        severe or keeps getting worse, or you feel unwell, contact a doctor."
                     .into(),
@@ -540,11 +639,11 @@ pub fn gentle_template() -> Template {
                 body: format!(
                     "It's a day since your massage. How sore are you, from 0 (not at all) to 10 (worst \
                      imaginable)? Any soreness should ease within a day or two. If you have sharp pain rather \
-                     than soreness, stop any exercise that causes it and let your therapist know. If soreness \
-                     has not eased after two days, or the pain is getting worse, contact a doctor or \
-                     physiotherapist. {LEG_WARNING}"
+                     than soreness, stop any exercise that causes it and let your therapist know. If the pain is \
+                     getting worse, contact a doctor or physiotherapist. {LEG_WARNING}"
                 ),
             },
+            soreness_48h_step(),
         ],
     }
 }
@@ -700,6 +799,7 @@ mod tests {
                 ("hydrate", "2026-06-11T06:00:00Z"),
                 ("morning_stretches", "2026-06-11T07:00:00Z"),
                 ("soreness_24h", "2026-06-11T19:20:00Z"), // 21:20, not quiet
+                ("soreness_48h", "2026-06-12T19:20:00Z"),
             ])
         );
         // Ends 01:45 CEST on 10 June (2026-06-09T23:45Z): hydrate at 02:00 moves to 08:00 the
@@ -895,7 +995,11 @@ mod tests {
         assert_eq!(deep.steps.len(), 5);
         let gentle = gentle_template();
         assert!(gentle.steps.len() < deep.steps.len());
-        assert!(gentle.steps.iter().any(|s| s.kind == StepKind::SorenessCheckIn { hours_after: 24 }));
+        // Every kind ends with the 48-hour check-in the follow-up rule reads.
+        for template in [&deep, &gentle] {
+            assert!(template.steps.iter().any(|s| s.kind == StepKind::SorenessCheckIn { hours_after: 24 }));
+            assert_eq!(template.steps.last(), Some(&soreness_48h_step()));
+        }
     }
 
     #[test]
@@ -921,7 +1025,7 @@ mod tests {
                 assert!(text.contains("therapist"), "{} does not say to tell the therapist", step.key);
                 // And when to get medical help, not only the therapist's.
                 assert!(
-                    text.contains("contact a doctor") || text.contains("urgent medical attention"),
+                    text.contains("contact a doctor") || text.contains("get medical help today"),
                     "{} does not say when to get medical help",
                     step.key
                 );
@@ -942,7 +1046,13 @@ mod tests {
                     StepKind::SorenessCheckIn { .. } => {
                         assert!(text.contains("0") && text.contains("10"));
                         assert!(text.contains("swollen, red, warm or painful"));
-                        assert!(text.contains("urgent medical attention"));
+                        assert!(text.contains("get medical help today"));
+                        assert!(text.contains("call emergency services at once"));
+                        assert!(
+                            text.contains("breathless")
+                                && text.contains("chest pain")
+                                && text.contains("cough up blood")
+                        );
                     }
                     StepKind::Custom => panic!("defaults use the named kinds"),
                 }
@@ -954,6 +1064,105 @@ mod tests {
         assert!(all.contains("12–24 hours before intense training"));
         assert!(all.contains("hip-flexor") && all.contains("hamstring") && all.contains("5–10 minutes"));
         assert!(all.contains("should have eased within a day or two"));
+        // What is normal, in both plans: bruising, tiredness, and rest.
+        for template in [deep_tissue_template(), gentle_template()] {
+            let hydrate = template.steps[0].body.to_lowercase();
+            assert!(hydrate.contains("bruis") && hydrate.contains("tired") && hydrate.contains("rest"), "{hydrate}");
+        }
+    }
+
+    #[test]
+    fn myths_about_metabolic_waste_and_lactic_acid_are_refused() {
+        for body in ["Massage releases metabolic waste.", "Soreness is LACTIC ACID leaving the muscle."] {
+            let template = custom(vec![Step { body: body.into(), ..step("a", Timing::AfterEnd(TimeDelta::hours(1))) }]);
+            assert_eq!(errors_of(template), vec![("steps[0].body".to_owned(), "unsupported_claim")], "{body}");
+        }
+        let fine = custom(vec![Step {
+            body: "Rest is fine; mild bruising can be normal.".into(),
+            ..step("a", Timing::AfterEnd(TimeDelta::hours(1)))
+        }]);
+        assert!(fine.validate().is_ok());
+    }
+
+    fn screen_with(conditions: &[Condition]) -> HealthScreen {
+        let on: chrono::NaiveDate = "2026-06-01".parse().unwrap();
+        let yes = || Some(crate::domain::screening::Answer { present: true, note: None, confirmed_on: on });
+        let mut health = HealthScreen::default();
+        for condition in conditions {
+            match condition {
+                Condition::Osteoporosis => {
+                    health.osteoporosis = Some(crate::domain::screening::OsteoporosisAnswer {
+                        present: true,
+                        severe: false,
+                        note: None,
+                        confirmed_on: on,
+                    })
+                }
+                Condition::HerniatedDisc => health.herniated_disc = yes(),
+                Condition::Pregnancy => health.pregnancy = yes(),
+                Condition::HeartCondition => health.heart_condition = yes(),
+                Condition::Cancer => health.cancer = yes(),
+                other => panic!("not used here: {other:?}"),
+            }
+        }
+        health
+    }
+
+    #[test]
+    fn osteoporosis_or_a_disc_problem_leave_out_loaded_flexion() {
+        for (conditions, why) in [
+            (vec![Condition::Osteoporosis], "osteoporosis"),
+            (vec![Condition::HerniatedDisc], "a disc problem"),
+            (vec![Condition::Osteoporosis, Condition::HerniatedDisc], "osteoporosis and a disc problem"),
+        ] {
+            for template in [deep_tissue_template(), gentle_template()] {
+                let adapted = adapt_to_screen(template.clone(), &screen_with(&conditions));
+                let stretches = adapted.steps.iter().find(|s| s.kind == StepKind::Stretches).unwrap();
+                let text = stretches.body.to_lowercase();
+                assert!(text.starts_with(&format!("because you told us about {why}, this plan leaves out")), "{text}");
+                // Named only as what is left out.
+                assert_eq!(text.matches("knee-to-chest").count(), 1, "{text}");
+                assert_eq!(text.matches("child's pose").count(), 1, "{text}");
+                assert!(text.contains("sharp pain") && text.contains("therapist"));
+                // Nothing else changes.
+                let others = |t: &Template| -> Vec<Step> {
+                    t.steps.iter().filter(|s| s.kind != StepKind::Stretches).cloned().collect()
+                };
+                assert_eq!(others(&adapted), others(&template));
+                assert!(adapted.clone().validate().is_ok());
+            }
+        }
+        // A therapist's stretches without those names keep their words and get the caution.
+        let theirs = custom(vec![Step {
+            kind: StepKind::Stretches,
+            body: "Cat-cow, 10 times.".into(),
+            ..step("s", Timing::NextMorning { at: clock(9, 0) })
+        }]);
+        let adapted = adapt_to_screen(theirs, &screen_with(&[Condition::Osteoporosis]));
+        assert!(adapted.steps[0].body.starts_with("Cat-cow, 10 times.\n\nBecause you told us about osteoporosis"));
+        // Other conditions change nothing.
+        let deep = deep_tissue_template();
+        assert_eq!(adapt_to_screen(deep.clone(), &screen_with(&[Condition::Cancer])), deep);
+        assert_eq!(adapt_to_screen(deep.clone(), &HealthScreen::default()), deep);
+    }
+
+    #[test]
+    fn pregnancy_or_a_heart_condition_get_a_warm_compress_instead_of_a_bath() {
+        for (condition, why) in [
+            (Condition::Pregnancy, "because of your pregnancy"),
+            (Condition::HeartCondition, "because of a heart condition"),
+        ] {
+            let adapted = adapt_to_screen(deep_tissue_template(), &screen_with(&[condition]));
+            let step = adapted.steps.iter().find(|s| s.kind == StepKind::WarmBathOrCompress).unwrap();
+            assert_eq!(step.title, "A warm compress");
+            let text = step.body.to_lowercase();
+            assert!(text.starts_with(&format!("{why}, use a warm compress rather than a hot bath")), "{text}");
+            assert!(!text.contains("epsom"), "{text}");
+            assert!(text.contains("10–15 minutes") && text.contains("inflamed") && text.contains("ice pack"));
+            assert!(adapted.clone().validate().is_ok());
+            // The stretches stay.
+            assert_eq!(adapted.steps[2], deep_tissue_template().steps[2]);
+        }
     }
 
     #[test]
@@ -1124,7 +1333,13 @@ mod tests {
             let text = ours.body.to_lowercase();
             assert!(text.contains("sharp pain") && text.contains("contact a doctor"), "{}", ours.body);
         }
-        assert!(planned.steps[1].body.contains("urgent medical attention"));
+        assert!(planned.steps[1].body.contains("get medical help today"));
+        // Without a 48-hour check-in of its own, the plan gets the default one.
+        assert_eq!(planned.steps.len(), 3);
+        assert_eq!(planned.steps[2].kind, StepKind::SorenessCheckIn { hours_after: 48 });
+        assert!(planned.steps[2].body.starts_with(&soreness_48h_step().body));
+        assert!(planned.steps[2].body.contains(STOP_AND_GET_HELP));
+        assert_eq!(with_follow_up(planned.clone()), planned);
         // Adding it twice changes nothing, and a sentence already written is not repeated.
         assert_eq!(with_safety_wording(planned.clone()), planned);
         let careful = custom(vec![Step {

@@ -128,7 +128,7 @@ named_enum! {
         NightPainNotEasedByRest => "night_pain_not_eased_by_rest",
         /// The pain started after a fall or an accident.
         PainAfterFallOrAccident => "pain_after_fall_or_accident",
-        /// A swollen, red or warm leg (after a massage it can be a blood clot).
+        /// A swollen, red, warm or painful leg (it can be a blood clot, more so after a massage).
         LegSwellingRednessWarmth => "leg_swelling_redness_warmth",
     }
 }

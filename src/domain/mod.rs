@@ -88,6 +88,7 @@ impl_named!(screening::Condition, "Condition", "A condition of the health screen
     screening::Condition::Fever => "A fever now.",
     screening::Condition::RecentInjury => "A recent or acute injury.",
     screening::Condition::SkinInfectionOrWound => "A skin infection or an open wound.",
+    screening::Condition::Arthritis => "Arthritis, and whether inflamed joints are in a flare.",
     screening::Condition::Pregnancy => "Pregnancy.",
     screening::Condition::HeartCondition => "A heart or circulation condition.",
     screening::Condition::HerniatedDisc => "A herniated (slipped) disc.",

@@ -36,6 +36,8 @@ pub enum Condition {
     RecentInjury,
     /// An infectious skin condition or an open wound.
     SkinInfectionOrWound,
+    /// Arthritis; what matters is an inflammatory flare (hot, swollen joints).
+    Arthritis,
     Pregnancy,
     /// A heart or other cardiovascular condition.
     HeartCondition,
@@ -46,7 +48,7 @@ pub enum Condition {
 }
 
 impl Condition {
-    pub const ALL: [Condition; 11] = [
+    pub const ALL: [Condition; 12] = [
         Condition::BloodClots,
         Condition::BleedingDisorderOrAnticoagulants,
         Condition::RecentFracture,
@@ -54,6 +56,7 @@ impl Condition {
         Condition::Fever,
         Condition::RecentInjury,
         Condition::SkinInfectionOrWound,
+        Condition::Arthritis,
         Condition::Pregnancy,
         Condition::HeartCondition,
         Condition::HerniatedDisc,
@@ -69,6 +72,7 @@ impl Condition {
             Condition::Fever => "fever",
             Condition::RecentInjury => "recent_injury",
             Condition::SkinInfectionOrWound => "skin_infection_or_wound",
+            Condition::Arthritis => "arthritis",
             Condition::Pregnancy => "pregnancy",
             Condition::HeartCondition => "heart_condition",
             Condition::HerniatedDisc => "herniated_disc",
@@ -120,6 +124,23 @@ pub struct OsteoporosisAnswer {
     pub confirmed_on: NaiveDate,
 }
 
+/// The answer about arthritis: whether joints are inflamed in a flare now, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArthritisAnswer {
+    pub present: bool,
+    /// An inflammatory arthritis (such as rheumatoid arthritis) in a flare now: hot, swollen,
+    /// painful joints.
+    #[serde(default)]
+    pub inflammatory_flare: bool,
+    /// The inflamed joints' regions; empty when not known.
+    #[serde(default, with = "region_names", skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub confirmed_on: NaiveDate,
+}
+
 /// What a patient has told us about conditions that matter for massage. `None` means the
 /// question has not been answered yet; an answer with `present: false` is a confirmed "no".
 ///
@@ -142,6 +163,8 @@ pub struct HealthScreen {
     pub recent_injury: Option<RegionalAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skin_infection_or_wound: Option<RegionalAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arthritis: Option<ArthritisAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pregnancy: Option<Answer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,10 +208,19 @@ impl HealthScreen {
                         self.skin_infection_or_wound.as_ref().is_some_and(|a| !a.regions.is_empty())
                     }
                     Condition::Osteoporosis => self.osteoporosis.as_ref().is_some_and(|a| a.severe),
+                    Condition::Arthritis => {
+                        self.arthritis.as_ref().is_some_and(|a| a.inflammatory_flare || !a.regions.is_empty())
+                    }
                     _ => false,
                 };
                 if detail {
-                    let detail_field = if condition == Condition::Osteoporosis { "severe" } else { "regions" };
+                    let detail_field = match condition {
+                        Condition::Osteoporosis => "severe",
+                        Condition::Arthritis if self.arthritis.as_ref().is_some_and(|a| a.inflammatory_flare) => {
+                            "inflammatory_flare"
+                        }
+                        _ => "regions",
+                    };
                     errors.add(
                         format!("{field}.{detail_field}"),
                         "not_applicable",
@@ -243,6 +275,11 @@ impl HealthScreen {
             Condition::Fever => plain(&self.fever),
             Condition::RecentInjury => regional(&self.recent_injury),
             Condition::SkinInfectionOrWound => regional(&self.skin_infection_or_wound),
+            Condition::Arthritis => self.arthritis.as_ref().map(|a| Common {
+                present: a.present,
+                note: &a.note,
+                confirmed_on: a.confirmed_on,
+            }),
             Condition::Pregnancy => plain(&self.pregnancy),
             Condition::HeartCondition => plain(&self.heart_condition),
             Condition::HerniatedDisc => plain(&self.herniated_disc),
@@ -278,6 +315,11 @@ impl HealthScreen {
         }
         if let Some(answer) = &mut self.osteoporosis {
             note(&mut answer.note);
+        }
+        if let Some(answer) = &mut self.arthritis {
+            note(&mut answer.note);
+            answer.regions.sort();
+            answer.regions.dedup();
         }
     }
 }
@@ -580,6 +622,24 @@ pub fn screen(health: &HealthScreen, planned: &PlannedSession) -> Vec<Warning> {
         );
     }
 
+    // Arthritis: an inflammatory flare (hot, swollen joints) means keeping off the inflamed joints
+    // and lighter pressure around them, at any intensity, when the session reaches them or either
+    // place is unknown (Versus Arthritis and Arthritis Foundation advice on massage). Arthritis
+    // without a flare, such as osteoarthritis, takes gentle massage well: no warning.
+    if let Some(arthritis) = health.arthritis.as_ref().filter(|a| a.present && a.inflammatory_flare)
+        && reaches(&arthritis.regions, &planned.regions)
+    {
+        warn(
+            Condition::Arthritis,
+            Outcome::Modify,
+            "During an arthritis flare, massage should keep off hot, swollen joints and use only light pressure \
+             around them, so make sure your therapist knows which joints are inflamed. Stop if a joint hurts more. \
+             A joint that is suddenly very hot and swollen, especially with a fever, needs a doctor today \
+             (Versus Arthritis, \"Massage\", https://www.versusarthritis.org/; Arthritis Foundation advice on \
+             massage, https://www.arthritis.org/).",
+        );
+    }
+
     // Pregnancy: consult. Raised to modify for vigorous sessions (deep or firm pressure,
     // especially on the legs, is not advised in pregnancy, when clots are more likely) and for
     // hot stone (overheating is to be avoided in pregnancy).
@@ -684,6 +744,99 @@ pub fn screen(health: &HealthScreen, planned: &PlannedSession) -> Vec<Warning> {
         }
     }
 
+    warnings.sort_by_key(|w| (w.outcome, w.condition));
+    warnings
+}
+
+/// Why a question of the health screen does not count as screened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    /// Never answered (or no screen at all).
+    Unanswered,
+    /// Answered, but confirmed longer ago than the configured age allows.
+    Stale { confirmed_on: NaiveDate },
+}
+
+impl Gap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gap::Unanswered => "unanswered",
+            Gap::Stale { .. } => "stale",
+        }
+    }
+}
+
+impl HealthScreen {
+    /// The questions to ask (again) before a massage: unanswered ones, and answers confirmed more
+    /// than `max_age_days` days before `today` (one confirmed exactly `max_age_days` ago still
+    /// counts). Empty means the patient is screened. A stale answer still gives its warnings:
+    /// an old "yes" is more likely still true than not.
+    pub fn gaps(&self, today: NaiveDate, max_age_days: u32) -> Vec<(Condition, Gap)> {
+        Condition::ALL
+            .into_iter()
+            .filter_map(|condition| match self.confirmed_on(condition) {
+                None => Some((condition, Gap::Unanswered)),
+                Some(on) if (today - on).num_days() > i64::from(max_age_days) => {
+                    Some((condition, Gap::Stale { confirmed_on: on }))
+                }
+                Some(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// What the patient logged lately (journal symptoms, check-in answers) that the screen must
+/// hear about even when the health screen says otherwise: the local dates of each report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecentReports {
+    pub fever: Vec<NaiveDate>,
+    pub leg_swelling: Vec<NaiveDate>,
+}
+
+/// [`screen`], with what the patient logged lately: a fever in the journal is a fever now
+/// (avoid), and a swollen, red, warm or painful leg may be a clot (avoid until a doctor has
+/// seen it), whatever the health screen's answers say.
+pub fn screen_with_reports(health: &HealthScreen, planned: &PlannedSession, reports: &RecentReports) -> Vec<Warning> {
+    let mut warnings = screen(health, planned);
+    let dates = |days: &[NaiveDate]| {
+        let mut days = days.to_vec();
+        days.sort_unstable();
+        days.dedup();
+        let days: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+        match days.as_slice() {
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+            [] => String::new(),
+        }
+    };
+    let mut add = |condition: Condition, reason: String| match warnings.iter_mut().find(|w| w.condition == condition) {
+        Some(warning) => {
+            warning.outcome = Outcome::Avoid;
+            warning.reason = format!("{reason} {}", warning.reason);
+        }
+        None => warnings.push(Warning { condition, outcome: Outcome::Avoid, reason }),
+    };
+    if !reports.fever.is_empty() {
+        add(
+            Condition::Fever,
+            format!(
+                "You logged a fever on {}. Please postpone massage until it has gone: your body needs rest, and \
+                 a fever together with back pain is a reason to contact a doctor today.",
+                dates(&reports.fever)
+            ),
+        );
+    }
+    if !reports.leg_swelling.is_empty() {
+        add(
+            Condition::BloodClots,
+            format!(
+                "You reported a swollen, red, warm or painful leg on {}. It can be a blood clot, which massage \
+                 could disturb: please get medical help today and have it checked before any massage. Call \
+                 emergency services at once if you become breathless, have chest pain or cough up blood.",
+                dates(&reports.leg_swelling)
+            ),
+        );
+    }
     warnings.sort_by_key(|w| (w.outcome, w.condition));
     warnings
 }
@@ -852,6 +1005,13 @@ mod tests {
             fever: no(),
             recent_injury: None,
             skin_infection_or_wound: None,
+            arthritis: Some(ArthritisAnswer {
+                present: false,
+                inflammatory_flare: false,
+                regions: vec![],
+                note: None,
+                confirmed_on: day(2026, 6, 1),
+            }),
             pregnancy: no(),
             heart_condition: no(),
             herniated_disc: no(),
@@ -965,6 +1125,13 @@ mod tests {
             fever: yes(),
             recent_injury: yes_at(&[]),
             skin_infection_or_wound: yes_at(&[]),
+            arthritis: Some(ArthritisAnswer {
+                present: true,
+                inflammatory_flare: true,
+                regions: vec![],
+                note: None,
+                confirmed_on: day(2026, 6, 1),
+            }),
             pregnancy: yes(),
             heart_condition: yes(),
             herniated_disc: yes(),
@@ -1110,5 +1277,81 @@ mod tests {
         }
         let screen: HealthScreen = serde_json::from_value(serde_json::Value::Object(full)).unwrap();
         assert!(screen.unanswered().is_empty());
+    }
+
+    fn flare(flare: bool, regions: &[Region]) -> Option<ArthritisAnswer> {
+        Some(ArthritisAnswer {
+            present: true,
+            inflammatory_flare: flare,
+            regions: regions.to_vec(),
+            note: None,
+            confirmed_on: day(2026, 6, 1),
+        })
+    }
+
+    #[test]
+    fn an_arthritis_flare_keeps_the_session_off_the_inflamed_joints() {
+        let flaring = HealthScreen { arthritis: flare(true, &[LeftHip]), ..Default::default() };
+        // At every intensity, where the session reaches the joints (or either place is unknown).
+        for planned in [deep_tissue(&[LowerBack]), swedish_light(&[LeftHip]), deep_tissue(&[])] {
+            assert_eq!(only(&flaring, &planned), Some((Condition::Arthritis, Modify)), "{planned:?}");
+        }
+        let reason = &screen(&flaring, &deep_tissue(&[LeftLeg]))[0].reason;
+        assert!(reason.contains("keep off hot, swollen joints") && reason.contains("Versus Arthritis"), "{reason}");
+        // Well away from them, or without a flare (osteoarthritis), nothing.
+        assert_eq!(only(&flaring, &deep_tissue(&[Neck])), None);
+        let calm = HealthScreen { arthritis: flare(false, &[]), ..Default::default() };
+        assert_eq!(only(&calm, &deep_tissue(&[])), None);
+        // A flare or joints without arthritis make no sense.
+        let odd = HealthScreen {
+            arthritis: Some(ArthritisAnswer { present: false, ..flare(true, &[]).unwrap() }),
+            ..Default::default()
+        };
+        let errors = odd.validate(day(2026, 6, 2)).unwrap_err();
+        assert_eq!(errors.errors()[0].field, "arthritis.inflammatory_flare");
+    }
+
+    #[test]
+    fn answers_older_than_the_configured_age_are_stale() {
+        let confirmed = HealthScreen { fever: no(), ..Default::default() }; // confirmed 2026-06-01
+        let gaps = |today: NaiveDate| -> Vec<(Condition, Gap)> {
+            confirmed.gaps(today, 90).into_iter().filter(|(c, _)| *c == Condition::Fever).collect()
+        };
+        // 89 and 90 days later the answer counts; 91 days later it is stale.
+        assert_eq!(gaps(day(2026, 8, 29)), vec![]);
+        assert_eq!(gaps(day(2026, 8, 30)), vec![]);
+        assert_eq!(gaps(day(2026, 8, 31)), vec![(Condition::Fever, Gap::Stale { confirmed_on: day(2026, 6, 1) })]);
+        // No screen at all: every question is unanswered.
+        let none = HealthScreen::default().gaps(day(2026, 6, 1), 90);
+        assert_eq!(none.len(), Condition::ALL.len());
+        assert!(none.iter().all(|(_, gap)| *gap == Gap::Unanswered));
+        assert_eq!((Gap::Unanswered.as_str(), gaps(day(2027, 1, 1))[0].1.as_str()), ("unanswered", "stale"));
+    }
+
+    #[test]
+    fn a_fever_or_a_swollen_leg_logged_lately_reaches_the_screen() {
+        let all_clear = HealthScreen { fever: no(), blood_clots: no(), ..Default::default() };
+        let nothing = RecentReports::default();
+        assert_eq!(screen_with_reports(&all_clear, &swedish_light(&[]), &nothing), vec![]);
+        let reports =
+            RecentReports { fever: vec![day(2026, 6, 3), day(2026, 6, 2)], leg_swelling: vec![day(2026, 6, 3)] };
+        let warnings = screen_with_reports(&all_clear, &swedish_light(&[]), &reports);
+        let found: Vec<(Condition, Outcome)> = warnings.iter().map(|w| (w.condition, w.outcome)).collect();
+        assert_eq!(found, [(Condition::BloodClots, Avoid), (Condition::Fever, Avoid)]);
+        assert!(warnings[0].reason.starts_with("You reported a swollen, red, warm or painful leg on 2026-06-03."));
+        assert!(warnings[0].reason.contains("breathless"));
+        assert!(warnings[1].reason.starts_with("You logged a fever on 2026-06-02 and 2026-06-03."));
+        // With the condition already on the screen, one warning says both.
+        let with_fever = HealthScreen { fever: yes(), ..Default::default() };
+        let warnings = screen_with_reports(
+            &with_fever,
+            &swedish_light(&[]),
+            &RecentReports { fever: vec![day(2026, 6, 3)], ..Default::default() },
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].reason.starts_with("You logged a fever")
+                && warnings[0].reason.contains("postpone massage while")
+        );
     }
 }

@@ -18,7 +18,7 @@ use super::authz::Action;
 use super::notifications::Notice;
 use super::{AppState, Error, Result};
 use crate::domain::alerts::lifecycle::{self, evaluation_days, notification_due, resolutions_held_since};
-use crate::domain::alerts::{Alert, CheckIn};
+use crate::domain::alerts::{Alert, CheckIn, EmergencyContact};
 use crate::domain::care::Scope;
 use crate::domain::notifications::Kind;
 use crate::domain::rollup::{RollupInput, daily_rollups};
@@ -144,10 +144,10 @@ impl AppState {
                 now,
                 &thresholds,
             );
-            upserts.extend(review.record.into_iter().map(|finding| AlertUpsert {
-                id: Uuid::now_v7(),
-                patient_id: id,
-                finding,
+            let contact = EmergencyContact::for_patient(&patient.locale, patient.time_zone);
+            upserts.extend(review.record.into_iter().map(|mut finding| {
+                finding.localize(&contact);
+                AlertUpsert { id: Uuid::now_v7(), patient_id: id, finding }
             }));
             resolve.extend(review.resolve);
         }

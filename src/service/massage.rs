@@ -8,12 +8,16 @@ use super::authz::Action;
 use super::notifications::Notice;
 use super::{AppState, Error, Result};
 use crate::domain::aftercare::{
-    PlanSource, PlannedStep, StepKind, Template, default_template, plan, plan_template, step_notification_key,
+    PlanSource, PlannedStep, StepKind, Template, adapt_to_screen, default_template, plan, plan_template,
+    step_notification_key,
 };
 use crate::domain::body::Region;
+use crate::domain::journal::Symptom;
 use crate::domain::massage::{Pressure, SessionKind};
 use crate::domain::notifications::Kind;
-use crate::domain::screening::{HealthScreen, PlannedSession, Warning, screen};
+use crate::domain::screening::{
+    Condition, Gap, HealthScreen, PlannedSession, RecentReports, Warning, screen_with_reports,
+};
 use crate::domain::{Role, ValidationErrors};
 use crate::store::{
     AccessRecord, CheckInAnswer, IdempotencyClaim, MassageSession, PlanChanges, Principal, SessionPosition,
@@ -44,7 +48,20 @@ pub struct SessionView {
     pub session: MassageSession,
     pub steps: Vec<StepRecord>,
     pub warnings: Vec<Warning>,
+    /// The health-screen questions unanswered or answered too long ago: while any is listed,
+    /// the patient is not screened, and no warnings does not mean all clear.
+    pub not_screened: Vec<(Condition, Gap)>,
 }
+
+/// What the contraindication screen says about a session or a planned one.
+#[derive(Debug, Clone, Default)]
+pub struct ScreenReport {
+    pub warnings: Vec<Warning>,
+    pub not_screened: Vec<(Condition, Gap)>,
+}
+
+/// Journal symptoms and check-in answers reach the screen for this many days, today included.
+const RECENT_REPORT_DAYS: u64 = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepOutcome {
@@ -106,15 +123,46 @@ impl AppState {
         principal: &Principal,
         patient_id: Uuid,
         planned: &PlannedSession,
-    ) -> Result<Vec<Warning>> {
+    ) -> Result<ScreenReport> {
         let allowed = self.authorize(principal, Action::ReadHealthScreen, patient_id).await?;
-        let health = self.store.health_screen(patient_id, allowed.audit()).await?.map(|(h, _)| h).unwrap_or_default();
-        Ok(screen(&health, planned))
+        let health = self.store.health_screen(patient_id, allowed.audit()).await?.map(|(h, _)| h);
+        self.screen_report(patient_id, health.as_ref(), planned).await
     }
 
-    async fn warnings_for(&self, session: &MassageSession) -> Result<Vec<Warning>> {
-        let health = self.store.health_screen(session.patient_id, None).await?.map(|(h, _)| h).unwrap_or_default();
-        Ok(warnings_from(health, session))
+    /// The screen of `planned` against the health screen (`None`: never saved) and what the
+    /// patient logged in the last 7 days, with the questions still to ask.
+    async fn screen_report(
+        &self,
+        patient_id: Uuid,
+        health: Option<&HealthScreen>,
+        planned: &PlannedSession,
+    ) -> Result<ScreenReport> {
+        let today = self.patient_today(patient_id).await?;
+        let from = today - chrono::Days::new(RECENT_REPORT_DAYS - 1);
+        let mut reports = RecentReports::default();
+        for (_, entry) in self.store.rollup_inputs_between(patient_id, patient_id, from, today).await? {
+            if entry.symptoms.contains(&Symptom::Fever) {
+                reports.fever.push(entry.local_date);
+            }
+            if entry.symptoms.contains(&Symptom::LegSwellingRednessWarmth) {
+                reports.leg_swelling.push(entry.local_date);
+            }
+        }
+        for (_, answer) in self.store.check_ins_between(patient_id, patient_id, from, today).await? {
+            if answer.leg_swelling_redness_warmth {
+                reports.leg_swelling.push(answer.answered_on);
+            }
+        }
+        let empty = HealthScreen::default();
+        let health = health.unwrap_or(&empty);
+        Ok(ScreenReport {
+            warnings: screen_with_reports(health, planned, &reports),
+            not_screened: health.gaps(today, self.settings.screening.answer_max_age_days),
+        })
+    }
+
+    async fn screen_session(&self, session: &MassageSession, health: Option<&HealthScreen>) -> Result<ScreenReport> {
+        self.screen_report(session.patient_id, health, &planned_of(session)).await
     }
 
     /// Records a session and schedules its aftercare plan. With an idempotency key, a retried
@@ -169,7 +217,9 @@ impl AppState {
     ) -> Result<SessionView> {
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
         let assigned = self.store.assigned_template(patient_id, now).await?;
+        let health = self.store.health_screen(patient_id, None).await?.map(|(h, _)| h);
         let (template, plan_source) = plan_template(draft.kind, assigned);
+        let template = adapt_to_screen(template, &health.clone().unwrap_or_default());
         let session = MassageSession {
             id: Uuid::now_v7(),
             patient_id,
@@ -202,8 +252,8 @@ impl AppState {
         self.store.create_massage_session(&session, &steps, &notifications, idempotency, audit).await?;
         self.wake_for(&notifications);
         metrics::counter!("massage_sessions_recorded_total", "kind" => session.kind.as_str()).increment(1);
-        let warnings = self.warnings_for(&session).await?;
-        Ok(SessionView { session, steps, warnings })
+        let report = self.screen_session(&session, health.as_ref()).await?;
+        Ok(SessionView { session, steps, warnings: report.warnings, not_screened: report.not_screened })
     }
 
     /// What becomes of a step's notification: scheduled (or moved) while the step is pending,
@@ -284,8 +334,13 @@ impl AppState {
         // The session, its steps and answers, and the screen behind its warnings: one read, under
         // the one access log line.
         let read = self.store.massage_session_view(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)?;
-        let warnings = warnings_from(read.health_screen.unwrap_or_default(), &read.session);
-        Ok(SessionView { session: read.session, steps: read.steps, warnings })
+        let report = self.screen_session(&read.session, read.health_screen.as_ref()).await?;
+        Ok(SessionView {
+            session: read.session,
+            steps: read.steps,
+            warnings: report.warnings,
+            not_screened: report.not_screened,
+        })
     }
 
     /// Sessions started in `from..to`, newest first, a page at a time: the page after `after`,
@@ -327,8 +382,9 @@ impl AppState {
         check_not_future(draft.started_at, now)?;
         let mut session = self.store.massage_session(patient_id, id).await?.ok_or(Error::NotFound)?;
         let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
+        let health = self.store.health_screen(patient_id, None).await?.map(|(h, _)| h);
         if draft.kind != session.kind && session.plan_source == PlanSource::Default {
-            session.template = default_template(draft.kind);
+            session.template = adapt_to_screen(default_template(draft.kind), &health.clone().unwrap_or_default());
         }
         // The follow-up rule compares 48-hour soreness with the pain before the session.
         let pain_before_changed = draft.pain_before != session.pain_before;
@@ -353,8 +409,8 @@ impl AppState {
             self.reevaluate_alerts(patient_id).await;
         }
         let steps = self.store.steps(id).await?;
-        let warnings = self.warnings_for(&session).await?;
-        Ok(SessionView { session, steps, warnings })
+        let report = self.screen_session(&session, health.as_ref()).await?;
+        Ok(SessionView { session, steps, warnings: report.warnings, not_screened: report.not_screened })
     }
 
     /// Deletes a session with its plan and answers; its pending notifications are cancelled.
@@ -477,10 +533,9 @@ impl AppState {
     }
 }
 
-/// The contraindication screen's warnings for a recorded session.
-fn warnings_from(health: HealthScreen, session: &MassageSession) -> Vec<Warning> {
-    let planned = PlannedSession { kind: session.kind, pressure: session.pressure, regions: session.regions.clone() };
-    screen(&health, &planned)
+/// A recorded session as the contraindication screen sees it.
+fn planned_of(session: &MassageSession) -> PlannedSession {
+    PlannedSession { kind: session.kind, pressure: session.pressure, regions: session.regions.clone() }
 }
 
 fn check_not_future(started_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{AccessRecord, StoreResult};
 use crate::domain::alerts::{Alert, CheckIn, Finding, Status, Tier};
 use crate::domain::rollup::RollupInput;
-use crate::domain::{Account, QuietHours, TimeZone};
+use crate::domain::{Account, Locale, QuietHours, TimeZone};
 
 /// Someone to evaluate or notify, with what local time needs: a patient, or a therapist.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,11 +13,18 @@ pub struct Recipient {
     pub account_id: Uuid,
     pub time_zone: TimeZone,
     pub quiet_hours: QuietHours,
+    /// Its region chooses the emergency number named in a patient's alerts.
+    pub locale: Locale,
 }
 
 impl From<&Account> for Recipient {
     fn from(account: &Account) -> Self {
-        Self { account_id: account.id, time_zone: account.time_zone, quiet_hours: account.quiet_hours }
+        Self {
+            account_id: account.id,
+            time_zone: account.time_zone,
+            quiet_hours: account.quiet_hours,
+            locale: account.locale.clone(),
+        }
     }
 }
 

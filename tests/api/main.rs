@@ -19,6 +19,7 @@ mod ops;
 mod outages;
 mod push;
 mod push_origins;
+mod safety;
 mod sessions;
 mod shutdown;
 mod storage;

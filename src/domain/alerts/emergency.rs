@@ -82,8 +82,10 @@ mod tests {
             finding.explanation,
             "Numbness around the genitals, buttocks or inner thighs on 2026-11-19, and a new problem passing urine \
              or controlling the bladder or bowels on 2026-11-21. With back pain, this needs checking straight away. \
-             Call emergency services or go to A&E now (NHS guidance on cauda equina syndrome; British Association \
-             of Spine Surgeons)."
+             Call emergency services on 112 or go to the nearest emergency department now (NHS, \"Cauda equina \
+             syndrome\", https://www.nhs.uk/conditions/cauda-equina-syndrome/; Society of British Neurological \
+             Surgeons and British Association of Spine Surgeons, \"Standards of care for investigation and \
+             management of cauda equina syndrome\" (2018))."
         );
         assert!(cauda_equina_signs(&[with(ago(0), 2, &[Symptom::Fever])], today(), &t()).is_none());
     }

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::CheckIn;
+use super::contact::EmergencyContact;
 use crate::domain::journal::Symptom;
 
 /// How urgently a finding needs acting on. The derived order is most urgent first, so sorting
@@ -78,10 +79,11 @@ impl crate::domain::Named for Tier {
 /// | `unexplained_weight_loss` | urgent | unexplained weight loss |
 /// | `night_pain` | urgent | night pain not eased by rest |
 /// | `pain_after_fall` | urgent | pain after a fall or accident |
-/// | `leg_swelling` | urgent | a swollen, red or warm leg, in the journal or at a massage check-in |
+/// | `leg_swelling` | urgent | a swollen, red, warm or painful leg, in the journal or at a massage check-in |
 /// | `persistent` | see_physio | pain most days for weeks, not improving |
 /// | `worsening` | see_physio | this week's pain clearly above last week's |
 /// | `neurological` | see_physio | numbness, tingling, weakness or radiating pain in a leg |
+/// | `severe_pain` | see_physio | worst pain 8 or more on 3 of the last 7 days |
 /// | `soreness_after_massage` | therapist_followup | high soreness 48 h after a massage |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,6 +98,7 @@ pub enum RuleId {
     Persistent,
     Worsening,
     Neurological,
+    SeverePain,
     SorenessAfterMassage,
 }
 
@@ -112,6 +115,7 @@ impl RuleId {
         RuleId::Persistent,
         RuleId::Worsening,
         RuleId::Neurological,
+        RuleId::SeverePain,
         RuleId::SorenessAfterMassage,
     ];
 
@@ -127,6 +131,7 @@ impl RuleId {
             RuleId::Persistent => "persistent",
             RuleId::Worsening => "worsening",
             RuleId::Neurological => "neurological",
+            RuleId::SeverePain => "severe_pain",
             RuleId::SorenessAfterMassage => "soreness_after_massage",
         }
     }
@@ -144,25 +149,24 @@ impl RuleId {
             | RuleId::NightPain
             | RuleId::PainAfterFall
             | RuleId::LegSwelling => Tier::Urgent,
-            RuleId::Persistent | RuleId::Worsening | RuleId::Neurological => Tier::SeePhysio,
+            RuleId::Persistent | RuleId::Worsening | RuleId::Neurological | RuleId::SeverePain => Tier::SeePhysio,
             RuleId::SorenessAfterMassage => Tier::TherapistFollowup,
         }
     }
 
-    /// The guidance the rule follows, in plain words (named in every explanation).
+    /// The guidance the rule follows, as references a clinician can look up (title and link, or
+    /// a citation), separated by semicolons. Named in every explanation.
     pub fn source(self) -> &'static str {
+        use super::sources::*;
         match self {
-            RuleId::CaudaEquinaSigns | RuleId::BothLegs => {
-                "NHS guidance on cauda equina syndrome; British Association of Spine Surgeons"
-            }
-            RuleId::Fever | RuleId::UnexplainedWeightLoss | RuleId::NightPain | RuleId::PainAfterFall => {
-                "NHS red flags for back pain"
-            }
-            RuleId::LegSwelling => "NHS red flags for back pain; NHS advice on blood clots (DVT)",
-            RuleId::Persistent => "NHS advice on back pain that lasts more than a few weeks",
-            RuleId::Worsening => "NHS advice on back pain that is severe or getting worse",
-            RuleId::Neurological => "NHS advice on back pain with numbness, weakness or pain spreading down a leg",
-            RuleId::SorenessAfterMassage => "massage aftercare guidance",
+            RuleId::CaudaEquinaSigns | RuleId::BothLegs => CAUDA_EQUINA,
+            RuleId::Fever | RuleId::UnexplainedWeightLoss | RuleId::NightPain | RuleId::PainAfterFall => RED_FLAGS,
+            RuleId::LegSwelling => LEG_SWELLING,
+            RuleId::Persistent => PERSISTENT,
+            RuleId::Worsening => WORSENING,
+            RuleId::Neurological => NEUROLOGICAL,
+            RuleId::SeverePain => SEVERE_PAIN,
+            RuleId::SorenessAfterMassage => SORENESS_AFTER_MASSAGE,
         }
     }
 }
@@ -193,16 +197,29 @@ pub struct Finding {
     pub explanation: String,
     /// Always `rule.source()`.
     pub source: &'static str,
+    /// What fired (the explanation's first sentences), kept to word the advice again for the
+    /// patient's region.
+    #[serde(skip)]
+    summary: String,
 }
 
 impl Finding {
     /// `what` says what fired, as one or more sentences ending in a full stop; its first letter
-    /// is capitalized here.
+    /// is capitalized here. The advice names the fallback emergency number (112) until
+    /// [`Finding::localize`] names the patient's.
     pub(super) fn new(rule: RuleId, evidence: Vec<Evidence>, what: &str) -> Self {
-        let what = super::text::capitalize(what);
-        let advice = rule.tier().advice().trim_end_matches('.');
-        let explanation = format!("{what} {advice} ({}).", rule.source());
-        Self { rule, tier: rule.tier(), evidence, explanation, source: rule.source() }
+        let summary = super::text::capitalize(what);
+        let mut finding =
+            Self { rule, tier: rule.tier(), evidence, explanation: String::new(), source: rule.source(), summary };
+        finding.localize(&EmergencyContact::default());
+        finding
+    }
+
+    /// Words the advice for a patient whose emergency services are `contact`: what fired, what
+    /// to do (with the safety net for see-physio alerts), then the source in brackets.
+    pub fn localize(&mut self, contact: &EmergencyContact) {
+        let advice = super::text::advice(self.rule, contact);
+        self.explanation = format!("{} {} ({}).", self.summary, advice.trim_end_matches('.'), self.source);
     }
 }
 
@@ -288,6 +305,7 @@ mod tests {
                 "persistent",
                 "worsening",
                 "neurological",
+                "severe_pain",
                 "soreness_after_massage",
             ]
         );

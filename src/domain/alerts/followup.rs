@@ -76,9 +76,11 @@ mod tests {
         assert_eq!(finding.evidence, [Evidence::CheckIn(answer)]);
         assert_eq!(
             finding.explanation,
-            "Soreness 7 out of 10 at the 48-hour check-in on 2026-11-21. Soreness after a massage should ease \
-             within a day or two. Let your therapist know how you are; they will be told too (massage aftercare \
-             guidance)."
+            format!(
+                "Soreness 7 out of 10 at the 48-hour check-in on 2026-11-21. Soreness after a massage should ease \
+                 within a day or two. {}",
+                advice_tail(RuleId::SorenessAfterMassage)
+            )
         );
     }
 

@@ -227,12 +227,15 @@ pub fn guidance(tier: Tier) -> &'static str {
         }
         Tier::SeePhysio => {
             "Book an appointment with a physiotherapist. This is not an emergency, but pain like this is worth having \
-             checked. If it gets much worse, or you notice new numbness or weakness, contact a doctor."
+             checked. If it gets much worse, or you notice new numbness or weakness, contact a doctor. If you get \
+             numbness around your bottom or genitals, problems peeing or pooping, or symptoms in both legs, call \
+             emergency services now."
         }
         Tier::TherapistFollowup => {
             "Let your massage therapist know how you are; they will be told and may get in touch. Soreness after a \
-             massage should ease within a day or two: if it does not, or a leg becomes swollen, red or warm, contact \
-             a doctor."
+             massage should ease within a day or two: if it does not, contact a doctor. If a leg becomes swollen, red, \
+             warm or painful, get medical help today, and call emergency services at once if you become breathless, \
+             have chest pain or cough up blood."
         }
     }
 }

@@ -26,9 +26,13 @@
 //!
 //! - [`emergency`]: `cauda_equina_signs`, `both_legs`.
 //! - [`urgent`]: `fever`, `unexplained_weight_loss`, `night_pain`, `pain_after_fall`, `leg_swelling`.
-//! - [`persistent`], [`worsening`], [`neurological`]: the `see_physio` tier.
+//! - [`persistent`], [`worsening`], [`neurological`], [`severe`]: the `see_physio` tier; each
+//!   explanation ends with the safety net ([`safety_net`]).
+//! - Advice names the emergency number of the patient's region ([`contact`]); every source is a
+//!   reference a clinician can look up.
 //! - [`followup`]: `soreness_after_massage`, the `therapist_followup` tier.
 
+pub mod contact;
 mod days;
 pub mod emergency;
 mod finding;
@@ -36,6 +40,8 @@ pub mod followup;
 pub mod lifecycle;
 pub mod neurological;
 pub mod persistent;
+pub mod severe;
+mod sources;
 mod text;
 mod thresholds;
 pub mod urgent;
@@ -47,12 +53,15 @@ use uuid::Uuid;
 
 use super::rollup::DailyRollup;
 
+pub use contact::EmergencyContact;
 pub use emergency::{both_legs, cauda_equina_signs};
 pub use finding::{Evidence, Finding, RuleId, Tier};
 pub use followup::soreness_after_massage;
 pub use lifecycle::{Acknowledged, Alert, Resolution, Resolved, Status};
 pub use neurological::neurological;
 pub use persistent::persistent;
+pub use severe::severe_pain;
+pub use text::safety_net;
 pub use thresholds::AlertThresholds;
 pub use urgent::{fever, leg_swelling, night_pain, pain_after_fall, unexplained_weight_loss};
 pub use worsening::worsening;
@@ -67,7 +76,7 @@ pub struct CheckIn {
     pub hours_after: u8,
     /// 0–10.
     pub soreness: u8,
-    /// The patient reports a swollen, red or warm leg.
+    /// The patient reports a swollen, red, warm or painful leg.
     pub leg_swelling_redness_warmth: bool,
     /// The patient's local date when they answered.
     pub answered_on: NaiveDate,
@@ -95,6 +104,7 @@ pub fn evaluate_rule(
         RuleId::Persistent => persistent(rollups, today, t),
         RuleId::Worsening => worsening(rollups, today, t),
         RuleId::Neurological => neurological(rollups, today, t),
+        RuleId::SeverePain => severe_pain(rollups, today, t),
         RuleId::SorenessAfterMassage => soreness_after_massage(check_ins, today, t),
     }
 }
@@ -160,6 +170,13 @@ pub(crate) mod test_support {
         pairs.iter().map(|(n, max)| day(ago(*n), *max)).collect()
     }
 
+    /// What every explanation of `rule` ends with, for the fallback region (112): the advice,
+    /// then the source in brackets.
+    pub fn advice_tail(rule: super::RuleId) -> String {
+        let advice = super::text::advice(rule, &super::EmergencyContact::default());
+        format!("{} ({}).", advice.trim_end_matches('.'), rule.source())
+    }
+
     pub fn check_in(hours_after: u8, soreness: u8, answered_on: NaiveDate, pain_before: Option<u8>) -> CheckIn {
         CheckIn {
             session_id: Uuid::from_u128(0x5e55_1011),
@@ -204,6 +221,27 @@ mod tests {
             assert_eq!(finding.source, finding.rule.source());
             assert!(finding.explanation.ends_with(&format!("({}).", finding.source)), "{}", finding.explanation);
             assert!(!finding.evidence.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_finding_is_worded_again_for_the_patients_region() {
+        let rollups = [with(ago(0), 3, &[Symptom::TinglingLeftLeg])];
+        let mut finding = evaluate(&rollups, &[], today(), &AlertThresholds::default()).remove(0);
+        assert!(finding.explanation.contains("call emergency services on 112 now"), "{}", finding.explanation);
+        finding.localize(&EmergencyContact::for_country("NZ"));
+        assert!(finding.explanation.contains("call emergency services on 111 now"), "{}", finding.explanation);
+        assert!(finding.explanation.starts_with("Tingling in the left leg on 2026-11-21."));
+        assert!(finding.explanation.ends_with(&format!("({}).", finding.source)));
+    }
+
+    #[test]
+    fn every_source_is_a_reference_to_look_up() {
+        for rule in RuleId::ALL {
+            let source = rule.source();
+            // A link, or a citation with its year.
+            assert!(source.contains("https://") || source.contains("20"), "{rule:?}: {source}");
+            assert!(source.contains('"'), "{rule:?} names a title: {source}");
         }
     }
 

@@ -48,9 +48,11 @@ mod tests {
         assert_eq!(finding.evidence, [Evidence::Symptom { date: ago(2), symptom: Symptom::TinglingLeftLeg }]);
         assert_eq!(
             finding.explanation,
-            "Tingling in the left leg on 2026-11-19. Back pain with numbness, tingling, weakness or pain spreading \
-             down a leg should be checked. Consider booking an appointment with a physiotherapist (NHS advice on \
-             back pain with numbness, weakness or pain spreading down a leg)."
+            format!(
+                "Tingling in the left leg on 2026-11-19. Back pain with numbness, tingling, weakness or pain \
+                 spreading down a leg should be checked. {}",
+                advice_tail(RuleId::Neurological)
+            )
         );
         let findings = evaluate(&rollups, &[], today(), &t());
         assert_eq!(findings.iter().map(|f| f.rule).collect::<Vec<_>>(), [RuleId::Neurological]);

@@ -119,9 +119,11 @@ mod tests {
         assert_eq!((finding.rule, finding.tier), (RuleId::Persistent, Tier::SeePhysio));
         assert_eq!(
             finding.explanation,
-            "Pain at 4 or more on 15 of 18 logged days (83%) in the last 3 weeks, and not improving: the median \
-             worst pain was 5 in the first week and 5 in the last week. Consider booking an appointment with a \
-             physiotherapist (NHS advice on back pain that lasts more than a few weeks)."
+            format!(
+                "Pain at 4 or more on 15 of 18 logged days (83%) in the last 3 weeks, and not improving: the median \
+                 worst pain was 5 in the first week and 5 in the last week. {}",
+                advice_tail(RuleId::Persistent)
+            )
         );
         assert_eq!(
             finding.evidence[..3],

@@ -6,7 +6,39 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+use super::contact::EmergencyContact;
+use super::{RuleId, Tier};
 use crate::domain::journal::{LegSymptom, Side, Symptom};
+
+/// What the patient should do about a finding of `rule`, with the numbers of their region.
+/// Every see-physio advice ends with the safety net: which symptoms mean emergency services now.
+pub(super) fn advice(rule: RuleId, contact: &EmergencyContact) -> String {
+    match rule.tier() {
+        Tier::Emergency => {
+            format!("Call emergency services on {} or go to {} now.", contact.call, contact.emergency_department)
+        }
+        // NHS DVT advice: medical help today; emergency services now with signs that a clot has
+        // reached the lungs.
+        Tier::Urgent if rule == RuleId::LegSwelling => format!(
+            "Get medical help today: {}. Call emergency services on {} at once if you become breathless, have chest \
+             pain or cough up blood.",
+            contact.same_day, contact.call
+        ),
+        Tier::Urgent => format!("Get medical help today: {}.", contact.same_day),
+        Tier::SeePhysio => format!("{} {}", Tier::SeePhysio.advice(), safety_net(contact)),
+        Tier::TherapistFollowup => Tier::TherapistFollowup.advice().to_owned(),
+    }
+}
+
+/// The safety net of every see-physio advice (NHS back-pain pages): the cauda equina signs and
+/// symptoms in both legs mean emergency services now, whatever else the patient was told.
+pub fn safety_net(contact: &EmergencyContact) -> String {
+    format!(
+        "If you get numbness around your bottom or genitals, problems peeing or pooping, or symptoms in both legs, \
+         call emergency services on {} now.",
+        contact.call
+    )
+}
 
 /// What the patient reported, as a phrase that fits "… on <dates>".
 pub(super) fn symptom_phrase(symptom: Symptom) -> String {
@@ -29,7 +61,7 @@ pub(super) fn symptom_phrase(symptom: Symptom) -> String {
         Symptom::UnexplainedWeightLoss => "weight loss with no known reason",
         Symptom::NightPainNotEasedByRest => "pain at night that rest does not ease",
         Symptom::PainAfterFallOrAccident => "pain after a fall or accident",
-        Symptom::LegSwellingRednessWarmth => "a swollen, red or warm leg",
+        Symptom::LegSwellingRednessWarmth => "a swollen, red, warm or painful leg",
         // Leg symptoms were answered above.
         other => other.as_str(),
     }
@@ -110,6 +142,31 @@ mod tests {
             assert!(!symptom_phrase(*symptom).is_empty());
         }
         assert_eq!(symptom_phrase(Symptom::RadiatingPainRightLeg), "pain spreading down the right leg");
+    }
+
+    #[test]
+    fn advice_names_the_regions_numbers_and_see_physio_carries_the_safety_net() {
+        let uk = EmergencyContact::for_country("GB");
+        let us = EmergencyContact::for_country("US");
+        assert_eq!(advice(RuleId::CaudaEquinaSigns, &uk), "Call emergency services on 999 or go to A&E now.");
+        assert_eq!(advice(RuleId::BothLegs, &us), "Call emergency services on 911 or go to the emergency room now.");
+        assert_eq!(advice(RuleId::Fever, &uk), "Get medical help today: contact your GP or call NHS 111.");
+        assert_eq!(
+            advice(RuleId::LegSwelling, &uk),
+            "Get medical help today: contact your GP or call NHS 111. Call emergency services on 999 at once if you \
+             become breathless, have chest pain or cough up blood."
+        );
+        for rule in RuleId::ALL.iter().filter(|r| r.tier() == Tier::SeePhysio) {
+            let text = advice(*rule, &EmergencyContact::for_country("AU"));
+            assert!(
+                text.ends_with(
+                    "If you get numbness around your bottom or genitals, problems peeing or pooping, or symptoms in \
+                     both legs, call emergency services on 000 (112 from a mobile) now."
+                ),
+                "{rule:?}: {text}"
+            );
+        }
+        assert!(!advice(RuleId::SorenessAfterMassage, &uk).contains("emergency"));
     }
 
     #[test]

@@ -36,6 +36,13 @@ pub struct AlertThresholds {
     /// … and each of those two weeks has at least this many logged days.
     pub worsening_min_logged_days_per_week: u32,
 
+    /// `severe_pain` fires when, over this many days ending on the evaluation date …
+    pub severe_window_days: u32,
+    /// … at least this many logged days …
+    pub severe_min_days: u32,
+    /// … have a worst pain of at least this (0–10).
+    pub severe_min_daily_max: u8,
+
     /// Check-ins answered this many hours after the session or later can fire
     /// `soreness_after_massage` (48: the 24 h check-in cannot).
     pub followup_min_hours_after: u8,
@@ -64,6 +71,9 @@ impl Default for AlertThresholds {
             persistent_improvement_percent: 30,
             worsening_min_rise_points: 2,
             worsening_min_logged_days_per_week: 4,
+            severe_window_days: 7,
+            severe_min_days: 3,
+            severe_min_daily_max: 8,
             followup_min_hours_after: 48,
             followup_min_soreness: 7,
             followup_soreness_above_pain_before: 2,
@@ -93,6 +103,9 @@ impl AlertThresholds {
         check("persistent_improvement_percent", self.persistent_improvement_percent.into(), 1, 100);
         check("worsening_min_rise_points", self.worsening_min_rise_points.into(), 1, 10);
         check("worsening_min_logged_days_per_week", self.worsening_min_logged_days_per_week, 1, 7);
+        check("severe_window_days", self.severe_window_days, 1, YEAR);
+        check("severe_min_days", self.severe_min_days, 1, self.severe_window_days.max(1));
+        check("severe_min_daily_max", self.severe_min_daily_max.into(), 1, 10);
         check("followup_min_hours_after", self.followup_min_hours_after.into(), 1, u8::MAX.into());
         check("followup_min_soreness", self.followup_min_soreness.into(), 1, 10);
         check("followup_soreness_above_pain_before", self.followup_soreness_above_pain_before.into(), 1, 10);
@@ -117,6 +130,7 @@ mod tests {
             (t.followup_min_hours_after, t.followup_min_soreness, t.followup_soreness_above_pain_before),
             (48, 7, 2)
         );
+        assert_eq!((t.severe_window_days, t.severe_min_days, t.severe_min_daily_max), (7, 3, 8));
         assert_eq!((t.symptom_lookback_days, t.auto_resolve_clear_days, t.renotify_cooldown_days), (7, 7, 7));
         assert!(t.validate().is_ok());
     }

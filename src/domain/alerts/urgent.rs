@@ -1,11 +1,12 @@
-//! Urgent tier: red flags that need a doctor the same day ("contact a doctor today"; NHS red
+//! Urgent tier: red flags that need a doctor the same day ("get medical help today"; NHS red
 //! flags for back pain). Each fires when its journal symptom is reported within the look-back.
 //!
-//! `leg_swelling` also fires on a check-in answer reporting a swollen, red or warm leg (any
+//! `leg_swelling` also fires on a check-in answer reporting a swollen, red, warm or painful leg (any
 //! check-in, 24 h or 48 h, answered within the look-back). A journal report fires it too, whether
 //! or not a massage came before: the journal does not say, and a swollen, red, warm leg needs a
 //! doctor either way (after a massage it can be a blood clot, which is why the aftercare
-//! check-ins ask).
+//! check-ins ask). Its advice follows the NHS DVT page: medical help today, and emergency
+//! services at once with breathlessness, chest pain or coughing up blood (a clot in the lungs).
 
 use chrono::NaiveDate;
 
@@ -73,12 +74,13 @@ pub fn leg_swelling(
     }
     for answer in &answers {
         parts.push(format!(
-            "a swollen, red or warm leg at the {}-hour check-in after a massage, answered on {}",
+            "a swollen, red, warm or painful leg at the {}-hour check-in after a massage, answered on {}",
             answer.hours_after, answer.answered_on
         ));
     }
     let what = format!(
-        "{}. After a massage, a swollen, red or warm leg can be a blood clot and needs checking.",
+        "{}. This can be a blood clot (deep vein thrombosis), more so after a massage, and needs checking \
+         today.",
         parts.join("; ")
     );
 
@@ -114,7 +116,8 @@ mod tests {
             assert_eq!((finding.rule, finding.tier), (rule, Tier::Urgent));
             assert_eq!(finding.evidence, [Evidence::Symptom { date: ago(1), symptom }]);
             assert!(finding.explanation.contains("on 2026-11-20. With back pain"), "{}", finding.explanation);
-            assert!(finding.explanation.contains("Contact a doctor today (NHS red flags for back pain)."));
+            assert!(finding.explanation.ends_with(&advice_tail(rule)), "{}", finding.explanation);
+            assert!(finding.explanation.contains("Get medical help today: contact a doctor (NHS, \"Back pain\""));
             // Another symptom does not fire it; an old report does not either.
             assert!(check(&[with(ago(1), 5, &[Symptom::TinglingLeftLeg])], today(), &t()).is_none());
             assert!(check(&[with(ago(7), 5, &[symptom])], today(), &t()).is_none());
@@ -131,9 +134,11 @@ mod tests {
         assert_eq!((finding.rule, finding.tier), (RuleId::LegSwelling, Tier::Urgent));
         assert_eq!(
             finding.explanation,
-            "A swollen, red or warm leg on 2026-11-21. After a massage, a swollen, red or warm leg can be a blood \
-             clot and needs checking. Contact a doctor today (NHS red flags for back pain; NHS advice on blood \
-             clots (DVT))."
+            "A swollen, red, warm or painful leg on 2026-11-21. This can be a blood clot (deep vein thrombosis), \
+             more so after a massage, and needs checking today. Get medical help today: contact a doctor. Call \
+             emergency services on 112 at once if you become breathless, have chest pain or cough up blood (NHS, \
+             \"DVT (deep vein thrombosis)\", https://www.nhs.uk/conditions/deep-vein-thrombosis/; NHS, \"Back \
+             pain\", https://www.nhs.uk/conditions/back-pain/)."
         );
     }
 
@@ -143,7 +148,7 @@ mod tests {
         let finding = leg_swelling(&[], std::slice::from_ref(&swollen), today(), &t()).unwrap();
         assert_eq!(finding.evidence, [Evidence::CheckIn(swollen.clone())]);
         assert!(finding.explanation.starts_with(
-            "A swollen, red or warm leg at the 24-hour check-in after a massage, answered on 2026-11-20."
+            "A swollen, red, warm or painful leg at the 24-hour check-in after a massage, answered on 2026-11-20."
         ));
         // Not swollen, or answered before the look-back: nothing.
         assert!(leg_swelling(&[], &[check_in(24, 9, ago(0), None)], today(), &t()).is_none());

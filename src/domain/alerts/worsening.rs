@@ -66,9 +66,11 @@ mod tests {
         assert_eq!((finding.rule, finding.tier), (RuleId::Worsening, Tier::SeePhysio));
         assert_eq!(
             finding.explanation,
-            "Pain is getting worse: the median worst pain rose from 4 over the previous 7 days (4 logged) to 6 over \
-             the last 7 days (4 logged), up 2 points. Consider booking an appointment with a physiotherapist (NHS \
-             advice on back pain that is severe or getting worse)."
+            format!(
+                "Pain is getting worse: the median worst pain rose from 4 over the previous 7 days (4 logged) to 6 \
+                 over the last 7 days (4 logged), up 2 points. {}",
+                advice_tail(RuleId::Worsening)
+            )
         );
         assert_eq!(
             finding.evidence[..2],

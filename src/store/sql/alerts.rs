@@ -64,8 +64,8 @@ macro_rules! alert_repo {
             ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
                 // Walks patients in id order; each EXISTS is one probe of an index that starts
                 // with the patient id, so a page costs its patients, not the whole journal.
-                let rows: Vec<(uuid::Uuid, String, String, String)> = sqlx::query_as(
-                    "SELECT a.id, a.time_zone, a.quiet_start, a.quiet_end FROM accounts a
+                let rows: Vec<(uuid::Uuid, String, String, String, String)> = sqlx::query_as(
+                    "SELECT a.id, a.time_zone, a.quiet_start, a.quiet_end, a.locale FROM accounts a
                      WHERE a.role = 'patient' AND a.id > $1
                        AND (EXISTS (SELECT 1 FROM journal_entries e
                                     WHERE e.patient_id = a.id AND NOT e.deleted AND e.local_date >= $2)
@@ -79,9 +79,11 @@ macro_rules! alert_repo {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter()
-                    .map(|(account_id, zone, start, end)| {
+                    .map(|(account_id, zone, start, end, locale)| {
                         let (time_zone, quiet_hours) = $crate::store::codec::local_time(&zone, &start, &end)?;
-                        Ok($crate::store::Recipient { account_id, time_zone, quiet_hours })
+                        // Only the region matters here; a tag that no longer parses means none.
+                        let locale = $crate::domain::Locale::parse(&locale).unwrap_or_default();
+                        Ok($crate::store::Recipient { account_id, time_zone, quiet_hours, locale })
                     })
                     .collect()
             }
