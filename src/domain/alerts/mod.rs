@@ -50,7 +50,7 @@ use super::rollup::DailyRollup;
 pub use emergency::{both_legs, cauda_equina_signs};
 pub use finding::{Evidence, Finding, RuleId, Tier};
 pub use followup::soreness_after_massage;
-pub use lifecycle::{Acknowledged, Alert, Resolution, Resolved, Status};
+pub use lifecycle::{Acknowledged, Alert, Resolution, ResolutionReason, Resolved, Status};
 pub use neurological::neurological;
 pub use persistent::persistent;
 pub use thresholds::AlertThresholds;
