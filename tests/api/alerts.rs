@@ -11,18 +11,18 @@ use crate::helpers::{Backend, TestApp, Tokens, assert_problem, on_both_backends,
 use crate::push_receiver::{BrowserSubscription, PushReceiver, Reply};
 
 /// Tests that step the dispatcher by hand turn the background one off.
-const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
+pub(crate) const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
 
-fn at(instant: &str) -> DateTime<Utc> {
+pub(crate) fn at(instant: &str) -> DateTime<Utc> {
     instant.parse().unwrap()
 }
 
 /// An instant in a response.
-fn instant(value: &Value) -> DateTime<Utc> {
+pub(crate) fn instant(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap_or_else(|| panic!("{value} is not an instant")).parse().unwrap()
 }
 
-fn entry(recorded_at: &str, pain: u8, symptoms: &[&str]) -> Value {
+pub(crate) fn entry(recorded_at: &str, pain: u8, symptoms: &[&str]) -> Value {
     json!({"recorded_at": recorded_at, "pain": pain, "symptoms": symptoms})
 }
 
@@ -33,30 +33,30 @@ fn november(day: u32, pain: u8, symptoms: &[&str]) -> Value {
 
 impl TestApp {
     /// Writes an entry, which must be new.
-    async fn log(&self, tokens: &Tokens, body: &Value) -> Uuid {
+    pub(crate) async fn log(&self, tokens: &Tokens, body: &Value) -> Uuid {
         let id = Uuid::new_v4();
         let response = self.put_entry(&tokens.access, id, body).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{body}");
         id
     }
 
-    async fn alerts(&self, tokens: &Tokens, query: &str) -> Vec<Value> {
+    pub(crate) async fn alerts(&self, tokens: &Tokens, query: &str) -> Vec<Value> {
         let page = self.json(&tokens.access, &format!("/v1/alerts{query}")).await;
         page["items"].as_array().unwrap().clone()
     }
 
     /// The patient's only alert.
-    async fn only_alert(&self, tokens: &Tokens) -> Value {
+    pub(crate) async fn only_alert(&self, tokens: &Tokens) -> Value {
         let alerts = self.alerts(tokens, "").await;
         assert_eq!(alerts.len(), 1, "{alerts:#?}");
         alerts.into_iter().next().unwrap()
     }
 
-    async fn alert_action(&self, tokens: &Tokens, id: &str, action: &str) -> reqwest::Response {
+    pub(crate) async fn alert_action(&self, tokens: &Tokens, id: &str, action: &str) -> reqwest::Response {
         self.request(Method::POST, &format!("/v1/alerts/{id}/{action}"), Some(&tokens.access), None).await
     }
 
-    async fn sweep(&self) -> aftercare::service::alerts::AlertsReport {
+    pub(crate) async fn sweep(&self) -> aftercare::service::alerts::AlertsReport {
         self.state.sweep_alerts().await.expect("sweep")
     }
 
@@ -115,23 +115,23 @@ impl TestApp {
     }
 }
 
-async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str) -> (Tokens, BrowserSubscription) {
+pub(crate) async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str) -> (Tokens, BrowserSubscription) {
     let tokens = app.patient(email).await;
     let browser = receiver.subscribe();
     app.register_device(&tokens, &browser).await;
     (tokens, browser)
 }
 
-fn payload(received: &crate::push_receiver::Received) -> Value {
+pub(crate) fn payload(received: &crate::push_receiver::Received) -> Value {
     serde_json::from_str(&received.text()).expect("JSON payload")
 }
 
 /// The pushes of one notification kind a device received.
-fn pushes(receiver: &PushReceiver, device: &BrowserSubscription, kind: &str) -> Vec<Value> {
+pub(crate) fn pushes(receiver: &PushReceiver, device: &BrowserSubscription, kind: &str) -> Vec<Value> {
     receiver.received(device).iter().map(payload).filter(|p| p["kind"] == kind).collect()
 }
 
-fn rules(alerts: &[Value]) -> Vec<&str> {
+pub(crate) fn rules(alerts: &[Value]) -> Vec<&str> {
     alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect()
 }
 
