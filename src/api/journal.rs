@@ -629,8 +629,14 @@ impl Example for EntryWritten {
             count: 1,
             symptoms: [Symptom::SaddleNumbness].into(),
         };
-        let finding = evaluate_rule(RuleId::CaudaEquinaSigns, &[day], &[], examples::date("2026-11-21"), &AlertThresholds::default())
-            .expect("saddle numbness is an emergency");
+        let finding = evaluate_rule(
+            RuleId::CaudaEquinaSigns,
+            &[day],
+            &[],
+            examples::date("2026-11-21"),
+            &AlertThresholds::default(),
+        )
+        .expect("saddle numbness is an emergency");
         let at = examples::at("2026-11-21T19:31:04Z");
         let alert = Alert {
             id: examples::id(examples::ALERT),

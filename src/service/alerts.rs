@@ -285,7 +285,7 @@ impl AppState {
             };
             let mut notification = notice.into_notification(now);
             if red_flag {
-                notification.ttl = notification.ttl.max(red_flag_ttl);
+                notification.ttl = red_flag_ttl;
             }
             // A therapist's copy names the client, so that it goes out only while their consent
             // (a live grant with `receive_alerts`) still holds.

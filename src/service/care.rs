@@ -363,9 +363,9 @@ impl AppState {
                 let urgency = open_alerts.and_then(|(_, tier)| tier).map_or(0, urgency_rank);
                 let alert_open = open_alerts.is_some_and(|(count, _)| count > 0);
                 let recent_pain = journal.as_ref().and_then(|j| j.max_pain).is_some_and(|p| p >= flag_min_pain);
-                let no_entries_for_days =
-                    silent.filter(|days| *days >= flag_days && (alert_open || recent_pain));
-                let item = CaseloadItem { grant: client.grant, journal, last_session, open_alerts, no_entries_for_days };
+                let no_entries_for_days = silent.filter(|days| *days >= flag_days && (alert_open || recent_pain));
+                let item =
+                    CaseloadItem { grant: client.grant, journal, last_session, open_alerts, no_entries_for_days };
                 (urgency, silent, item)
             })
             .collect();

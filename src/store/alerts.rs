@@ -92,8 +92,13 @@ pub trait AlertRepo {
     ) -> StoreResult<RecordedEvaluation>;
     /// Records that notification `number` went out (or will at `at`), telling of `facts`.
     /// False when another evaluation recorded it first.
-    async fn mark_alert_notified(&self, id: Uuid, number: u32, at: DateTime<Utc>, facts: &[String])
-    -> StoreResult<bool>;
+    async fn mark_alert_notified(
+        &self,
+        id: Uuid,
+        number: u32,
+        at: DateTime<Utc>,
+        facts: &[String],
+    ) -> StoreResult<bool>;
 
     /// A patient's alerts, newest first (by opening), before `before`.
     async fn alerts(

@@ -115,7 +115,11 @@ impl TestApp {
     }
 }
 
-pub(crate) async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str) -> (Tokens, BrowserSubscription) {
+pub(crate) async fn patient_with_device(
+    app: &TestApp,
+    receiver: &PushReceiver,
+    email: &str,
+) -> (Tokens, BrowserSubscription) {
     let tokens = app.patient(email).await;
     let browser = receiver.subscribe();
     app.register_device(&tokens, &browser).await;

@@ -4,17 +4,24 @@
 //!
 //! # Lifecycle
 //!
-//! An alert is *open* when a rule first fires, *acknowledged* once the patient (later: a
-//! therapist) has seen it, and *resolved* either automatically or by hand. At most one unresolved
-//! alert exists per patient and rule; every evaluation that still finds the rule refreshes it
-//! (its evidence and `last_seen_at`) instead of opening another.
+//! An alert is *open* when a rule first fires, *acknowledged* once the patient has seen it (a
+//! therapist's acknowledgement is recorded as theirs and silences nobody), and *resolved*
+//! either automatically or by hand. At most one unresolved alert exists per patient and rule;
+//! every evaluation that still finds the rule refreshes it (its evidence and `last_seen_at`)
+//! instead of opening another.
 //!
-//! - **Automatic resolution**: an unresolved alert resolves once its rule has not fired on any of
-//!   the last [`AlertThresholds::auto_resolve_clear_days`] local days, today included. This is
-//!   decided from the journal itself (the rule is run as of each of those days), so it does not
-//!   depend on how often evaluations ran; an alert whose reports were deleted resolves at once.
-//! - **Notifications**: an unacknowledged, unresolved alert that still fires is notified when it
-//!   opens and again at most once per [`AlertThresholds::renotify_cooldown_days`].
+//! - **Notifications** ([`notification_due`]): when it opens; at once whenever its evidence
+//!   shows a report ([`facts`]) its latest notification did not, acknowledged or not; an
+//!   emergency the patient has not acknowledged is repeated to the patient after each of
+//!   [`AlertThresholds::emergency_repeat_hours`]; any other alert the patient has not
+//!   acknowledged again once per [`AlertThresholds::renotify_cooldown_days`].
+//! - **Automatic resolution** ([`review`]): only when the rule, run on enough data
+//!   ([`enough_data`]), does not fire today — never while the patient is simply not logging,
+//!   and never an emergency or urgent alert the patient has not acknowledged. One not yet
+//!   pushed is *withdrawn* at once (entries that arrived later took it back); one already
+//!   pushed resolves as *cleared* once its rule has not fired on any of the last
+//!   [`AlertThresholds::auto_resolve_clear_days`] local days, decided from the journal itself
+//!   (the rule is run as of each of those days), not from how often evaluations ran.
 //! - **Resolving by hand** ends the alert; the same facts do not raise it again. A rule that
 //!   fires on reports (symptoms, check-in answers) opens a new alert only for a report the
 //!   resolved alert did not show (a symptom ticked on another day, another check-in). The pain
@@ -284,8 +291,7 @@ pub fn enough_data(
         }
         _ => {
             let lookback = lookback(today, t);
-            let mut days: BTreeSet<NaiveDate> =
-                logged_days(rollups, lookback).into_iter().map(|d| d.date).collect();
+            let mut days: BTreeSet<NaiveDate> = logged_days(rollups, lookback).into_iter().map(|d| d.date).collect();
             days.extend(check_ins.iter().map(|c| c.answered_on).filter(|d| lookback.contains(*d)));
             let reports: Vec<NaiveDate> = alert
                 .evidence
@@ -617,7 +623,8 @@ mod tests {
         let evidence = evaluate(&rollups, &[], today(), &t()).remove(0).evidence;
         let by_hand = resolved_by_hand(alert(RuleId::Fever, evidence.clone()), now() - TimeDelta::days(2));
         let mut auto = alert(RuleId::Fever, evidence);
-        auto.resolved = Some(Resolved { at: now() - TimeDelta::days(1), how: Resolution::Auto, by: None, reason: None });
+        auto.resolved =
+            Some(Resolved { at: now() - TimeDelta::days(1), how: Resolution::Auto, by: None, reason: None });
         assert_eq!(rules(&review(&[by_hand, auto], &rollups, &[], today(), now(), &t())), [RuleId::Fever]);
     }
 
@@ -701,7 +708,10 @@ mod tests {
             let step = TimeDelta::hours(hours);
             assert_eq!(notification_due(&open, now() + step - TimeDelta::seconds(1), &t()), None, "{count}");
             assert_eq!(notification_due(&open, now() + step, &t()), due(count + 1, DueReason::Repeat), "{count}");
-            assert_eq!(notification_due(&open, now() + step + TimeDelta::hours(1), &t()), due(count + 1, DueReason::Repeat));
+            assert_eq!(
+                notification_due(&open, now() + step + TimeDelta::hours(1), &t()),
+                due(count + 1, DueReason::Repeat)
+            );
         }
         assert!(!DueReason::Repeat.reaches_therapists() && !DueReason::Repeat.raises());
         // The intervals are configurable.

@@ -254,7 +254,12 @@ mod tests {
         let finding = persistent(&three, today(), &t()).unwrap();
         assert_eq!(
             finding.evidence[1],
-            Evidence::MedianDailyMax { from: date("2026-11-01"), to: date("2026-11-07"), logged_days: 3, median: Some(6.0) }
+            Evidence::MedianDailyMax {
+                from: date("2026-11-01"),
+                to: date("2026-11-07"),
+                logged_days: 3,
+                median: Some(6.0)
+            }
         );
         // Four (above) too.
         let mut four = three.clone();

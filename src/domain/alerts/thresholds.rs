@@ -111,8 +111,13 @@ impl AlertThresholds {
         check("auto_resolve_clear_days", self.auto_resolve_clear_days, 1, YEAR);
         check("renotify_cooldown_days", self.renotify_cooldown_days, 1, YEAR);
         check("min_logged_days_per_week", self.min_logged_days_per_week, 1, 7);
-        if self.emergency_repeat_hours.is_empty() || self.emergency_repeat_hours.iter().any(|h| *h == 0 || *h > 24 * 7) {
-            errors.add("emergency_repeat_hours", "out_of_range", "must list at least one interval, each from 1 to 168 hours");
+        if self.emergency_repeat_hours.is_empty() || self.emergency_repeat_hours.iter().any(|h| *h == 0 || *h > 24 * 7)
+        {
+            errors.add(
+                "emergency_repeat_hours",
+                "out_of_range",
+                "must list at least one interval, each from 1 to 168 hours",
+            );
         }
         errors.finish(|| ())
     }
