@@ -206,6 +206,18 @@ pub struct AlertsSettings {
     pub followup_soreness_above_pain_before: u8,
     pub auto_resolve_clear_days: u32,
     pub renotify_cooldown_days: u32,
+    pub min_logged_days_per_week: u32,
+    pub emergency_repeat_hours: Vec<u32>,
+    /// How long a push service keeps a patient's emergency or urgent push (and a therapist's
+    /// copy) for a phone that is off: the clinical window, not an hour.
+    pub red_flag_ttl_hours: u32,
+    /// Other alerts' notifications wait this long (and for the end of quiet hours), so that an
+    /// alert that later-synced entries cancel is withdrawn before anyone is told.
+    pub notify_settle_minutes: u32,
+    /// A client with an open alert or recent pain at `no_entries_min_pain` or more who has not
+    /// written for this many days is flagged in their therapists' caseload.
+    pub no_entries_flag_days: u32,
+    pub no_entries_min_pain: u8,
 }
 
 impl AlertsSettings {
@@ -228,6 +240,8 @@ impl AlertsSettings {
             followup_soreness_above_pain_before: self.followup_soreness_above_pain_before,
             auto_resolve_clear_days: self.auto_resolve_clear_days,
             renotify_cooldown_days: self.renotify_cooldown_days,
+            min_logged_days_per_week: self.min_logged_days_per_week,
+            emergency_repeat_hours: self.emergency_repeat_hours.clone(),
         }
     }
 
@@ -327,6 +341,9 @@ impl Settings {
             ("care.caseload_window_days", self.care.caseload_window_days.into()),
             ("alerts.sweep_interval_seconds", self.alerts.sweep_interval_seconds),
             ("screening.answer_max_age_days", self.screening.answer_max_age_days.into()),
+            // A push that expires at once never reaches a phone that is off.
+            ("alerts.red_flag_ttl_hours", self.alerts.red_flag_ttl_hours.into()),
+            ("alerts.no_entries_flag_days", self.alerts.no_entries_flag_days.into()),
             // A limit of 0 would refuse every sign-in, registration or invite for everyone.
             ("rate_limit.login_failures_per_account", self.rate_limit.login_failures_per_account.into()),
             ("rate_limit.login_failures_per_address", self.rate_limit.login_failures_per_address.into()),
@@ -595,7 +612,15 @@ mod tests {
             serde_json::Value::Object(keys) => keys.into_iter().map(|(k, _)| k).collect(),
             other => panic!("{other}"),
         };
-        expected.push("sweep_interval_seconds".into());
+        for delivery in [
+            "sweep_interval_seconds",
+            "red_flag_ttl_hours",
+            "notify_settle_minutes",
+            "no_entries_flag_days",
+            "no_entries_min_pain",
+        ] {
+            expected.push(delivery.into());
+        }
         written.sort_unstable();
         expected.sort_unstable();
         assert_eq!(written, expected);

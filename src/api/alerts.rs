@@ -16,28 +16,31 @@ use super::names::Name;
 use super::pagination;
 use super::security::BearerAuth;
 use crate::domain::alerts::lifecycle::{NOT_A_DIAGNOSIS, guidance};
-use crate::domain::alerts::{Alert, Evidence, Resolution, RuleId, Status, Tier};
+use crate::domain::alerts::{Alert, Evidence, Resolution, ResolutionReason, RuleId, Status, Tier};
 use crate::domain::journal::Symptom;
 use crate::service::AppState;
 use crate::store::{AlertFilter, EntryPosition};
 
 /// Where an alert is in its lifecycle.
 ///
-/// - `open`: new; nobody has acknowledged it yet. It is notified again while it fires, at most
-///   once per cooldown (7 days by default).
-/// - `acknowledged`: seen; no more notifications. It still resolves on its own.
-/// - `resolved`: over: its condition had been clear for a week (`resolution` `auto`), or it was
-///   resolved by hand (`manual`).
+/// - `open`: the patient has not acknowledged it yet (a therapist's acknowledgement does not
+///   change this). An emergency is repeated to the patient after 1, 4 and 12 hours, then every
+///   12 hours; other alerts are notified again while they fire, at most once per cooldown
+///   (7 days by default).
+/// - `acknowledged`: the patient has seen it; no more repeats. A new report (a symptom or
+///   check-in answer it did not show) is still notified at once. It resolves on its own only
+///   when enough entries show that its condition has cleared.
+/// - `resolved`: over: resolved by hand (`manual`) or automatically (`auto`, with
+///   `resolution_reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "AlertStatus", rename_all = "snake_case")]
 pub enum StatusBody {
-    /// New: nobody has acknowledged it yet. It is notified again while it fires, at most once
-    /// per cooldown (7 days by default).
+    /// The patient has not acknowledged it yet: it is repeated (emergencies) or notified again
+    /// after the cooldown while it fires.
     Open,
-    /// Seen; no more notifications. It still resolves on its own.
+    /// The patient has seen it; no more repeats, but a new report is still notified at once.
     Acknowledged,
-    /// Over: its condition had been clear for a week (`resolution` `auto`), or it was resolved
-    /// by hand (`manual`).
+    /// Over: resolved by hand (`manual`) or automatically (`auto`, see `resolution_reason`).
     Resolved,
 }
 
@@ -63,12 +66,14 @@ impl From<StatusBody> for Status {
 
 /// How an alert was resolved.
 ///
-/// - `auto`: its rule had not fired for 7 days in a row (configurable).
+/// - `auto`: entries on enough days showed that its condition cleared (see `resolution_reason`).
+///   Never while the patient is simply not logging, and never an emergency or urgent alert
+///   the patient has not acknowledged.
 /// - `manual`: resolved by hand with `POST /v1/alerts/{alert_id}/resolve`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "AlertResolution", rename_all = "snake_case")]
 pub enum ResolutionBody {
-    /// The rule had not fired for 7 days in a row (configurable).
+    /// Entries on enough days showed that its condition cleared.
     Auto,
     /// Resolved by hand.
     Manual,
@@ -81,6 +86,41 @@ impl From<Resolution> for ResolutionBody {
             Resolution::Manual => ResolutionBody::Manual,
         }
     }
+}
+
+/// Why an alert resolved itself.
+///
+/// - `withdrawn`: entries that arrived later (a backlog synced out of order, a corrected entry)
+///   showed, before anyone was notified, that its condition did not hold; its pending
+///   notifications were cancelled.
+/// - `cleared`: after it was notified, the rule, run on enough data, no longer fired for the
+///   configured days (7 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "AlertResolutionReason", rename_all = "snake_case")]
+pub enum ResolutionReasonBody {
+    /// Later entries showed it did not hold, before anyone was told.
+    Withdrawn,
+    /// Later entries showed that it cleared.
+    Cleared,
+}
+
+impl From<ResolutionReason> for ResolutionReasonBody {
+    fn from(reason: ResolutionReason) -> Self {
+        match reason {
+            ResolutionReason::Withdrawn => ResolutionReasonBody::Withdrawn,
+            ResolutionReason::Cleared => ResolutionReasonBody::Cleared,
+        }
+    }
+}
+
+/// A therapist who has seen the alert.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "AlertSeenByTherapist")]
+pub struct SeenByTherapistBody {
+    /// The therapist's account.
+    pub therapist_id: Uuid,
+    /// When they acknowledged it (RFC 3339, UTC).
+    pub at: DateTime<Utc>,
 }
 
 /// The worst pain (0–10) logged on one local day.
@@ -228,11 +268,14 @@ pub struct AlertBody {
     pub opened_at: DateTime<Utc>,
     /// The last evaluation that still found the rule firing.
     pub last_seen_at: DateTime<Utc>,
-    /// When it was acknowledged; `null` until then.
+    /// When the patient acknowledged it; `null` until then. Only the patient's acknowledgement
+    /// stops the repeats.
     pub acknowledged_at: Option<DateTime<Utc>>,
-    /// The account that acknowledged it; `null` when not acknowledged or once that account is
-    /// gone.
+    /// The patient, once they acknowledged it; `null` before or once the account is gone.
     pub acknowledged_by: Option<Uuid>,
+    /// The therapists who have acknowledged it, oldest first: the patient and the other
+    /// therapists see who has seen it.
+    pub seen_by_therapists: Vec<SeenByTherapistBody>,
     /// When it was resolved; `null` while open or acknowledged.
     pub resolved_at: Option<DateTime<Utc>>,
     /// How it was resolved; `null` while open or acknowledged.
@@ -240,6 +283,11 @@ pub struct AlertBody {
     /// The account that resolved it by hand; `null` for `auto`, while unresolved, or once that
     /// account is gone.
     pub resolved_by: Option<Uuid>,
+    /// Why it resolved itself; `null` unless `resolution` is `auto`.
+    pub resolution_reason: Option<ResolutionReasonBody>,
+    /// What the resolution means, in words for the patient, e.g. "Your later entries show
+    /// improvement: this has cleared."; `null` while unresolved.
+    pub resolution_note: Option<String>,
     /// When the latest notification was sent, or will be once quiet hours end (emergency and
     /// urgent alerts are sent at once).
     pub notified_at: Option<DateTime<Utc>>,
@@ -263,9 +311,20 @@ impl From<Alert> for AlertBody {
             last_seen_at: alert.last_seen_at,
             acknowledged_at: alert.acknowledged.map(|a| a.at),
             acknowledged_by: alert.acknowledged.and_then(|a| a.by),
+            seen_by_therapists: alert
+                .therapist_acknowledgements
+                .iter()
+                .filter_map(|a| Some(SeenByTherapistBody { therapist_id: a.by?, at: a.at }))
+                .collect(),
             resolved_at: alert.resolved.map(|r| r.at),
             resolution: alert.resolved.map(|r| r.how.into()),
             resolved_by: alert.resolved.and_then(|r| r.by),
+            resolution_reason: alert.resolved.and_then(|r| r.reason).map(Into::into),
+            resolution_note: alert.resolved.map(|r| match (r.how, r.reason) {
+                (_, Some(reason)) => reason.explain().to_owned(),
+                (Resolution::Auto, None) => "It resolved itself once its condition had cleared.".to_owned(),
+                (Resolution::Manual, None) => "It was resolved by hand.".to_owned(),
+            }),
             notified_at: alert.notified_at,
             notification_count: alert.notification_count,
         }
@@ -289,6 +348,7 @@ impl Example for AlertBody {
         let finding = evaluate_rule(RuleId::Neurological, &[day], &[], today, &AlertThresholds::default())
             .expect("numbness in a leg makes the neurological rule fire");
         let opened_at = examples::at("2026-11-23T20:14:09Z");
+        let finding_evidence = finding.evidence.clone();
         Alert {
             id: examples::id(examples::ALERT),
             patient_id: examples::id(examples::PATIENT),
@@ -303,6 +363,11 @@ impl Example for AlertBody {
             resolved: None,
             notified_at: Some(opened_at),
             notification_count: 1,
+            notified_facts: crate::domain::alerts::lifecycle::facts(&finding_evidence),
+            therapist_acknowledgements: vec![crate::domain::alerts::Acknowledged {
+                at: examples::at("2026-11-24T08:12:40Z"),
+                by: Some(examples::id(examples::THERAPIST)),
+            }],
         }
         .into()
     }
@@ -377,9 +442,11 @@ impl AlertsApi {
 
     /// Acknowledge an alert
     ///
-    /// Says it has been seen: it is not notified again. It still resolves on its own once its
-    /// condition has been clear for a week. Acknowledging again changes nothing; an alert that
-    /// was resolved first answers 409 `alert_resolved`.
+    /// Says you have seen it: an emergency is no longer repeated and nothing is notified again
+    /// after the cooldown. A new warning sign (a symptom or check-in answer it did not show)
+    /// is still notified at once. It still resolves on its own once enough entries show that
+    /// its condition has cleared. Acknowledging again changes nothing; an alert that was
+    /// resolved first answers 409 `alert_resolved`.
     #[oai(path = "/:alert_id/acknowledge", method = "post", operation_id = "acknowledgeAlert")]
     async fn acknowledge(
         &self,

@@ -442,6 +442,12 @@ pub struct CaseloadClientBody {
     pub last_session: Option<CaseloadSessionBody>,
     /// Present with the `receive_alerts` scope.
     pub open_alerts: Option<CaseloadAlertsBody>,
+    /// "No entries for N days": present (with the `read_journal` scope) when the client has
+    /// not written for at least `alerts.no_entries_flag_days` (3) days while an alert is open
+    /// or their worst pain in the window was 4 or more (`alerts.no_entries_min_pain`). Their
+    /// silence is not read as recovery: this is for the therapist to follow up; the client is
+    /// not told.
+    pub no_entries_for_days: Option<u32>,
 }
 
 /// A client's most recent session, with aftercare adherence and soreness answers.
@@ -496,6 +502,7 @@ impl From<CaseloadItem> for CaseloadClientBody {
             open_alerts: item
                 .open_alerts
                 .map(|(count, tier)| CaseloadAlertsBody { count, most_urgent_tier: tier.map(Name) }),
+            no_entries_for_days: item.no_entries_for_days,
         }
     }
 }
@@ -544,6 +551,7 @@ impl Example for CaseloadBody {
                 count: 1,
                 most_urgent_tier: Some(Name(crate::domain::alerts::Tier::TherapistFollowup)),
             }),
+            no_entries_for_days: None,
         };
         Self { items: vec![ana] }
     }

@@ -586,14 +586,77 @@ pub enum EntrySaved {
     /// The entry was created.
     #[oai(status = 201)]
     Created(
-        Json<EntryBody>,
+        Json<EntryWritten>,
         /// Where the entry is read: `/v1/journal/entries/{entry_id}`.
         #[oai(header = "Location")]
         String,
     ),
     /// The entry was updated, or it already had exactly this content (a replay).
     #[oai(status = 200)]
-    Saved(Json<EntryBody>),
+    Saved(Json<EntryWritten>),
+}
+
+/// A journal entry as stored by a write, with the alerts the write raised.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "EntryWritten", example)]
+pub struct EntryWritten {
+    #[oai(flatten)]
+    pub entry: EntryBody,
+    /// The alerts this write opened or escalated (a warning sign the patient had not yet been
+    /// notified of), most urgent first, each with its tier, rule and the advice in full: show
+    /// them at once, whether or not a push arrives. Empty when the write raised nothing (also
+    /// for a replay); open alerts are listed at `GET /v1/alerts`.
+    pub alerts: Vec<super::alerts::AlertBody>,
+}
+
+impl EntryWritten {
+    pub fn new(entry: Entry, mut alerts: Vec<crate::domain::alerts::Alert>) -> Self {
+        alerts.sort_by_key(|a| (a.tier, a.rule));
+        Self { entry: entry.into(), alerts: alerts.into_iter().map(Into::into).collect() }
+    }
+}
+
+impl Example for EntryWritten {
+    /// Saddle numbness logged: the emergency alert comes back with the entry.
+    fn example() -> Self {
+        use crate::domain::alerts::{Alert, AlertThresholds, RuleId, evaluate_rule};
+        use crate::domain::rollup::DailyRollup;
+        let day = DailyRollup {
+            date: examples::date("2026-11-21"),
+            max: 6,
+            mean: 6.0,
+            last: 6,
+            count: 1,
+            symptoms: [Symptom::SaddleNumbness].into(),
+        };
+        let finding = evaluate_rule(
+            RuleId::CaudaEquinaSigns,
+            &[day],
+            &[],
+            examples::date("2026-11-21"),
+            &AlertThresholds::default(),
+        )
+        .expect("saddle numbness is an emergency");
+        let at = examples::at("2026-11-21T19:31:04Z");
+        let alert = Alert {
+            id: examples::id(examples::ALERT),
+            patient_id: examples::id(examples::PATIENT),
+            rule: finding.rule,
+            tier: finding.tier,
+            notified_facts: crate::domain::alerts::lifecycle::facts(&finding.evidence),
+            evidence: finding.evidence,
+            explanation: finding.explanation,
+            source: finding.source.to_owned(),
+            opened_at: at,
+            last_seen_at: at,
+            acknowledged: None,
+            therapist_acknowledgements: Vec::new(),
+            resolved: None,
+            notified_at: Some(at),
+            notification_count: 1,
+        };
+        Self { entry: EntryBody::example(), alerts: vec![alert.into()] }
+    }
 }
 
 fn query_problem(field: &str, problem: FieldProblem) -> ApiError {
@@ -683,7 +746,8 @@ impl JournalApi {
     ///
     /// Creates or updates the entry with this client-made id (a UUID the phone generates, so it
     /// can log offline). Sending the same content again changes nothing and answers 200, so a
-    /// retried sync never duplicates an entry. Updates must carry `base_version`; when it is not
+    /// retried sync never duplicates an entry. The answer carries the alerts the write raised
+    /// (`alerts`): an entry with saddle numbness comes back with the emergency advice at once. Updates must carry `base_version`; when it is not
     /// the current version the answer is 409 `stale_version` with the server's copy in `current`.
     #[oai(path = "/entries/:entry_id", method = "put", operation_id = "putJournalEntry")]
     async fn put_entry(
@@ -699,12 +763,14 @@ impl JournalApi {
     > {
         let (content, base_version) = body.0.parse().map_err(ApiError::validation)?;
         let me = own_journal(&auth.0)?;
-        Ok(match state.put_entry(&auth.0, me, entry_id.0, content, base_version).await? {
-            crate::service::journal::Saved::Created(entry) => {
-                EntrySaved::Created(Json(entry.into()), format!("/v1/journal/entries/{}", entry_id.0))
-            }
+        let (saved, alerts) = state.put_entry(&auth.0, me, entry_id.0, content, base_version).await?;
+        Ok(match saved {
+            crate::service::journal::Saved::Created(entry) => EntrySaved::Created(
+                Json(EntryWritten::new(entry, alerts)),
+                format!("/v1/journal/entries/{}", entry_id.0),
+            ),
             crate::service::journal::Saved::Updated(entry) | crate::service::journal::Saved::Unchanged(entry) => {
-                EntrySaved::Saved(Json(entry.into()))
+                EntrySaved::Saved(Json(EntryWritten::new(entry, alerts)))
             }
         })
     }

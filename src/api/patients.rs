@@ -264,7 +264,8 @@ impl PatientsApi {
 
     /// Acknowledge a client's alert
     ///
-    /// Tells the client and the other therapists it has been seen: it is not notified again.
+    /// Tells the client and the other therapists that you have seen it. It does not silence the
+    /// client: only their own acknowledgement stops the repeats.
     /// Needs the `receive_alerts` scope.
     #[oai(
         path = "/:patient_id/alerts/:alert_id/acknowledge",

@@ -663,6 +663,46 @@ pub struct SessionOut {
     pub not_screened: Vec<ScreenGapOut>,
 }
 
+/// A changed session, with the alerts the change raised.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "SessionWritten", example)]
+pub struct SessionWritten {
+    #[oai(flatten)]
+    pub session: SessionOut,
+    /// The alerts this change opened or escalated, most urgent first, each with its tier, rule
+    /// and the advice in full; usually empty.
+    pub alerts: Vec<super::alerts::AlertBody>,
+}
+
+impl Example for SessionWritten {
+    fn example() -> Self {
+        Self { session: SessionOut::example(), alerts: Vec::new() }
+    }
+}
+
+/// An answered check-in step, with the alerts the answer raised.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CheckInAnswered", example)]
+pub struct CheckInAnswered {
+    #[oai(flatten)]
+    pub step: StepOut,
+    /// The alerts this answer opened or escalated (a swollen, red or warm leg is urgent; high
+    /// soreness 48 hours on reaches the therapist), most urgent first, each with its tier, rule
+    /// and the advice in full: show them at once, whether or not a push arrives.
+    pub alerts: Vec<super::alerts::AlertBody>,
+}
+
+impl Example for CheckInAnswered {
+    fn example() -> Self {
+        Self { step: StepOut::example(), alerts: vec![super::alerts::AlertBody::example()] }
+    }
+}
+
+fn alert_bodies(mut alerts: Vec<crate::domain::alerts::Alert>) -> Vec<super::alerts::AlertBody> {
+    alerts.sort_by_key(|a| (a.tier, a.rule));
+    alerts.into_iter().map(Into::into).collect()
+}
+
 impl Example for SessionOut {
     /// The default deep-tissue plan for a session ending at 18:00 in Berlin: the bath that
     /// evening, stretches next morning, check-ins 24 and 48 hours on; the first answered.
@@ -1195,7 +1235,8 @@ impl SessionsApi {
     /// Change a session
     ///
     /// Replaces the session's details. A new time moves the plan's pending prompts; saving the
-    /// same details again changes nothing and never doubles a prompt.
+    /// same details again changes nothing and never doubles a prompt. A new pain-before value is
+    /// compared with the check-in answers again; the alerts that raises come back in `alerts`.
     #[oai(path = "/sessions/:session_id", method = "put", operation_id = "updateSession")]
     async fn update(
         &self,
@@ -1204,10 +1245,11 @@ impl SessionsApi {
         /// The session's id.
         session_id: Path<Uuid>,
         body: JsonBody<SessionBody>,
-    ) -> Result<Json<SessionOut>, AuthedBody> {
+    ) -> Result<Json<SessionWritten>, AuthedBody> {
         let draft = body.0.parse().map_err(ApiError::validation)?;
         let me = super::journal::own_journal(&auth.0)?;
-        Ok(Json(state.update_session(&auth.0, me, session_id.0, draft).await?.into()))
+        let (view, alerts) = state.update_session(&auth.0, me, session_id.0, draft).await?;
+        Ok(Json(SessionWritten { session: view.into(), alerts: alert_bodies(alerts) }))
     }
 
     /// Delete a session
@@ -1259,7 +1301,8 @@ impl SessionsApi {
     /// help today, and emergency services at once with breathlessness, chest pain or coughing up
     /// blood). Answering again replaces the answer. A swollen leg raises the `leg_swelling`
     /// alert; soreness at the 48-hour check-in that every plan ends with can raise
-    /// `soreness_after_massage` for the therapist.
+    /// `soreness_after_massage` for the therapist. The answer carries the alerts it raised
+    /// (`alerts`), with the advice in full.
     #[oai(path = "/sessions/:session_id/steps/:step_id/check-in", method = "put", operation_id = "answerCheckIn")]
     async fn check_in(
         &self,
@@ -1270,7 +1313,7 @@ impl SessionsApi {
         /// The id of a `soreness_check_in` step; any other step answers 422 `not_a_check_in`.
         step_id: Path<Uuid>,
         body: JsonBody<CheckInBody>,
-    ) -> Result<Json<StepOut>, AuthedBody> {
+    ) -> Result<Json<CheckInAnswered>, AuthedBody> {
         let soreness = u8::try_from(body.0.soreness).ok().filter(|s| *s <= 10).ok_or_else(|| {
             ApiError::validation(ValidationErrors::single(
                 "soreness",
@@ -1279,10 +1322,10 @@ impl SessionsApi {
             ))
         })?;
         let me = super::journal::own_journal(&auth.0)?;
-        let step = state
+        let (step, alerts) = state
             .answer_check_in(&auth.0, me, session_id.0, step_id.0, soreness, body.0.leg_swelling_redness_warmth)
             .await?;
-        Ok(Json(step.into()))
+        Ok(Json(CheckInAnswered { step: step.into(), alerts: alert_bodies(alerts) }))
     }
 
     /// Create an aftercare template

@@ -35,7 +35,11 @@ fn manager(client: &redis::Client, timeouts: RedisTimeouts) -> Result<Connection
 
 impl RedisLink {
     /// Checks the URL; connects on first use.
-    pub fn new(target: &RedisTarget, timeouts: RedisTimeouts, probe_every: Duration) -> Result<Arc<Self>, CoordinationError> {
+    pub fn new(
+        target: &RedisTarget,
+        timeouts: RedisTimeouts,
+        probe_every: Duration,
+    ) -> Result<Arc<Self>, CoordinationError> {
         let client = target.client()?;
         let connection = Mutex::new(manager(&client, timeouts)?);
         Ok(Arc::new(Self {

@@ -23,7 +23,11 @@ impl From<redis::RedisError> for CoordinationError {
 
 impl RedisLimiter {
     /// A limiter on a link of its own (the service shares one link; see [`super::connect`]).
-    pub async fn connect(target: &RedisTarget, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
+    pub async fn connect(
+        target: &RedisTarget,
+        prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, CoordinationError> {
         Ok(Self::new(RedisLink::new(target, timeouts, Duration::from_secs(1))?, prefix))
     }
 

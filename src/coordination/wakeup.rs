@@ -72,7 +72,11 @@ const RECONNECT_MAX: Duration = Duration::from_secs(1);
 
 impl RedisWakeups {
     /// Wake-ups on a link of their own (the service shares one link; see [`super::connect`]).
-    pub async fn connect(target: &RedisTarget, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, CoordinationError> {
+    pub async fn connect(
+        target: &RedisTarget,
+        prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, CoordinationError> {
         Ok(Self::new(RedisLink::new(target, timeouts, Duration::from_secs(1))?, prefix))
     }
 

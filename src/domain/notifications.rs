@@ -75,15 +75,17 @@ impl Kind {
         Self::ALL.into_iter().find(|k| k.as_str() == value)
     }
 
-    /// Past this a push service drops the message: a stale reminder is worthless, and an
-    /// urgent alert must not pop up hours later without its context (the inbox keeps it).
+    /// Past this a push service drops the message: a stale reminder is worthless. An emergency
+    /// or urgent alert (and a therapist's copy) must reach a phone that was off for hours: it
+    /// is kept for the clinical window (48 h by default, `alerts.red_flag_ttl_hours`, which
+    /// the alert fan-out applies).
     pub fn ttl(self) -> Duration {
         Duration::from_secs(match self {
             Kind::DailyReminder => 4 * 3600,
             Kind::WeeklyPeg => 12 * 3600,
             Kind::Aftercare => 3 * 3600,
-            Kind::UrgentAlert => 3600,
-            Kind::Alert | Kind::ClientUrgentAlert | Kind::ClientAlert => 24 * 3600,
+            Kind::UrgentAlert | Kind::ClientUrgentAlert => 48 * 3600,
+            Kind::Alert | Kind::ClientAlert => 24 * 3600,
             Kind::Test => 300,
         })
     }

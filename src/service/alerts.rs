@@ -10,14 +10,17 @@
 //! the reading.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::authz::Action;
 use super::notifications::Notice;
 use super::{AppState, Error, Result};
-use crate::domain::alerts::lifecycle::{self, evaluation_days, notification_due, resolutions_held_since};
+use crate::domain::alerts::lifecycle::{
+    self, Due, DueReason, evaluation_days, facts, notification_due, resolutions_held_since,
+};
 use crate::domain::alerts::{Alert, CheckIn, EmergencyContact};
 use crate::domain::care::Scope;
 use crate::domain::notifications::Kind;
@@ -56,26 +59,33 @@ impl AppState {
     /// Evaluates one patient's alerts now: after a journal write or deletion, and after a
     /// check-in answer. Reads only the days the rules need.
     pub async fn evaluate_alerts(&self, patient_id: Uuid) -> Result<AlertsReport> {
+        Ok(self.evaluate_patient(patient_id).await?.0)
+    }
+
+    async fn evaluate_patient(&self, patient_id: Uuid) -> Result<(AlertsReport, Vec<Alert>)> {
         match self.store.account(patient_id).await? {
             Some(account) if account.role == Role::Patient => self.evaluate_patients(&[(&account).into()]).await,
-            _ => Ok(AlertsReport::default()),
+            _ => Ok(Default::default()),
         }
     }
 
     /// [`AppState::evaluate_alerts`] for use cases whose own change is already saved: a failure
     /// is logged instead of failing them, and the next sweep evaluates the patient again.
-    pub async fn reevaluate_alerts(&self, patient_id: Uuid) {
-        log_failure(self.evaluate_alerts(patient_id).await);
+    /// Returns the alerts this change raised or escalated (opened, or with a report not yet
+    /// notified), for the response of the write that caused them.
+    pub async fn reevaluate_alerts(&self, patient_id: Uuid) -> Vec<Alert> {
+        log_failure(self.evaluate_patient(patient_id).await)
     }
 
     /// [`AppState::reevaluate_alerts`] for a use case that has the patient's account at hand.
-    pub(super) async fn reevaluate_alerts_of(&self, patient: &Account) {
-        log_failure(self.evaluate_patients(&[patient.into()]).await);
+    pub(super) async fn reevaluate_alerts_of(&self, patient: &Account) -> Vec<Alert> {
+        log_failure(self.evaluate_patients(&[patient.into()]).await)
     }
 
-    /// The check-in use case calls this once a soreness check-in answer is stored.
-    pub async fn check_in_answered(&self, patient_id: Uuid) {
-        self.reevaluate_alerts(patient_id).await;
+    /// The check-in use case calls this once a soreness check-in answer is stored; the alerts it
+    /// raised or escalated.
+    pub async fn check_in_answered(&self, patient_id: Uuid) -> Vec<Alert> {
+        self.reevaluate_alerts(patient_id).await
     }
 
     /// Evaluates every patient with journal entries or check-ins in the evaluation window, or an
@@ -92,7 +102,7 @@ impl AppState {
             let Some(last) = targets.last() else { break };
             after = last.account_id;
             match self.evaluate_patients(&targets).await {
-                Ok(page) => report += page,
+                Ok((page, _)) => report += page,
                 Err(error) => {
                     metrics::counter!("alert_evaluations_failed_total").increment(targets.len() as u64);
                     tracing::warn!(%error, patients = targets.len(), "alert sweep page failed; the next sweep retries it");
@@ -107,9 +117,9 @@ impl AppState {
 
     /// Evaluates patients in id order with one read per kind of input for all of them, and one
     /// write transaction.
-    async fn evaluate_patients(&self, patients: &[Recipient]) -> Result<AlertsReport> {
+    async fn evaluate_patients(&self, patients: &[Recipient]) -> Result<(AlertsReport, Vec<Alert>)> {
         let (Some(first), Some(last)) = (patients.first(), patients.last()) else {
-            return Ok(AlertsReport::default());
+            return Ok(Default::default());
         };
         let (first, last) = (first.account_id, last.account_id);
         let thresholds = self.settings.alerts.thresholds();
@@ -159,39 +169,55 @@ impl AppState {
             metrics::counter!("alerts_resolved_total", "how" => "auto").increment(recorded.resolved);
         }
         let recipients: HashMap<Uuid, &Recipient> = patients.iter().map(|p| (p.account_id, p)).collect();
-        for (alert, opened) in &recorded.alerts {
-            if *opened {
+        let mut raised = Vec::new();
+        for (alert, opened) in recorded.alerts {
+            if opened {
                 report.opened += 1;
                 metrics::counter!("alerts_opened_total", "rule" => alert.rule.as_str()).increment(1);
             } else {
                 report.refreshed += 1;
             }
-            let (Some(number), Some(patient)) =
-                (notification_due(alert, now, &thresholds), recipients.get(&alert.patient_id))
+            let (Some(due), Some(patient)) =
+                (notification_due(&alert, now, &thresholds), recipients.get(&alert.patient_id))
             else {
                 continue;
             };
-            match self.notify_alert(alert, number, patient).await {
-                Ok(true) => report.notified += 1,
-                Ok(false) => {}
+            match self.notify_alert(&alert, due, patient).await {
+                Ok(Some(notified)) => {
+                    report.notified += 1;
+                    if due.reason.raises() {
+                        raised.push(notified);
+                    }
+                }
+                Ok(None) => {}
                 // Not recorded as sent, so the next evaluation tries again.
                 Err(error) => tracing::warn!(%error, alert_id = %alert.id, "alert notification failed"),
             }
         }
-        Ok(report)
+        Ok((report, raised))
     }
 
-    /// Produces notification `number` of an alert for the patient and for every therapist who
-    /// hears about their alerts, then records it. False when another evaluation recorded it
+    /// Produces notification `due.number` of an alert for the patient and, unless it is an
+    /// emergency repeat, for every therapist who hears about their alerts, then records it with
+    /// the reports it told of. The alert as recorded; none when another evaluation recorded it
     /// first (the dedupe key made this one a no-op).
-    async fn notify_alert(&self, alert: &Alert, number: u32, patient: &Recipient) -> Result<bool> {
-        let therapists = self.alert_therapists(alert.patient_id).await?;
-        let notified_at = self.send_alert_notification(alert, number, patient, &therapists).await?;
-        let recorded = self.store.mark_alert_notified(alert.id, number, notified_at).await?;
-        if recorded {
-            metrics::counter!("alert_notifications_total", "tier" => alert.tier.as_str()).increment(1);
+    async fn notify_alert(&self, alert: &Alert, due: Due, patient: &Recipient) -> Result<Option<Alert>> {
+        let therapists =
+            if due.reason.reaches_therapists() { self.alert_therapists(alert.patient_id).await? } else { Vec::new() };
+        let notified_at = self.send_alert_notification(alert, due.number, patient, &therapists).await?;
+        let facts = facts(&alert.evidence);
+        let recorded = self.store.mark_alert_notified(alert.id, due.number, notified_at, &facts).await?;
+        if !recorded {
+            return Ok(None);
         }
-        Ok(recorded)
+        metrics::counter!("alert_notifications_total", "tier" => alert.tier.as_str(), "reason" => due_label(due.reason))
+            .increment(1);
+        Ok(Some(Alert {
+            notification_count: due.number,
+            notified_at: Some(notified_at),
+            notified_facts: facts,
+            ..alert.clone()
+        }))
     }
 
     /// The therapists who hear about a patient's alerts: those holding a live grant with the
@@ -210,9 +236,16 @@ impl AppState {
     }
 
     /// The fan-out: notification `number` of `alert` to the patient and to each of `therapists`,
-    /// each in words meant for them. The patient hears about a red flag (emergency, urgent) at
-    /// once with high urgency; everything else, and every therapist's copy, waits for the end of
-    /// the recipient's quiet hours. Returns when the patient's goes out.
+    /// each in words meant for them. Returns when the patient's goes out.
+    ///
+    /// - The patient hears about a red flag (emergency, urgent) at once, even in quiet hours,
+    ///   with high urgency and a TTL covering the clinical window (`red_flag_ttl_hours`), so a
+    ///   phone that is off for hours still gets it when it comes back.
+    /// - Other alerts wait `notify_settle_minutes` and the end of the patient's quiet hours, so
+    ///   one that entries synced later cancel is withdrawn before it is pushed.
+    /// - A therapist's copy waits for the end of the therapist's quiet hours with normal urgency
+    ///   (the client has already been told where to get help, and a therapist cannot act on it
+    ///   in the night); a red flag's copy keeps the long TTL so that it is not lost either.
     pub async fn send_alert_notification(
         &self,
         alert: &Alert,
@@ -220,19 +253,22 @@ impl AppState {
         patient: &Recipient,
         therapists: &[Recipient],
     ) -> Result<DateTime<Utc>> {
-        let (patient_kind, therapist_kind) = if alert.tier.is_red_flag() {
-            (Kind::UrgentAlert, Kind::ClientUrgentAlert)
-        } else {
-            (Kind::Alert, Kind::ClientAlert)
-        };
+        let red_flag = alert.tier.is_red_flag();
+        let (patient_kind, therapist_kind) =
+            if red_flag { (Kind::UrgentAlert, Kind::ClientUrgentAlert) } else { (Kind::Alert, Kind::ClientAlert) };
+        let settings = &self.settings.alerts;
         let now = self.clock.now();
+        let settled = now + TimeDelta::minutes(settings.notify_settle_minutes.into());
         let due_at = |recipient: &Recipient, kind: Kind| {
             if kind.ignores_quiet_hours() {
                 now
+            } else if kind == Kind::Alert {
+                after_quiet_hours(settled, recipient.time_zone, recipient.quiet_hours)
             } else {
                 after_quiet_hours(now, recipient.time_zone, recipient.quiet_hours)
             }
         };
+        let red_flag_ttl = Duration::from_secs(u64::from(settings.red_flag_ttl_hours) * 3600);
         let dedupe_key = format!("alert:{}:{number}", alert.id);
         let patient_link = format!("/alerts/{}", alert.id);
         let therapist_link = format!("/clients/{}/alerts/{}", alert.patient_id, alert.id);
@@ -248,6 +284,9 @@ impl AppState {
                 subject_date: None,
             };
             let mut notification = notice.into_notification(now);
+            if red_flag {
+                notification.ttl = red_flag_ttl;
+            }
             // A therapist's copy names the client, so that it goes out only while their consent
             // (a live grant with `receive_alerts`) still holds.
             if recipient.account_id != alert.patient_id {
@@ -280,16 +319,25 @@ impl AppState {
         self.store.alert(patient_id, id, allowed.audit()).await?.ok_or(Error::NotFound)
     }
 
-    /// Marks an alert seen: it is no longer notified again. Acknowledging twice changes nothing;
-    /// an alert resolved before it was acknowledged is a conflict.
+    /// Marks an alert seen. The patient's own acknowledgement stops its repeats (a new report
+    /// is still notified); a therapist's is recorded as theirs, shown to the patient and the
+    /// other therapists, and silences nobody. Acknowledging twice changes nothing; an alert
+    /// resolved before it was acknowledged is a conflict.
     pub async fn acknowledge_alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
         let allowed = self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
-        let alert = self
-            .store
-            .acknowledge_alert(patient_id, id, principal.account_id, self.clock.now(), allowed.audit())
-            .await?
-            .ok_or(Error::NotFound)?;
-        if alert.acknowledged.is_none() {
+        let (by, now) = (principal.account_id, self.clock.now());
+        let alert = if by == patient_id {
+            self.store.acknowledge_alert(patient_id, id, by, now, allowed.audit()).await?
+        } else {
+            self.store.acknowledge_alert_as_therapist(patient_id, id, by, now, allowed.audit()).await?
+        }
+        .ok_or(Error::NotFound)?;
+        let acknowledged = if by == patient_id {
+            alert.acknowledged.is_some()
+        } else {
+            alert.therapist_acknowledgements.iter().any(|a| a.by == Some(by))
+        };
+        if !acknowledged {
             return Err(Error::Conflict("alert_resolved"));
         }
         Ok(alert)
@@ -305,10 +353,23 @@ impl AppState {
     }
 }
 
-fn log_failure(evaluation: Result<AlertsReport>) {
-    if let Err(error) = evaluation {
-        metrics::counter!("alert_evaluations_failed_total").increment(1);
-        tracing::warn!(%error, "alert evaluation failed; the next sweep evaluates the patient again");
+fn log_failure(evaluation: Result<(AlertsReport, Vec<Alert>)>) -> Vec<Alert> {
+    match evaluation {
+        Ok((_, raised)) => raised,
+        Err(error) => {
+            metrics::counter!("alert_evaluations_failed_total").increment(1);
+            tracing::warn!(%error, "alert evaluation failed; the next sweep evaluates the patient again");
+            Vec::new()
+        }
+    }
+}
+
+fn due_label(reason: DueReason) -> &'static str {
+    match reason {
+        DueReason::Opened => "opened",
+        DueReason::NewEvidence => "new_evidence",
+        DueReason::Cooldown => "cooldown",
+        DueReason::Repeat => "repeat",
     }
 }
 

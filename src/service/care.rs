@@ -30,6 +30,11 @@ pub struct CaseloadItem {
     pub last_session: Option<crate::store::LastSession>,
     /// Unresolved alerts: how many, and the most urgent tier; with the alerts scope.
     pub open_alerts: Option<(u32, Option<crate::domain::alerts::Tier>)>,
+    /// Days without an entry, when the client has stopped logging for at least
+    /// `alerts.no_entries_flag_days` while an alert is open (seen with the alerts scope) or
+    /// their recent worst pain was at least `alerts.no_entries_min_pain`: their silence is not
+    /// recovery. With the journal scope; never shown to the client.
+    pub no_entries_for_days: Option<u32>,
 }
 
 /// Caseload order: emergency first.
@@ -312,6 +317,8 @@ impl AppState {
         let scope = action.scope().ok_or_else(|| anyhow::anyhow!("the caseload summary needs a scope"))?;
         let alerts_scope = Action::ReadAlerts.scope().ok_or_else(|| anyhow::anyhow!("reading alerts needs a scope"))?;
         let window = self.settings.care.caseload_window_days.max(1);
+        let (flag_days, flag_min_pain) =
+            (self.settings.alerts.no_entries_flag_days, self.settings.alerts.no_entries_min_pain);
         // Since the client's last session (their local date), or the last `window` days: the
         // same start bounds the entries read and the summary computed from them.
         let summary_start = move |client: &CaseloadClient, session: Option<&LastSession>| -> NaiveDate {
@@ -354,7 +361,12 @@ impl AppState {
                 let open_alerts = grant.scopes.contains(alerts_scope).then_some((count, tier));
                 // Without the alerts scope, a client's alerts do not even move them up the list.
                 let urgency = open_alerts.and_then(|(_, tier)| tier).map_or(0, urgency_rank);
-                (urgency, silent, CaseloadItem { grant: client.grant, journal, last_session, open_alerts })
+                let alert_open = open_alerts.is_some_and(|(count, _)| count > 0);
+                let recent_pain = journal.as_ref().and_then(|j| j.max_pain).is_some_and(|p| p >= flag_min_pain);
+                let no_entries_for_days = silent.filter(|days| *days >= flag_days && (alert_open || recent_pain));
+                let item =
+                    CaseloadItem { grant: client.grant, journal, last_session, open_alerts, no_entries_for_days };
+                (urgency, silent, item)
             })
             .collect();
         items.sort_by(|(urgency_a, silent_a, a), (urgency_b, silent_b, b)| {

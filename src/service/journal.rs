@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::authz::Action;
 use super::{AppState, Error, Result};
 use crate::domain::ValidationErrors;
+use crate::domain::alerts::Alert;
 use crate::domain::journal::{Entry, EntryContent, check_recorded_at};
 use crate::domain::questionnaires::{Peg, RolandMorris};
 use crate::domain::rollup::{self, DailyRollup, Summary};
@@ -27,7 +28,7 @@ pub enum Saved {
 impl AppState {
     /// Creates or updates an entry by its client-made id. Replaying the same write changes
     /// nothing; a write based on an old version is refused with the server's copy. A change
-    /// re-evaluates the patient's alerts.
+    /// re-evaluates the patient's alerts; the alerts it raised or escalated come with the entry.
     pub async fn put_entry(
         &self,
         principal: &Principal,
@@ -35,7 +36,7 @@ impl AppState {
         id: Uuid,
         content: EntryContent,
         base_version: Option<i64>,
-    ) -> Result<Saved> {
+    ) -> Result<(Saved, Vec<Alert>)> {
         self.authorize(principal, Action::WriteJournalEntry, patient_id).await?.patient_only();
         let now = self.clock.now();
         check_recorded_at(content.recorded_at, now)
@@ -51,12 +52,12 @@ impl AppState {
                 metrics::counter!("journal_entries_written_total", "outcome" => "updated").increment(1);
                 Saved::Updated(entry)
             }
-            EntryWrite::Unchanged(entry) => return Ok(Saved::Unchanged(entry)),
+            EntryWrite::Unchanged(entry) => return Ok((Saved::Unchanged(entry), Vec::new())),
             EntryWrite::Stale(current) => return Err(Error::Stale(Box::new(current))),
             EntryWrite::NotFound => return Err(Error::NotFound),
         };
-        self.reevaluate_alerts_of(&account).await;
-        Ok(saved)
+        let raised = self.reevaluate_alerts_of(&account).await;
+        Ok((saved, raised))
     }
 
     /// Leaves a tombstone and re-evaluates the patient's alerts.

@@ -376,7 +376,7 @@ impl AppState {
         patient_id: Uuid,
         id: Uuid,
         draft: SessionDraft,
-    ) -> Result<SessionView> {
+    ) -> Result<(SessionView, Vec<crate::domain::alerts::Alert>)> {
         let allowed = self.authorize(principal, Action::RecordSession, patient_id).await?;
         let now = self.clock.now();
         check_not_future(draft.started_at, now)?;
@@ -405,12 +405,10 @@ impl AppState {
             return Err(Error::NotFound);
         }
         self.wake_for(&changes.notifications);
-        if pain_before_changed {
-            self.reevaluate_alerts(patient_id).await;
-        }
+        let raised = if pain_before_changed { self.reevaluate_alerts(patient_id).await } else { Vec::new() };
         let steps = self.store.steps(id).await?;
         let report = self.screen_session(&session, health.as_ref()).await?;
-        Ok(SessionView { session, steps, warnings: report.warnings, not_screened: report.not_screened })
+        Ok((SessionView { session, steps, warnings: report.warnings, not_screened: report.not_screened }, raised))
     }
 
     /// Deletes a session with its plan and answers; its pending notifications are cancelled.
@@ -458,7 +456,7 @@ impl AppState {
         step_id: Uuid,
         soreness: u8,
         leg_swelling: bool,
-    ) -> Result<StepRecord> {
+    ) -> Result<(StepRecord, Vec<crate::domain::alerts::Alert>)> {
         self.authorize(principal, Action::AnswerAftercare, patient_id).await?.patient_only();
         let step = self.step_of(patient_id, session_id, step_id).await?;
         let StepKind::SorenessCheckIn { hours_after } = step.kind else {
@@ -474,9 +472,9 @@ impl AppState {
             answered_on: self.patient_today(patient_id).await?,
         };
         self.store.answer_check_in(&step, patient_id, hours_after, &answer).await?;
-        // A swollen leg or high 48 h soreness raises an alert at once.
-        self.check_in_answered(patient_id).await;
-        self.step_of(patient_id, session_id, step_id).await
+        // A swollen leg or high 48 h soreness raises an alert at once, returned with the answer.
+        let raised = self.check_in_answered(patient_id).await;
+        Ok((self.step_of(patient_id, session_id, step_id).await?, raised))
     }
 
     fn require_therapist(principal: &Principal) -> Result<()> {

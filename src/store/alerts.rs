@@ -3,6 +3,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{AccessRecord, StoreResult};
+use crate::domain::alerts::lifecycle::AutoResolve;
 use crate::domain::alerts::{Alert, CheckIn, Finding, Status, Tier};
 use crate::domain::rollup::RollupInput;
 use crate::domain::{Account, Locale, QuietHours, TimeZone};
@@ -86,18 +87,25 @@ pub trait AlertRepo {
         last: Uuid,
         resolved_since: DateTime<Utc>,
     ) -> StoreResult<Vec<Alert>>;
-    /// In one transaction: resolves (`auto`) each alert of `resolve` that is still unresolved
-    /// and was last seen at the given instant, then opens or refreshes an alert per upsert
-    /// (never a second unresolved alert for one patient and rule).
+    /// In one transaction: resolves (`auto`, with its reason) each alert of `resolve` that is
+    /// still unresolved and was last seen at the given instant, cancelling the scheduled
+    /// notifications of those withdrawn, then opens or refreshes an alert per upsert (never a
+    /// second unresolved alert for one patient and rule).
     async fn record_alert_evaluation(
         &self,
         upserts: &[AlertUpsert],
-        resolve: &[(Uuid, DateTime<Utc>)],
+        resolve: &[AutoResolve],
         now: DateTime<Utc>,
     ) -> StoreResult<RecordedEvaluation>;
-    /// Records that notification `number` went out (or will at `at`). False when another
-    /// evaluation recorded it first.
-    async fn mark_alert_notified(&self, id: Uuid, number: u32, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records that notification `number` went out (or will at `at`), telling of `facts`.
+    /// False when another evaluation recorded it first.
+    async fn mark_alert_notified(
+        &self,
+        id: Uuid,
+        number: u32,
+        at: DateTime<Utc>,
+        facts: &[String],
+    ) -> StoreResult<bool>;
 
     /// A patient's alerts, newest first (by opening), before `before`.
     async fn alerts(
@@ -109,8 +117,19 @@ pub trait AlertRepo {
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<Alert>>;
     async fn alert(&self, patient_id: Uuid, id: Uuid, audit: Option<&AccessRecord>) -> StoreResult<Option<Alert>>;
-    /// Acknowledges an open alert; returns the alert as it is now, whatever it was.
+    /// Records the patient's acknowledgement of an open alert; returns the alert as it is now,
+    /// whatever it was.
     async fn acknowledge_alert(
+        &self,
+        patient_id: Uuid,
+        id: Uuid,
+        by: Uuid,
+        now: DateTime<Utc>,
+        audit: Option<&AccessRecord>,
+    ) -> StoreResult<Option<Alert>>;
+    /// Adds a therapist to those who have seen an unresolved alert (once each); the patient's
+    /// acknowledgement is untouched. Returns the alert as it is now, whatever it was.
+    async fn acknowledge_alert_as_therapist(
         &self,
         patient_id: Uuid,
         id: Uuid,

@@ -11,18 +11,18 @@ use crate::helpers::{Backend, TestApp, Tokens, assert_problem, on_both_backends,
 use crate::push_receiver::{BrowserSubscription, PushReceiver, Reply};
 
 /// Tests that step the dispatcher by hand turn the background one off.
-const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
+pub(crate) const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
 
-fn at(instant: &str) -> DateTime<Utc> {
+pub(crate) fn at(instant: &str) -> DateTime<Utc> {
     instant.parse().unwrap()
 }
 
 /// An instant in a response.
-fn instant(value: &Value) -> DateTime<Utc> {
+pub(crate) fn instant(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap_or_else(|| panic!("{value} is not an instant")).parse().unwrap()
 }
 
-fn entry(recorded_at: &str, pain: u8, symptoms: &[&str]) -> Value {
+pub(crate) fn entry(recorded_at: &str, pain: u8, symptoms: &[&str]) -> Value {
     json!({"recorded_at": recorded_at, "pain": pain, "symptoms": symptoms})
 }
 
@@ -33,30 +33,30 @@ fn november(day: u32, pain: u8, symptoms: &[&str]) -> Value {
 
 impl TestApp {
     /// Writes an entry, which must be new.
-    async fn log(&self, tokens: &Tokens, body: &Value) -> Uuid {
+    pub(crate) async fn log(&self, tokens: &Tokens, body: &Value) -> Uuid {
         let id = Uuid::new_v4();
         let response = self.put_entry(&tokens.access, id, body).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{body}");
         id
     }
 
-    async fn alerts(&self, tokens: &Tokens, query: &str) -> Vec<Value> {
+    pub(crate) async fn alerts(&self, tokens: &Tokens, query: &str) -> Vec<Value> {
         let page = self.json(&tokens.access, &format!("/v1/alerts{query}")).await;
         page["items"].as_array().unwrap().clone()
     }
 
     /// The patient's only alert.
-    async fn only_alert(&self, tokens: &Tokens) -> Value {
+    pub(crate) async fn only_alert(&self, tokens: &Tokens) -> Value {
         let alerts = self.alerts(tokens, "").await;
         assert_eq!(alerts.len(), 1, "{alerts:#?}");
         alerts.into_iter().next().unwrap()
     }
 
-    async fn alert_action(&self, tokens: &Tokens, id: &str, action: &str) -> reqwest::Response {
+    pub(crate) async fn alert_action(&self, tokens: &Tokens, id: &str, action: &str) -> reqwest::Response {
         self.request(Method::POST, &format!("/v1/alerts/{id}/{action}"), Some(&tokens.access), None).await
     }
 
-    async fn sweep(&self) -> aftercare::service::alerts::AlertsReport {
+    pub(crate) async fn sweep(&self) -> aftercare::service::alerts::AlertsReport {
         self.state.sweep_alerts().await.expect("sweep")
     }
 
@@ -115,23 +115,27 @@ impl TestApp {
     }
 }
 
-async fn patient_with_device(app: &TestApp, receiver: &PushReceiver, email: &str) -> (Tokens, BrowserSubscription) {
+pub(crate) async fn patient_with_device(
+    app: &TestApp,
+    receiver: &PushReceiver,
+    email: &str,
+) -> (Tokens, BrowserSubscription) {
     let tokens = app.patient(email).await;
     let browser = receiver.subscribe();
     app.register_device(&tokens, &browser).await;
     (tokens, browser)
 }
 
-fn payload(received: &crate::push_receiver::Received) -> Value {
+pub(crate) fn payload(received: &crate::push_receiver::Received) -> Value {
     serde_json::from_str(&received.text()).expect("JSON payload")
 }
 
 /// The pushes of one notification kind a device received.
-fn pushes(receiver: &PushReceiver, device: &BrowserSubscription, kind: &str) -> Vec<Value> {
+pub(crate) fn pushes(receiver: &PushReceiver, device: &BrowserSubscription, kind: &str) -> Vec<Value> {
     receiver.received(device).iter().map(payload).filter(|p| p["kind"] == kind).collect()
 }
 
-fn rules(alerts: &[Value]) -> Vec<&str> {
+pub(crate) fn rules(alerts: &[Value]) -> Vec<&str> {
     alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect()
 }
 
@@ -292,7 +296,7 @@ on_both_backends! {
         assert_eq!(urgent.len(), 1, "one push within one dispatcher round");
         let push = &urgent[0];
         assert_eq!(push.urgency.as_deref(), Some("high"));
-        assert_eq!(push.ttl.as_deref(), Some("3600"));
+        assert_eq!(push.ttl.as_deref(), Some("172800"), "48 hours: the clinical window");
         assert!(push.vapid.is_ok(), "{:?}", push.vapid);
         let body = payload(push);
         let alert = app.only_alert(&ana).await;
@@ -341,7 +345,7 @@ on_both_backends! {
         app.round().await;
         let got = receiver.received(&tom_phone);
         assert_eq!(got.len(), 1);
-        assert_eq!((got[0].urgency.as_deref(), got[0].ttl.as_deref()), (Some("normal"), Some("86400")));
+        assert_eq!((got[0].urgency.as_deref(), got[0].ttl.as_deref()), (Some("normal"), Some("172800")));
         let body = payload(&got[0]);
         assert_eq!(body["kind"], "client_urgent_alert");
         assert_eq!(body["title"], "A client needs attention");
@@ -527,15 +531,23 @@ on_both_backends! {
         assert_eq!(pushes(&receiver, &phone, "urgent_alert").len(), 2);
 
         // The last fever (day 13) keeps the rule firing to day 19; on day 26 it has been clear
-        // for seven days, and not before.
+        // for seven days, and not before. But the patient has not logged since: silence is not
+        // recovery, so it stays.
         let ana = day(25).await;
         app.sweep().await;
         assert_eq!(app.only_alert(&ana).await["status"], "acknowledged");
         let ana = day(26).await;
-        let report = app.sweep().await;
-        assert_eq!(report.resolved, 1);
+        assert_eq!(app.sweep().await.resolved, 0, "no entries in the look-back: not enough data");
+        // Two fever-free days logged are below the three needed; the third resolves it.
+        for back in [4, 2] {
+            app.log(&ana, &entry(&(on(26 - back) - TimeDelta::hours(1)).to_rfc3339(), 2, &[])).await;
+        }
+        assert_eq!(app.only_alert(&ana).await["status"], "acknowledged", "two logged days are not enough");
+        app.log(&ana, &entry(&(on(26) - TimeDelta::hours(1)).to_rfc3339(), 2, &[])).await;
         let alert = app.only_alert(&ana).await;
         assert_eq!((alert["status"].as_str(), alert["resolution"].as_str()), (Some("resolved"), Some("auto")));
+        assert_eq!(alert["resolution_reason"], "cleared");
+        assert!(alert["resolution_note"].as_str().unwrap().contains("later entries show improvement"), "{alert}");
         assert_eq!(instant(&alert["resolved_at"]), on(26));
         // History stays; a new fever opens a new alert.
         app.log(&ana, &fever_now(&app)).await;
@@ -547,12 +559,24 @@ on_both_backends! {
     async fn deleting_the_entry_behind_an_alert_resolves_it(app) {
         app.clock.set(at("2026-11-21T11:00:00Z"));
         let ana = app.patient("ana@example.org").await;
-        let id = app.log(&ana, &entry("2026-11-21T10:00:00Z", 5, &["night_pain_not_eased_by_rest"])).await;
+        // Tingling in one leg (see a physiotherapist), not yet pushed (it waits to settle).
+        let id = app.log(&ana, &entry("2026-11-21T10:00:00Z", 5, &["tingling_left_leg"])).await;
         assert_eq!(app.only_alert(&ana).await["status"], "open");
         let response = app.request(Method::DELETE, &format!("/v1/journal/entries/{id}"), Some(&ana.access), None).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         let alert = app.only_alert(&ana).await;
         assert_eq!((alert["status"].as_str(), alert["resolution"].as_str()), (Some("resolved"), Some("auto")));
+        assert_eq!(alert["resolution_reason"], "withdrawn");
+        let inbox = app.inbox(&ana).await;
+        assert!(inbox.iter().all(|n| n["kind"] != "alert"), "its pending notification is cancelled: {inbox:?}");
+
+        // A red flag the patient has not acknowledged stays, even with its entry deleted; the
+        // patient can resolve it by hand.
+        let bob = app.patient("bob@example.org").await;
+        let id = app.log(&bob, &entry("2026-11-21T10:00:00Z", 5, &["night_pain_not_eased_by_rest"])).await;
+        let response = app.request(Method::DELETE, &format!("/v1/journal/entries/{id}"), Some(&bob.access), None).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.only_alert(&bob).await["status"], "open");
     }
 
     async fn an_alert_resolved_by_hand_comes_back_only_for_a_new_report(app) {
@@ -647,13 +671,13 @@ on_both_backends! {
                 "INSERT INTO accounts (id, email, password_hash, role, time_zone, quiet_start, quiet_end, locale, created_at, updated_at)
                  VALUES {}", rows.join(",\n"))).await;
         }
-        // Every tenth patient (n % 10 == 0) has had pain 5 every day for two weeks: `persistent`.
+        // Every tenth patient (n % 10 == 0) has had pain 5 every day for three weeks: `persistent`.
         // n % 10 == 3 has a fever today: `fever`. n % 10 == 5 last wrote 30 days ago: not even
         // looked at. Everyone else logged a mild day today: nothing fires.
         let mut rows = Vec::new();
         for (n, id) in ids.iter().enumerate() {
             let days: Vec<(i64, u8, &str)> = match n % 10 {
-                0 => (0..14).map(|back| (back, 5, "")).collect(),
+                0 => (0..21).map(|back| (back, 5, "")).collect(),
                 3 => vec![(0, 3, ",fever,")],
                 5 => vec![(30, 6, ",fever,")],
                 _ => vec![(0, 2, "")],

@@ -94,7 +94,11 @@ on_both_backends! {
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()["location"], format!("/v1/journal/entries/{id}").as_str());
         assert_eq!(response.headers()["cache-control"], "no-store");
-        let created: Value = response.json().await.unwrap();
+        let mut created: Value = response.json().await.unwrap();
+        // Tingling in one leg raises the see-a-physiotherapist alert, returned with the entry.
+        let raised = created.as_object_mut().unwrap().remove("alerts").unwrap();
+        assert_eq!((raised[0]["rule"].as_str(), raised[0]["tier"].as_str()), (Some("neurological"), Some("see_physio")), "{raised}");
+        assert!(raised[0]["advice"].as_str().unwrap().starts_with("Book an appointment"));
         assert_eq!(created["version"], 1);
         assert_eq!(created["regions"][0]["qualities"], json!(["aching", "stiffness"]));
         assert_eq!(created["notes"], "after gardening");
@@ -103,7 +107,8 @@ on_both_backends! {
         let update = json!({"recorded_at": recorded, "pain": 4, "base_version": 1});
         let response = app.put_entry(&ana.access, id, &update).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let updated: Value = response.json().await.unwrap();
+        let mut updated: Value = response.json().await.unwrap();
+        updated.as_object_mut().unwrap().remove("alerts");
         assert_eq!((updated["version"].as_i64(), updated["pain"].as_i64()), (Some(2), Some(4)));
         assert_eq!(updated["regions"], json!([]), "an update replaces the whole entry");
 
@@ -121,11 +126,17 @@ on_both_backends! {
         let ana = app.patient("ana@example.org").await;
         let id = Uuid::new_v4();
         let body = json!({"recorded_at": (app.clock_now() - TimeDelta::minutes(5)).to_rfc3339(), "pain": 5, "symptoms": ["fever"]});
-        let first: Value = app.put_entry(&ana.access, id, &body).await.json().await.unwrap();
+        let mut first: Value = app.put_entry(&ana.access, id, &body).await.json().await.unwrap();
+        // The first write raised the fever alert and says so; a replay raises nothing new.
+        let raised = first.as_object_mut().unwrap().remove("alerts").unwrap();
+        assert_eq!(raised.as_array().unwrap().len(), 1, "{raised}");
+        assert_eq!(raised[0]["rule"], "fever");
         for _ in 0..5 {
             let response = app.put_entry(&ana.access, id, &body).await;
             assert_eq!(response.status(), StatusCode::OK);
-            assert_eq!(response.json::<Value>().await.unwrap(), first, "same id and body, same result");
+            let mut replay = response.json::<Value>().await.unwrap();
+            assert_eq!(replay.as_object_mut().unwrap().remove("alerts"), Some(json!([])));
+            assert_eq!(replay, first, "same id and body, same entry");
         }
         assert_eq!(app.count("SELECT count(*) FROM journal_entries", None).await, 1);
         let (changes, _) = app.sync(&ana.access, "", 50).await;

@@ -12,6 +12,7 @@ mod cli;
 mod contract;
 mod coordination;
 mod errors;
+mod escalation;
 mod journal;
 mod notifications;
 mod openapi;

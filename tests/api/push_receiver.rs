@@ -64,6 +64,9 @@ pub struct VapidClaims {
 /// One message as the receiver saw it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The receiver's idea of now when the message arrived: with `ttl`, how long the push
+    /// service keeps it for a device that is offline.
+    pub at: DateTime<Utc>,
     pub ttl: Option<String>,
     pub urgency: Option<String>,
     pub topic: Option<String>,
@@ -229,6 +232,7 @@ async fn receive(Path(id): Path<String>, headers: &HeaderMap, body: Vec<u8>, sha
             _ => Reply::status(201),
         };
         subscriber.received.push(Received {
+            at: now,
             ttl: header("ttl"),
             urgency: header("urgency"),
             topic: header("topic"),

@@ -28,7 +28,7 @@ impl TestApp {
         self.sign_in(email).await
     }
 
-    async fn write(&self, tokens: &Tokens, body: &Value) {
+    async fn log_entry(&self, tokens: &Tokens, body: &Value) {
         let response = self.put_entry(&tokens.access, Uuid::new_v4(), body).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{body}");
     }
@@ -75,18 +75,18 @@ on_both_backends! {
         let ana = app.patient_with("ana@example.org", "en-GB", "Europe/London").await;
         // Pain 7 (below the threshold) on three days: nothing.
         for day in [15, 17, 19] {
-            app.write(&ana, &entry(day, 7, &[])).await;
+            app.log_entry(&ana, &entry(day, 7, &[])).await;
         }
         assert_eq!(app.alert_of(&ana, "severe_pain").await, None);
         // Two days of 8 (below three days): nothing.
-        app.write(&ana, &entry(16, 8, &[])).await;
-        app.write(&ana, &entry(18, 9, &[])).await;
+        app.log_entry(&ana, &entry(16, 8, &[])).await;
+        app.log_entry(&ana, &entry(18, 9, &[])).await;
         assert_eq!(app.alert_of(&ana, "severe_pain").await, None);
         // An 8 a week before today (outside the window) does not count either.
-        app.write(&ana, &entry(14, 8, &[])).await;
+        app.log_entry(&ana, &entry(14, 8, &[])).await;
         assert_eq!(app.alert_of(&ana, "severe_pain").await, None);
         // The third day at 8 (at the threshold) fires.
-        app.write(&ana, &entry(21, 8, &[])).await;
+        app.log_entry(&ana, &entry(21, 8, &[])).await;
         let alert = app.alert_of(&ana, "severe_pain").await.expect("a severe_pain alert");
         assert_eq!(alert["tier"], "see_physio");
         assert_eq!(alert["evidence"][0], json!({"kind": "days_at_or_above", "from": "2026-11-15", "to": "2026-11-21", "min_daily_max": 8, "days": 3, "logged_days": 6}));
@@ -101,7 +101,7 @@ on_both_backends! {
         // Days above the threshold (9-10 for 11 days) fire for another patient too.
         let ben = app.patient_with("ben@example.org", "en-US", "America/New_York").await;
         for day in 11..=21 {
-            app.write(&ben, &entry(day, 9 + (day % 2) as u8, &[])).await;
+            app.log_entry(&ben, &entry(day, 9 + (day % 2) as u8, &[])).await;
         }
         let alert = app.alert_of(&ben, "severe_pain").await.expect("eleven severe days");
         assert!(alert["explanation"].as_str().unwrap().contains("call emergency services on 911 now"));
@@ -125,7 +125,7 @@ on_both_backends! {
         ];
         for (i, (locale, zone, says)) in cases.into_iter().enumerate() {
             let patient = app.patient_with(&format!("p{i}@example.org"), locale, zone).await;
-            app.write(&patient, &entry(21, 6, &["saddle_numbness"])).await;
+            app.log_entry(&patient, &entry(21, 6, &["saddle_numbness"])).await;
             let alert = app.alert_of(&patient, "cauda_equina_signs").await.expect("an emergency");
             let explanation = alert["explanation"].as_str().unwrap();
             assert!(explanation.contains(says), "{locale} in {zone}: {explanation}");
@@ -136,7 +136,7 @@ on_both_backends! {
     async fn a_painful_leg_means_medical_help_today_and_emergency_services_with_breathlessness(app) {
         app.clock.set(at("2026-11-21T11:00:00Z"));
         let ana = app.patient_with("ana@example.org", "en-GB", "Europe/London").await;
-        app.write(&ana, &entry(21, 4, &["leg_swelling_redness_warmth"])).await;
+        app.log_entry(&ana, &entry(21, 4, &["leg_swelling_redness_warmth"])).await;
         let alert = app.alert_of(&ana, "leg_swelling").await.expect("an urgent alert");
         let explanation = alert["explanation"].as_str().unwrap();
         assert!(explanation.starts_with("A swollen, red, warm or painful leg on 2026-11-21."), "{explanation}");
@@ -144,7 +144,7 @@ on_both_backends! {
         assert!(alert["source"].as_str().unwrap().contains("https://www.nhs.uk/conditions/deep-vein-thrombosis/"));
         // One leg tingling is see-physio, with the safety net.
         let ben = app.patient_with("ben@example.org", "en", "Europe/Dublin").await;
-        app.write(&ben, &entry(21, 4, &["tingling_left_leg"])).await;
+        app.log_entry(&ben, &entry(21, 4, &["tingling_left_leg"])).await;
         let alert = app.alert_of(&ben, "neurological").await.expect("a neurological alert");
         assert!(alert["explanation"].as_str().unwrap().contains("symptoms in both legs, call emergency services on 112 or 999 now"));
     }
@@ -188,11 +188,11 @@ on_both_backends! {
         let ana = app.patient_with("ana@example.org", "en-GB", "Europe/London").await;
         app.save_screen(&ana, &screen("2026-11-20", &[])).await;
         // A fever 7 days ago (outside the week) does not count; 6 days ago it does.
-        app.write(&ana, &entry(14, 3, &["fever"])).await;
+        app.log_entry(&ana, &entry(14, 3, &["fever"])).await;
         let planned = json!({"kind": "swedish", "pressure": "light", "regions": ["lower_back"]});
         let result: Value = app.post("/v1/sessions/screen", Some(&ana.access), &planned).await.json().await.unwrap();
         assert_eq!(result["warnings"], json!([]));
-        app.write(&ana, &entry(15, 3, &["fever"])).await;
+        app.log_entry(&ana, &entry(15, 3, &["fever"])).await;
         let view = app.session_of_kind(&ana, "2026-11-21T09:00:00Z", "swedish").await;
         let warnings = view["warnings"].as_array().unwrap();
         assert_eq!(warnings.len(), 1, "{warnings:?}");

@@ -298,6 +298,11 @@ on_both_backends! {
         assert_eq!(step["state"], "done");
         assert_eq!(step["check_in"]["soreness"], 7);
         assert_eq!(step["check_in"]["leg_swelling_redness_warmth"], true);
+        // The swollen leg's urgent alert comes back with the answer, advice in full.
+        let raised = step["alerts"].as_array().unwrap();
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!((raised[0]["rule"].as_str(), raised[0]["tier"].as_str()), (Some("leg_swelling"), Some("urgent")));
+        assert!(raised[0]["advice"].as_str().unwrap().len() > 40, "{}", raised[0]);
         let again = json!({"soreness": 5, "leg_swelling_redness_warmth": false});
         app.request(Method::PUT, &path, Some(&ana.access), Some(&again)).await;
         let session: Value = app.json(&ana.access, &format!("/v1/sessions/{id}")).await;
@@ -523,7 +528,9 @@ on_both_backends! {
         ];
         assert_eq!(due_times(&changed), expected);
         assert_eq!(app.scheduled_aftercare(&ana).await, expected[1..], "a prompt for each pending step");
-        assert_eq!(app.json(&ana.access, &path).await, changed);
+        let mut read_back = changed.clone();
+        assert_eq!(read_back.as_object_mut().unwrap().remove("alerts"), Some(json!([])), "the change raised nothing");
+        assert_eq!(app.json(&ana.access, &path).await, read_back);
 
         // Two days on the 48-hour check-in is answered; then the kind goes back to Swedish. The
         // pending warm bath goes with the deep-tissue plan, the answered check-in stays.

@@ -57,7 +57,7 @@ pub use contact::EmergencyContact;
 pub use emergency::{both_legs, cauda_equina_signs};
 pub use finding::{Evidence, Finding, RuleId, Tier};
 pub use followup::soreness_after_massage;
-pub use lifecycle::{Acknowledged, Alert, Resolution, Resolved, Status};
+pub use lifecycle::{Acknowledged, Alert, Resolution, ResolutionReason, Resolved, Status};
 pub use neurological::neurological;
 pub use persistent::persistent;
 pub use severe::severe_pain;

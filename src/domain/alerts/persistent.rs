@@ -10,8 +10,10 @@
 //!   value is the median of its logged days' worst pain;
 //! - an improvement cancels the rule: the last week's median is below the first week's by at
 //!   least 2 points, or by at least 30% of the first week's median (`drop * 100 >= 30 * first`).
-//!   A drop of zero is never an improvement. When either week has no logged day, no improvement
-//!   can be shown and the rule fires on the other conditions alone (the explanation says so).
+//!   A drop of zero is never an improvement.
+//! - a week (first or last) with fewer than 3 logged days (`min_logged_days_per_week`) is not
+//!   enough data: the rule does not fire, and its silence is not read as recovery either (see
+//!   the lifecycle).
 
 use chrono::NaiveDate;
 
@@ -37,23 +39,23 @@ pub fn persistent(rollups: &[DailyRollup], today: NaiveDate, thresholds: &AlertT
     let last_week = Period::ending(today, WEEK);
     let in_week = |week: Period| days.iter().filter(|d| week.contains(d.date)).cloned().collect::<Vec<Day>>();
     let (first, last) = (in_week(first_week), in_week(last_week));
+    // A week with too few logged days is not enough data: an empty last week is not "pain
+    // unchanged", and one logged day is not a median.
+    let min_days = t.min_logged_days_per_week as usize;
+    if first.len() < min_days || last.len() < min_days {
+        return None;
+    }
     let (first_median, last_median) = (median_x2(&first), median_x2(&last));
-    if let (Some(first_x2), Some(last_x2)) = (first_median, last_median)
-        && improved(first_x2, last_x2, t)
-    {
+    let (Some(first_x2), Some(last_x2)) = (first_median, last_median) else { return None };
+    if improved(first_x2, last_x2, t) {
         return None;
     }
 
-    let not_improving = match (first_median, last_median) {
-        (Some(first_x2), Some(last_x2)) => format!(
-            "the median worst pain was {} in the first week and {} in the last week",
-            text::half_points(first_x2),
-            text::half_points(last_x2)
-        ),
-        (None, Some(_)) => "no days were logged in the first week, so no improvement can be shown".to_owned(),
-        (Some(_), None) => "no days were logged in the last week, so no improvement can be shown".to_owned(),
-        (None, None) => "no days were logged in the first or the last week, so no improvement can be shown".to_owned(),
-    };
+    let not_improving = format!(
+        "the median worst pain was {} in the first week and {} in the last week",
+        text::half_points(first_x2),
+        text::half_points(last_x2)
+    );
     let what = format!(
         "pain at {} or more on {count} of {logged} logged days ({}%) in the last {}, and not improving: {not_improving}.",
         t.persistent_min_daily_max,
@@ -239,34 +241,48 @@ mod tests {
     }
 
     #[test]
-    fn without_a_logged_first_week_no_improvement_can_be_shown() {
-        // Two weeks of logging only (today-13..=today): 8 then 4, a big drop, but the window's
-        // first week (2026-11-01..=07) has nothing to compare with.
-        let rollups: Vec<DailyRollup> = (0..=13).map(|n| day(ago(n), if n >= 7 { 8 } else { 4 })).collect();
-        let finding = persistent(&rollups, today(), &t()).unwrap();
-        assert!(
-            finding.explanation.contains(
-                "on 14 of 14 logged days (100%) in the last 3 weeks, and not improving: no days were logged in the \
-                 first week, so no improvement can be shown."
-            ),
-            "{}",
-            finding.explanation
-        );
+    fn a_first_week_with_too_few_logged_days_is_not_enough_data() {
+        // Two weeks of logging only (today-13..=today) at pain 6: 14 logged days, all at 4 or
+        // more, but the window's first week (2026-11-01..=07) has nothing to compare with.
+        let rollups: Vec<DailyRollup> = (0..=13).map(|n| day(ago(n), 6)).collect();
+        assert!(persistent(&rollups, today(), &t()).is_none());
+        // Two logged days in the first week (below 3): still not enough.
+        let mut two = rollups.clone();
+        two.extend([day(ago(20), 6), day(ago(19), 6)]);
+        assert!(persistent(&two, today(), &t()).is_none());
+        // Three (the threshold): the rule can fire.
+        let mut three = two.clone();
+        three.push(day(ago(18), 6));
+        let finding = persistent(&three, today(), &t()).unwrap();
         assert_eq!(
             finding.evidence[1],
-            Evidence::MedianDailyMax { from: date("2026-11-01"), to: date("2026-11-07"), logged_days: 0, median: None }
+            Evidence::MedianDailyMax {
+                from: date("2026-11-01"),
+                to: date("2026-11-07"),
+                logged_days: 3,
+                median: Some(6.0)
+            }
         );
-        // A single logged day in the first week is enough to compare: 8 against 4 is better.
-        let mut compared = rollups.clone();
-        compared.push(day(ago(20), 8));
-        assert!(persistent(&compared, today(), &t()).is_none());
+        // Four (above) too.
+        let mut four = three.clone();
+        four.push(day(ago(17), 6));
+        assert!(persistent(&four, today(), &t()).is_some());
+        // The minimum follows the setting.
+        let two_suffice = AlertThresholds { min_logged_days_per_week: 2, ..t() };
+        assert!(persistent(&two, today(), &two_suffice).is_some());
     }
 
     #[test]
-    fn without_a_logged_last_week_no_improvement_can_be_shown() {
+    fn an_empty_or_thin_last_week_is_not_enough_data() {
+        // The patient stopped logging a week ago with pain unchanged: no finding either way.
         let rollups: Vec<DailyRollup> = (7..=20).map(|n| day(ago(n), 6)).collect();
-        let finding = persistent(&rollups, today(), &t()).unwrap();
-        assert!(finding.explanation.contains("no days were logged in the last week"), "{}", finding.explanation);
+        assert!(persistent(&rollups, today(), &t()).is_none());
+        let mut two = rollups.clone();
+        two.extend([day(ago(3), 6), day(ago(1), 6)]);
+        assert!(persistent(&two, today(), &t()).is_none(), "two logged days are below three");
+        let mut three = two.clone();
+        three.push(day(ago(0), 6));
+        assert!(persistent(&three, today(), &t()).is_some(), "three are enough");
     }
 
     #[test]
@@ -286,8 +302,10 @@ mod tests {
     fn configurable_window() {
         // A 28-day window starts on 2026-10-25: its first week has no logged day.
         let t = AlertThresholds { persistent_window_days: 28, ..t() };
-        let finding = persistent(&eighteen_days(5, 5), today(), &t).unwrap();
+        assert!(persistent(&eighteen_days(5, 5), today(), &t).is_none());
+        let mut longer = eighteen_days(5, 5);
+        longer.extend([day(ago(27), 5), day(ago(25), 5), day(ago(23), 5)]);
+        let finding = persistent(&longer, today(), &t).unwrap();
         assert!(finding.explanation.contains("in the last 4 weeks"));
-        assert!(finding.explanation.contains("no days were logged in the first week"));
     }
 }

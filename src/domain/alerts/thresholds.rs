@@ -57,6 +57,16 @@ pub struct AlertThresholds {
     /// An unacknowledged alert is notified again at most once per this many days
     /// (carried for the alert lifecycle; the rules do not use it).
     pub renotify_cooldown_days: u32,
+
+    /// A week (7 calendar days) with fewer logged days than this is "not enough data" for the
+    /// pain-trend rules (`persistent`, `worsening`): it neither fires them nor shows that their
+    /// condition has cleared. Report rules need this many logged days in their look-back before
+    /// their silence counts as clear.
+    pub min_logged_days_per_week: u32,
+    /// The hours between the repeats of an emergency alert to a patient who has not acknowledged
+    /// it: after the first notification the next comes this many hours later, and so on; the last
+    /// value repeats until the patient acknowledges it or it is resolved.
+    pub emergency_repeat_hours: Vec<u32>,
 }
 
 impl Default for AlertThresholds {
@@ -79,6 +89,8 @@ impl Default for AlertThresholds {
             followup_soreness_above_pain_before: 2,
             auto_resolve_clear_days: 7,
             renotify_cooldown_days: 7,
+            min_logged_days_per_week: 3,
+            emergency_repeat_hours: vec![1, 4, 12],
         }
     }
 }
@@ -111,6 +123,15 @@ impl AlertThresholds {
         check("followup_soreness_above_pain_before", self.followup_soreness_above_pain_before.into(), 1, 10);
         check("auto_resolve_clear_days", self.auto_resolve_clear_days, 1, YEAR);
         check("renotify_cooldown_days", self.renotify_cooldown_days, 1, YEAR);
+        check("min_logged_days_per_week", self.min_logged_days_per_week, 1, 7);
+        if self.emergency_repeat_hours.is_empty() || self.emergency_repeat_hours.iter().any(|h| *h == 0 || *h > 24 * 7)
+        {
+            errors.add(
+                "emergency_repeat_hours",
+                "out_of_range",
+                "must list at least one interval, each from 1 to 168 hours",
+            );
+        }
         errors.finish(|| ())
     }
 }
@@ -132,6 +153,7 @@ mod tests {
         );
         assert_eq!((t.severe_window_days, t.severe_min_days, t.severe_min_daily_max), (7, 3, 8));
         assert_eq!((t.symptom_lookback_days, t.auto_resolve_clear_days, t.renotify_cooldown_days), (7, 7, 7));
+        assert_eq!((t.min_logged_days_per_week, t.emergency_repeat_hours.as_slice()), (3, &[1, 4, 12][..]));
         assert!(t.validate().is_ok());
     }
 
@@ -157,6 +179,8 @@ mod tests {
             persistent_min_logged_days: 14,
             persistent_min_share_percent: 101,
             followup_min_soreness: 11,
+            min_logged_days_per_week: 8,
+            emergency_repeat_hours: vec![1, 0],
             ..AlertThresholds::default()
         };
         let errors = t.validate().unwrap_err();
@@ -169,6 +193,8 @@ mod tests {
                 "persistent_min_logged_days",
                 "persistent_min_share_percent",
                 "followup_min_soreness",
+                "min_logged_days_per_week",
+                "emergency_repeat_hours",
             ]
         );
     }

@@ -18,7 +18,7 @@ pub fn worsening(rollups: &[DailyRollup], today: NaiveDate, thresholds: &AlertTh
     let last_week = Period::ending(today, WEEK);
     let previous_week = last_week.preceding(WEEK);
     let (last, previous) = (logged_days(rollups, last_week), logged_days(rollups, previous_week));
-    let min_days = t.worsening_min_logged_days_per_week as usize;
+    let min_days = t.worsening_min_logged_days_per_week.max(t.min_logged_days_per_week) as usize;
     if last.len() < min_days || previous.len() < min_days {
         return None;
     }

@@ -14,21 +14,36 @@ macro_rules! alert_repo {
                 .try_get::<Option<Ts>, _>("acknowledged_at")?
                 .map(|at| -> $crate::store::StoreResult<Acknowledged> { Ok(Acknowledged { at: at.0, by: row.try_get("acknowledged_by")? }) })
                 .transpose()?;
+            let reason = row
+                .try_get::<Option<String>, _>("resolved_reason")?
+                .map(|r| $crate::domain::alerts::ResolutionReason::parse(&r).ok_or_else(|| corrupt("resolved_reason")))
+                .transpose()?;
             let resolved = match (row.try_get::<Option<Ts>, _>("resolved_at")?, row.try_get::<Option<String>, _>("resolved_how")?) {
                 (Some(at), Some(how)) => Some(Resolved {
                     at: at.0,
                     how: Resolution::parse(&how).ok_or_else(|| corrupt("resolved_how"))?,
                     by: row.try_get("resolved_by")?,
+                    reason,
                 }),
                 (None, None) => None,
                 _ => return Err(corrupt("resolved_at")),
             };
+            let evidence = $crate::store::codec::decode_evidence(&evidence)?;
+            let count = u32::try_from(count).map_err(|_| corrupt("notification_count"))?;
+            // Alerts notified before the facts were kept told of their evidence as it was.
+            let notified_facts = match row.try_get::<Option<String>, _>("notified_facts")? {
+                Some(text) => serde_json::from_str(&text).map_err(|_| corrupt("notified_facts"))?,
+                None if count > 0 => $crate::domain::alerts::lifecycle::facts(&evidence),
+                None => Vec::new(),
+            };
+            let acks: String = row.try_get("therapist_acknowledgements")?;
+            let therapist_acknowledgements = decode_acknowledgements(&acks).ok_or_else(|| corrupt("therapist_acknowledgements"))?;
             Ok(Alert {
                 id: row.try_get("id")?,
                 patient_id: row.try_get("patient_id")?,
                 rule: RuleId::parse(&rule).ok_or_else(|| corrupt("rule"))?,
                 tier: Tier::parse(&tier).ok_or_else(|| corrupt("tier"))?,
-                evidence: $crate::store::codec::decode_evidence(&evidence)?,
+                evidence,
                 explanation: row.try_get("explanation")?,
                 source: row.try_get("source")?,
                 opened_at: row.try_get::<Ts, _>("opened_at")?.0,
@@ -36,8 +51,28 @@ macro_rules! alert_repo {
                 acknowledged,
                 resolved,
                 notified_at: row.try_get::<Option<Ts>, _>("notified_at")?.map(|t| t.0),
-                notification_count: u32::try_from(count).map_err(|_| corrupt("notification_count"))?,
+                notification_count: count,
+                notified_facts,
+                therapist_acknowledgements,
             })
+        }
+
+        /// Therapists' acknowledgements as stored: `[{"by": <id>, "at": <instant>}]`.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct StoredAcknowledgement {
+            by: uuid::Uuid,
+            at: chrono::DateTime<chrono::Utc>,
+        }
+
+        fn decode_acknowledgements(text: &str) -> Option<Vec<$crate::domain::alerts::Acknowledged>> {
+            let stored: Vec<StoredAcknowledgement> = serde_json::from_str(text).ok()?;
+            Some(stored.into_iter().map(|a| $crate::domain::alerts::Acknowledged { at: a.at, by: Some(a.by) }).collect())
+        }
+
+        fn encode_acknowledgements(acks: &[$crate::domain::alerts::Acknowledged]) -> String {
+            let stored: Vec<StoredAcknowledgement> =
+                acks.iter().filter_map(|a| Some(StoredAcknowledgement { by: a.by?, at: a.at })).collect();
+            serde_json::to_string(&stored).expect("acknowledgements serialise")
         }
 
         /// One of the patient's alerts, read on `conn` (so a write on the same transaction shows).
@@ -178,7 +213,7 @@ macro_rules! alert_repo {
             async fn record_alert_evaluation(
                 &self,
                 upserts: &[$crate::store::AlertUpsert],
-                resolve: &[(uuid::Uuid, chrono::DateTime<chrono::Utc>)],
+                resolve: &[$crate::domain::alerts::lifecycle::AutoResolve],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<$crate::store::RecordedEvaluation> {
                 use $crate::store::types::Ts;
@@ -190,18 +225,35 @@ macro_rules! alert_repo {
                 }
                 let now = Ts::from(now);
                 let mut tx = self.begin_write().await?;
-                for (id, last_seen_at) in resolve {
+                for resolution in resolve {
                     // Unchanged since it was read: an evaluation that found it firing since wins.
-                    recorded.resolved += sqlx::query(
-                        "UPDATE alerts SET resolved_at = $2, resolved_how = 'auto'
+                    let resolved = sqlx::query(
+                        "UPDATE alerts SET resolved_at = $2, resolved_how = 'auto', resolved_reason = $4
                          WHERE id = $1 AND resolved_at IS NULL AND last_seen_at = $3",
                     )
-                    .bind(*id)
+                    .bind(resolution.id)
                     .bind(now)
-                    .bind(Ts::from(*last_seen_at))
+                    .bind(Ts::from(resolution.last_seen_at))
+                    .bind(resolution.reason.as_str())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                    recorded.resolved += resolved;
+                    if resolved > 0 && resolution.reason == $crate::domain::alerts::ResolutionReason::Withdrawn {
+                        // Its notifications still waiting (for the settling delay or quiet hours)
+                        // never go out: the patient's and every therapist's copy.
+                        let key = format!("alert:{}:", resolution.id);
+                        sqlx::query(
+                            "UPDATE notifications SET state = 'cancelled'
+                             WHERE state = 'scheduled' AND substr(dedupe_key, 1, length($2)) = $2
+                               AND (account_id = (SELECT patient_id FROM alerts WHERE id = $1)
+                                    OR about_patient_id = (SELECT patient_id FROM alerts WHERE id = $1))",
+                        )
+                        .bind(resolution.id)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 // One order for every writer, so concurrent evaluations lock rows alike.
                 let mut upserts: Vec<&$crate::store::AlertUpsert> = upserts.iter().collect();
@@ -248,15 +300,18 @@ macro_rules! alert_repo {
                 id: uuid::Uuid,
                 number: u32,
                 at: chrono::DateTime<chrono::Utc>,
+                facts: &[String],
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::types::Ts;
                 let result = sqlx::query(
-                    "UPDATE alerts SET notification_count = $2, notified_at = $3 WHERE id = $1 AND notification_count = $4",
+                    "UPDATE alerts SET notification_count = $2, notified_at = $3, notified_facts = $5
+                     WHERE id = $1 AND notification_count = $4",
                 )
                 .bind(id)
                 .bind(i64::from(number))
                 .bind(Ts::from(at))
                 .bind(i64::from(number) - 1)
+                .bind(serde_json::to_string(facts).expect("facts serialise"))
                 .execute(&self.pool)
                 .await?;
                 Ok(result.rows_affected() > 0)
@@ -328,6 +383,50 @@ macro_rules! alert_repo {
                 .execute(conn.conn())
                 .await?;
                 // Read back on the same connection: the answer is what this write left.
+                let alert = alert_on(conn.conn(), patient_id, id).await?;
+                conn.finish().await?;
+                Ok(alert)
+            }
+
+            async fn acknowledge_alert_as_therapist(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                by: uuid::Uuid,
+                now: chrono::DateTime<chrono::Utc>,
+                audit: Option<&$crate::store::AccessRecord>,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
+                let mut conn = self.audited(audit).await?;
+                // Compare-and-set on the list as read, so two therapists acknowledging at once
+                // both stay on it.
+                for _ in 0..8 {
+                    let Some(alert) = alert_on(conn.conn(), patient_id, id).await? else { break };
+                    if alert.resolved.is_some() || alert.therapist_acknowledgements.iter().any(|a| a.by == Some(by)) {
+                        break;
+                    }
+                    let row: Option<(String,)> =
+                        sqlx::query_as("SELECT therapist_acknowledgements FROM alerts WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(conn.conn())
+                            .await?;
+                    let Some((before,)) = row else { break };
+                    let mut acks = alert.therapist_acknowledgements;
+                    acks.push($crate::domain::alerts::Acknowledged { at: now, by: Some(by) });
+                    let written = sqlx::query(
+                        "UPDATE alerts SET therapist_acknowledgements = $3
+                         WHERE id = $1 AND patient_id = $2 AND resolved_at IS NULL AND therapist_acknowledgements = $4",
+                    )
+                    .bind(id)
+                    .bind(patient_id)
+                    .bind(encode_acknowledgements(&acks))
+                    .bind(before)
+                    .execute(conn.conn())
+                    .await?
+                    .rows_affected();
+                    if written > 0 {
+                        break;
+                    }
+                }
                 let alert = alert_on(conn.conn(), patient_id, id).await?;
                 conn.finish().await?;
                 Ok(alert)
