@@ -183,7 +183,8 @@ async fn users(base: &str, count: usize, prefix: &str, out: &str) {
             let client = client.clone();
             async move {
                 let email = format!("{prefix}{n}@example.org");
-                let account = json!({"email": email, "password": PASSWORD, "role": "patient", "time_zone": "Europe/Berlin"});
+                let account =
+                    json!({"email": email, "password": PASSWORD, "role": "patient", "time_zone": "Europe/Berlin"});
                 post(&client, format!("{base}/v1/accounts"), account, None).await;
                 let grant = json!({"grant_type": "password", "email": email, "password": PASSWORD});
                 let tokens = post(&client, format!("{base}/v1/auth/token"), grant, None).await;
@@ -404,9 +405,10 @@ async fn plan(db: &str, patients: usize) {
     seed_patients(&store, patients, "plan", now).await;
     let seed_seconds = seeding.elapsed().as_secs_f64();
     store.close().await;
-    let app = Application::build_with_clock(settings(db, &keys.private_key_base64url()), Arc::new(ManualClock::new(now)))
-        .await
-        .expect("app");
+    let app =
+        Application::build_with_clock(settings(db, &keys.private_key_base64url()), Arc::new(ManualClock::new(now)))
+            .await
+            .expect("app");
     let state = app.state().clone();
     let started = Instant::now();
     let planned = state.plan_all_reminders().await.expect("planning");

@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use argon2::password_hash::{Output, PasswordHash, ParamsString, SaltString, rand_core::OsRng};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -173,7 +173,9 @@ mod tests {
         // And ours verify with the crate's own verifier.
         let ours = h.hash("correct horse battery").await.unwrap();
         use argon2::password_hash::PasswordVerifier as _;
-        assert!(Argon2::default().verify_password(b"correct horse battery", &PasswordHash::new(&ours).unwrap()).is_ok());
+        assert!(
+            Argon2::default().verify_password(b"correct horse battery", &PasswordHash::new(&ours).unwrap()).is_ok()
+        );
     }
 
     #[tokio::test]
