@@ -184,69 +184,80 @@ impl AppState {
         .await
     }
 
-    /// Plans the next reminders of every patient, in batches; returns how many patients were planned.
+    /// Plans the next reminders of every patient, a batch of patients at a time: one read of
+    /// the batch, one upsert of all its reminders, one cancellation per kind turned off, so the
+    /// work per patient stays the same however many there are. Returns how many patients were
+    /// planned.
     pub async fn plan_all_reminders(&self) -> Result<u64> {
         let mut after = Uuid::nil();
-        let mut created = 0;
+        let mut planned = 0;
         loop {
             let targets = self.store.reminder_targets(after, PLAN_BATCH).await?;
-            let Some(last) = targets.last() else { return Ok(created) };
+            let Some(last) = targets.last() else { return Ok(planned) };
             after = last.account_id;
-            for target in &targets {
-                match self.plan_target(target).await {
-                    Ok(()) => created += 1,
-                    Err(error) => tracing::warn!(%error, "planning reminders failed for one patient"),
-                }
-            }
+            self.plan_targets(&targets).await?;
+            planned += targets.len() as u64;
             if targets.len() < PLAN_BATCH as usize {
-                return Ok(created);
+                return Ok(planned);
             }
         }
     }
 
     async fn plan_target(&self, target: &ReminderTarget) -> Result<()> {
+        self.plan_targets(std::slice::from_ref(target)).await
+    }
+
+    async fn plan_targets(&self, targets: &[ReminderTarget]) -> Result<()> {
         let now = self.clock.now();
-        let settings = target.settings;
-        if settings.daily_enabled {
-            for reminder in next_daily(now, target.time_zone, target.quiet_hours, settings.daily_time) {
-                self.notify(
-                    Notice {
+        let mut reminders = Vec::with_capacity(targets.len() * 3);
+        let (mut daily_off, mut weekly_off) = (Vec::new(), Vec::new());
+        for target in targets {
+            let settings = target.settings;
+            if settings.daily_enabled {
+                for reminder in next_daily(now, target.time_zone, target.quiet_hours, settings.daily_time) {
+                    let notice = Notice {
                         account_id: target.account_id,
                         kind: Kind::DailyReminder,
                         dedupe_key: format!("daily:{}", reminder.date),
                         link: format!("/journal/new?date={}", reminder.date),
                         due_at: reminder.due_at,
                         subject_date: Some(reminder.date),
-                    },
-                    true,
-                )
-                .await?;
+                    };
+                    reminders.push(notice.into_notification(now));
+                }
+            } else {
+                daily_off.push(target.account_id);
             }
-        } else {
-            self.store.cancel_scheduled(target.account_id, "daily:").await?;
-        }
-        if settings.weekly_peg_enabled {
-            let reminder = next_weekly(
-                now,
-                target.time_zone,
-                target.quiet_hours,
-                settings.weekly_peg_weekday,
-                settings.weekly_peg_time,
-            );
-            self.notify(
-                Notice {
+            if settings.weekly_peg_enabled {
+                let reminder = next_weekly(
+                    now,
+                    target.time_zone,
+                    target.quiet_hours,
+                    settings.weekly_peg_weekday,
+                    settings.weekly_peg_time,
+                );
+                let notice = Notice {
                     account_id: target.account_id,
                     kind: Kind::WeeklyPeg,
                     dedupe_key: format!("weekly_peg:{}", reminder.date),
                     link: "/questionnaires/peg".into(),
                     due_at: reminder.due_at,
                     subject_date: Some(reminder.date),
-                },
-                true,
-            )
-            .await?;
-        } else {
-            self.store.cancel_scheduled(target.account_id, "weekly_peg:").await?;
+                };
+                reminders.push(notice.into_notification(now));
+            } else {
+                weekly_off.push(target.account_id);
+            }
+        }
+        self.store.schedule_many(&reminders, true).await?;
+        if !daily_off.is_empty() {
+            self.store.cancel_scheduled_of(&daily_off, "daily:").await?;
+        }
+        if !weekly_off.is_empty() {
+            self.store.cancel_scheduled_of(&weekly_off, "weekly_peg:").await?;
+        }
+        if let Some(first) = reminders.iter().map(|n| n.due_at).min() {
+            self.wake_dispatcher_if_due(first);
         }
         Ok(())
     }

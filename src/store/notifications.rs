@@ -151,6 +151,11 @@ pub trait NotificationRepo {
     async fn schedule(&self, notification: &NewNotification, reschedule: bool) -> StoreResult<bool>;
     /// Cancels scheduled notifications of an account whose dedupe key starts with `prefix`.
     async fn cancel_scheduled(&self, account_id: Uuid, prefix: &str) -> StoreResult<u64>;
+    /// [`NotificationRepo::schedule`] for many notifications, a few hundred to a statement; how
+    /// many rows were created or moved (a reschedule to the same time and text moves nothing).
+    async fn schedule_many(&self, notifications: &[NewNotification], reschedule: bool) -> StoreResult<u64>;
+    /// [`NotificationRepo::cancel_scheduled`] for many accounts at once.
+    async fn cancel_scheduled_of(&self, account_ids: &[Uuid], prefix: &str) -> StoreResult<u64>;
     /// Newest first (by due time), cancelled ones left out.
     async fn inbox(
         &self,

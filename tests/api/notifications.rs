@@ -619,6 +619,51 @@ on_both_backends! {
         assert_eq!(next.len(), 1);
         assert_eq!(next[0]["due_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), "2026-04-05T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
     }
+
+    async fn planning_more_patients_than_a_batch_plans_each_once(app) with MANUAL {
+        use aftercare::domain::{Account, Email, Locale, QuietHours, Role, TimeZone};
+        use aftercare::store::NewAccount;
+        app.clock.set("2026-03-10T12:00:00Z".parse().unwrap());
+        let now = app.clock_now();
+        // Straight to the store: 520 sign-ups over HTTP would only test the password hasher.
+        let mut ids = Vec::new();
+        for i in 0..520u32 {
+            let account = Account {
+                id: Uuid::now_v7(),
+                email: Email::parse(&format!("p{i}@example.org")).unwrap(),
+                role: Role::Patient,
+                discipline: None,
+                display_name: None,
+                time_zone: TimeZone::parse(if i % 2 == 0 { "Europe/Berlin" } else { "America/New_York" }).unwrap(),
+                quiet_hours: QuietHours::default(),
+                locale: Locale::default(),
+                created_at: now,
+                updated_at: now,
+            };
+            ids.push(account.id);
+            app.state.store.create_account(&NewAccount { account, password_hash: "unused".into() }).await.unwrap();
+        }
+        assert_eq!(app.state.plan_all_reminders().await.unwrap(), 520);
+        let planned = |id: Uuid| {
+            let store = app.state.store.clone();
+            async move {
+                let inbox = store.inbox(id, None, 50).await.unwrap();
+                inbox.iter().filter(|n| n.kind == Kind::DailyReminder).map(|n| n.due_at).collect::<Vec<_>>()
+            }
+        };
+        // Tonight at 20:00 local, whichever batch the patient fell into.
+        let berlin = planned(ids[0]).await;
+        assert!(berlin.contains(&"2026-03-10T19:00:00Z".parse().unwrap()), "{berlin:?}");
+        let new_york = planned(ids[519]).await;
+        assert!(new_york.contains(&"2026-03-11T00:00:00Z".parse().unwrap()), "{new_york:?}");
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(planned(*id).await, if i % 2 == 0 { berlin.clone() } else { new_york.clone() }, "patient {i}");
+        }
+        // A second pass changes nothing and duplicates nothing.
+        assert_eq!(app.state.plan_all_reminders().await.unwrap(), 520);
+        assert_eq!(planned(ids[0]).await, berlin);
+        assert_eq!(planned(ids[519]).await, new_york);
+    }
 }
 
 /// The value of the sample `name{labels}` (labels in any order) in a Prometheus text page; 0

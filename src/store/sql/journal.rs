@@ -64,6 +64,78 @@ macro_rules! journal_repo {
         }
 
         impl $store {
+            /// The common write, a new entry, in as few round trips as the database allows:
+            /// PostgreSQL takes the change number and inserts in one statement (its own
+            /// transaction); SQLite, which has no writing CTEs, in two statements under one short
+            /// write lock. The head moves only while no entry has the id, so a replay or an
+            /// update leaves no gap in the change numbers. None when the id is taken: the caller
+            /// goes the long way.
+            async fn try_create_entry(
+                &self,
+                patient_id: uuid::Uuid,
+                id: uuid::Uuid,
+                content: &$crate::domain::journal::EntryContent,
+                local_date: chrono::NaiveDate,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::journal::Entry>> {
+                use $crate::store::types::Ts;
+                use $crate::store::codec;
+                macro_rules! bind_entry {
+                    ($query:expr) => {
+                        $query
+                            .bind(id)
+                            .bind(patient_id)
+                            .bind(Ts::from(content.recorded_at))
+                            .bind(local_date)
+                            .bind(i16::from(content.pain.value()))
+                            .bind(codec::encode_symptoms(&content.symptoms))
+                            .bind(codec::encode_content(content))
+                            .bind(Ts::from(now))
+                    };
+                }
+                let row = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                    bind_entry!(sqlx::query(
+                        "WITH head AS (
+                             INSERT INTO journal_heads (patient_id, last_seq)
+                             SELECT $2, 1 WHERE NOT EXISTS (SELECT 1 FROM journal_entries WHERE id = $1)
+                             ON CONFLICT (patient_id) DO UPDATE SET last_seq = journal_heads.last_seq + 1
+                             RETURNING last_seq)
+                         INSERT INTO journal_entries (id, patient_id, recorded_at, local_date, pain, symptoms, content,
+                                                      version, change_seq, deleted, created_at, updated_at)
+                         SELECT $1, $2, $3, $4, $5, $6, $7, 1, head.last_seq, FALSE, $8, $8 FROM head WHERE TRUE
+                         ON CONFLICT (id) DO NOTHING
+                         RETURNING *",
+                    ))
+                    .fetch_optional(&self.pool)
+                    .await?
+                } else {
+                    let mut tx = self.begin_write().await?;
+                    let head: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO journal_heads (patient_id, last_seq)
+                         SELECT $2, 1 WHERE NOT EXISTS (SELECT 1 FROM journal_entries WHERE id = $1)
+                         ON CONFLICT (patient_id) DO UPDATE SET last_seq = journal_heads.last_seq + 1
+                         RETURNING last_seq",
+                    )
+                    .bind(id)
+                    .bind(patient_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(seq) = head else { return Ok(None) };
+                    let row = bind_entry!(sqlx::query(
+                        "INSERT INTO journal_entries (id, patient_id, recorded_at, local_date, pain, symptoms, content,
+                                                      version, change_seq, deleted, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $9, FALSE, $8, $8)
+                         RETURNING *",
+                    ))
+                    .bind(seq)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Some(row)
+                };
+                row.map(|row| live_entry(&row)).transpose()
+            }
+
             async fn try_write_entry(
                 &self,
                 patient_id: uuid::Uuid,
@@ -75,6 +147,11 @@ macro_rules! journal_repo {
             ) -> $crate::store::StoreResult<$crate::store::EntryWrite> {
                 use $crate::store::types::Ts;
                 use $crate::store::{EntryState, EntryWrite, codec};
+                if base_version.is_none()
+                    && let Some(entry) = self.try_create_entry(patient_id, id, content, local_date, now).await?
+                {
+                    return Ok(EntryWrite::Created(entry));
+                }
                 let mut tx = self.begin_write().await?;
                 let existing = sqlx::query(concat!("SELECT * FROM journal_entries WHERE id = $1", $for_update))
                     .bind(id)

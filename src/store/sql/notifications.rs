@@ -64,6 +64,72 @@ macro_rules! notification_repo {
                 .rows_affected())
             }
 
+            async fn schedule_many(
+                &self,
+                notifications: &[$crate::store::NewNotification],
+                reschedule: bool,
+            ) -> $crate::store::StoreResult<u64> {
+                use $crate::store::types::Ts;
+                // 15 parameters a row stays far below both databases' limit on parameters.
+                const CHUNK: usize = 500;
+                let mut changed = 0;
+                for chunk in notifications.chunks(CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency,
+                                                    topic, due_at, subject_date, state, created_at, about_patient_id) ",
+                    );
+                    insert.push_values(chunk, |mut row, n| {
+                        row.push_bind(n.id)
+                            .push_bind(n.account_id)
+                            .push_bind(n.dedupe_key.clone())
+                            .push_bind(n.kind.as_str())
+                            .push_bind(n.title.clone())
+                            .push_bind(n.body.clone())
+                            .push_bind(n.link.clone())
+                            .push_bind(i64::try_from(n.ttl.as_secs()).unwrap_or(i64::MAX))
+                            .push_bind(n.urgency.as_str())
+                            .push_bind(n.topic.clone())
+                            .push_bind(Ts::from(n.due_at))
+                            .push_bind(n.subject_date)
+                            .push("'scheduled'")
+                            .push_bind(Ts::from(n.created_at))
+                            .push_bind(n.about_patient_id);
+                    });
+                    insert.push(if reschedule {
+                        // Only rows whose time or text moved are touched, so a steady-state pass
+                        // writes next to nothing.
+                        " ON CONFLICT (account_id, dedupe_key) DO UPDATE
+                            SET due_at = excluded.due_at, title = excluded.title, body = excluded.body, link = excluded.link,
+                                ttl_seconds = excluded.ttl_seconds, urgency = excluded.urgency
+                            WHERE notifications.state = 'scheduled'
+                              AND (notifications.due_at <> excluded.due_at OR notifications.title <> excluded.title
+                                   OR notifications.body <> excluded.body OR notifications.link <> excluded.link
+                                   OR notifications.ttl_seconds <> excluded.ttl_seconds
+                                   OR notifications.urgency <> excluded.urgency)"
+                    } else {
+                        " ON CONFLICT (account_id, dedupe_key) DO NOTHING"
+                    });
+                    changed += insert.build().execute(&self.pool).await?.rows_affected();
+                }
+                Ok(changed)
+            }
+
+            async fn cancel_scheduled_of(&self, account_ids: &[uuid::Uuid], prefix: &str) -> $crate::store::StoreResult<u64> {
+                const CHUNK: usize = 500;
+                let mut cancelled = 0;
+                for chunk in account_ids.chunks(CHUNK) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE notifications SET state = 'cancelled' WHERE state = 'scheduled' AND substr(dedupe_key, 1, length(");
+                    update.push_bind(prefix.to_owned()).push(")) = ").push_bind(prefix.to_owned()).push(" AND account_id IN (");
+                    let mut ids = update.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
+                    }
+                    update.push(")");
+                    cancelled += update.build().execute(&self.pool).await?.rows_affected();
+                }
+                Ok(cancelled)
+            }
+
             async fn inbox(
                 &self,
                 account_id: uuid::Uuid,

@@ -1,0 +1,440 @@
+//! The Rust side of `bench/run`: seeding, the anchors that need our own code (a plain sqlx insert
+//! loop on SQLite, a bare `PushSender` loop), and the figures measured inside the library (the
+//! reminder planner). Every subcommand prints one line of `key=value` pairs for the script.
+//! Nothing here is a test; nothing asserts a time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aftercare::clock::ManualClock;
+use aftercare::config::Settings;
+use aftercare::domain::journal::{EntryContent, Score};
+use aftercare::domain::notifications::{Kind, Urgency};
+use aftercare::domain::{Account, Email, Locale, QuietHours, Role, TimeZone};
+use aftercare::push::{PushMessage, PushSender, Subscription, VapidKeys};
+use aftercare::startup::Application;
+use aftercare::store::types::Ts;
+use aftercare::store::{NewAccount, NewNotification, NewSubscription, PoolOptions, SqliteStore, Store};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Parser, Subcommand};
+use figment::providers::Serialized;
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery";
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Registers `count` patients through the API and signs each in, all at once; writes
+    /// `email token` lines to `out`.
+    Users {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        prefix: String,
+        #[arg(long)]
+        out: String,
+    },
+    /// Writes `days` days of three entries a day through the API for one patient.
+    Fill {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+    /// Creates `count` patients, each with one push subscription at `endpoint`/n and one
+    /// notification due now, straight through the store.
+    SeedPush {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        vapid_private_key: String,
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        count: usize,
+    },
+    /// Waits until `count` deliveries are sent (or failed for good); prints the time taken.
+    WaitSent {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        count: i64,
+        #[arg(long, default_value_t = 600)]
+        timeout_seconds: u64,
+    },
+    /// The SQLite anchor: the journal's INSERT in a plain sqlx loop, `connections` at once.
+    SqliteInserts {
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// The push anchor: a bare loop over `PushSender`, `concurrency` sends at once.
+    PushLoop {
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// Seeds `patients` patients and times two passes of reminder planning.
+    Plan {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        patients: usize,
+    },
+}
+
+/// A browser's subscription keys: a P-256 public key and a 16-byte secret.
+fn browser_keys() -> (String, String) {
+    let secret = p256::SecretKey::random(&mut rand::thread_rng());
+    let public = secret.public_key();
+    use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+    let p256dh = URL_SAFE_NO_PAD.encode(public.to_encoded_point(false).as_bytes());
+    let auth = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+    (p256dh, auth)
+}
+
+fn settings(db: &str, vapid_private_key: &str) -> Settings {
+    Settings::from_figment(
+        Settings::defaults()
+            .merge(Serialized::default("server.bind", "127.0.0.1:0"))
+            .merge(Serialized::default("database.url", db))
+            .merge(Serialized::default("log.level", "error"))
+            .merge(Serialized::default("push.vapid_private_key", vapid_private_key))
+            .merge(Serialized::default("push.vapid_subject", "mailto:operations@aftercare.example.org"))
+            .merge(Serialized::default("push.allow_loopback", true))
+            .merge(Serialized::default("dispatcher.enabled", false)),
+    )
+    .expect("settings")
+}
+
+fn patient(n: usize, prefix: &str, now: DateTime<Utc>) -> NewAccount {
+    let account = Account {
+        id: Uuid::now_v7(),
+        email: Email::parse(&format!("{prefix}{n}@example.org")).unwrap(),
+        role: Role::Patient,
+        discipline: None,
+        display_name: None,
+        time_zone: TimeZone::parse(["Europe/Berlin", "America/New_York", "Asia/Tokyo"][n % 3]).unwrap(),
+        quiet_hours: QuietHours::default(),
+        locale: Locale::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    NewAccount { account, password_hash: "x".into() }
+}
+
+async fn store(db: &str) -> Arc<dyn Store> {
+    let store = aftercare::startup::open_store(&settings(db, "")).await.expect("database");
+    store.migrate().await.expect("migrations");
+    store
+}
+
+/// Creates patients 0..count through the store, 16 at a time; their ids in order.
+async fn seed_patients(store: &Arc<dyn Store>, count: usize, prefix: &str, now: DateTime<Utc>) -> Vec<Uuid> {
+    futures::stream::iter(0..count)
+        .map(|n| {
+            let store = store.clone();
+            let new = patient(n, prefix, now);
+            async move {
+                store.create_account(&new).await.expect("account");
+                new.account.id
+            }
+        })
+        .buffered(16)
+        .collect()
+        .await
+}
+
+async fn post(client: &reqwest::Client, url: String, body: Value, token: Option<&str>) -> Value {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap_or(Value::Null)
+}
+
+async fn users(base: &str, count: usize, prefix: &str, out: &str) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let lines: Vec<String> = futures::stream::iter(0..count)
+        .map(|n| {
+            let client = client.clone();
+            async move {
+                let email = format!("{prefix}{n}@example.org");
+                let account =
+                    json!({"email": email, "password": PASSWORD, "role": "patient", "time_zone": "Europe/Berlin"});
+                post(&client, format!("{base}/v1/accounts"), account, None).await;
+                let grant = json!({"grant_type": "password", "email": email, "password": PASSWORD});
+                let tokens = post(&client, format!("{base}/v1/auth/token"), grant, None).await;
+                format!("{email} {}", tokens["access_token"].as_str().expect("an access token"))
+            }
+        })
+        .buffer_unordered(count.max(1))
+        .collect()
+        .await;
+    std::fs::write(out, lines.join("\n") + "\n").expect("writing tokens");
+    println!("users={count} seconds={:.2}", started.elapsed().as_secs_f64());
+}
+
+async fn fill(base: &str, token: &str, days: i64) {
+    let client = reqwest::Client::new();
+    let now = Utc::now();
+    futures::stream::iter(0..days * 3)
+        .map(|i| {
+            let at = now - TimeDelta::hours(8 * i + 1);
+            let body = json!({"recorded_at": at.to_rfc3339(), "pain": i % 11, "symptoms": ["tingling_left_leg"], "notes": "bench"});
+            client.put(format!("{base}/v1/journal/entries/{}", Uuid::new_v4())).bearer_auth(token).json(&body).send()
+        })
+        .buffer_unordered(4)
+        .for_each(|response| async move {
+            assert!(response.expect("request").status().is_success());
+        })
+        .await;
+    println!("entries={}", days * 3);
+}
+
+async fn seed_push(db: &str, vapid_private_key: &str, endpoint: &str, count: usize) {
+    let store = store(db).await;
+    let now = Utc::now();
+    let vapid_public = VapidKeys::from_base64url(vapid_private_key).expect("VAPID key").public_key_base64url();
+    let ids = seed_patients(&store, count, "push", now).await;
+    let started = Instant::now();
+    futures::stream::iter(ids.into_iter().enumerate())
+        .map(|(n, account_id)| {
+            let store = store.clone();
+            let vapid_key = vapid_public.clone();
+            let (p256dh, auth) = browser_keys();
+            async move {
+                let subscription = NewSubscription {
+                    id: Uuid::now_v7(),
+                    account_id,
+                    endpoint: format!("{endpoint}/{n}"),
+                    p256dh,
+                    auth,
+                    device_label: None,
+                    expires_at: None,
+                    vapid_key,
+                    now,
+                };
+                store.upsert_subscription(&subscription).await.expect("subscription");
+                let notification = NewNotification {
+                    id: Uuid::now_v7(),
+                    account_id,
+                    dedupe_key: format!("bench:{n}"),
+                    kind: Kind::Test,
+                    title: "Time for your journal".into(),
+                    body: "How is your back today?".into(),
+                    link: "/journal/new".into(),
+                    ttl: Duration::from_secs(3600),
+                    urgency: Urgency::Normal,
+                    topic: "bench".into(),
+                    due_at: now - TimeDelta::seconds(1),
+                    subject_date: None,
+                    about_patient_id: None,
+                    created_at: now,
+                };
+                store.schedule(&notification, false).await.expect("notification");
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    println!("seeded={count} seconds={:.2}", started.elapsed().as_secs_f64());
+}
+
+async fn wait_sent(db: &str, count: i64, timeout: Duration) {
+    const QUERY: &str = "SELECT COUNT(*) FROM push_deliveries WHERE state IN ('sent', 'dead')";
+    const DEAD: &str = "SELECT COUNT(*) FROM push_deliveries WHERE state = 'dead'";
+    let started = Instant::now();
+    let count_of = |query: &'static str| {
+        let db = db.to_owned();
+        async move {
+            if db.starts_with("sqlite") {
+                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db).await.expect("database");
+                sqlx::query_scalar::<_, i64>(query).fetch_one(&mut conn).await.unwrap_or(0)
+            } else {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db).await.expect("database");
+                sqlx::query_scalar::<_, i64>(query).fetch_one(&mut conn).await.unwrap_or(0)
+            }
+        }
+    };
+    loop {
+        let done = count_of(QUERY).await;
+        if done >= count || started.elapsed() > timeout {
+            let seconds = started.elapsed().as_secs_f64();
+            let dead = count_of(DEAD).await;
+            println!("done={done} dead={dead} seconds={seconds:.2} per_second={:.0}", done as f64 / seconds);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn sqlite_inserts(db: &str, connections: usize, seconds: u64) {
+    // Migrated by the service's own code, then written to only by the plain loop.
+    store(db).await.close().await;
+    let options = PoolOptions { max_connections: 10, acquire_timeout: Duration::from_secs(30) };
+    let sqlite = SqliteStore::connect(db, &options).await.expect("database");
+    let dyn_store: Arc<dyn Store> = Arc::new(SqliteStore::connect(db, &options).await.expect("database"));
+    let now = Utc::now();
+    let patients = seed_patients(&dyn_store, connections, "raw", now).await;
+    let content = EntryContent {
+        recorded_at: now,
+        pain: Score::new(4).unwrap(),
+        regions: vec![],
+        symptoms: Default::default(),
+        interference_activity: None,
+        interference_enjoyment: None,
+        sleep_quality: None,
+        stress: None,
+        self_care: Default::default(),
+        medications: vec![],
+        notes: Some("bench".into()),
+        time_zone: None,
+    };
+    let stored = aftercare::store::codec::encode_content(&content);
+    let symptoms = aftercare::store::codec::encode_symptoms(&content.symptoms);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let pool = sqlite.pool().clone();
+    let started = Instant::now();
+    let tasks: Vec<_> = patients
+        .into_iter()
+        .map(|patient_id| {
+            let (pool, stored, symptoms) = (pool.clone(), stored.clone(), symptoms.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut seq = 0i64;
+                while Instant::now() < deadline {
+                    seq += 1;
+                    let t = Instant::now();
+                    sqlx::query(
+                        "INSERT INTO journal_entries (id, patient_id, recorded_at, local_date, pain, symptoms, content,
+                                                      version, change_seq, deleted, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, FALSE, $9, $9)
+                         RETURNING *",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(patient_id)
+                    .bind(Ts::from(now))
+                    .bind(now.date_naive())
+                    .bind(4i16)
+                    .bind(&symptoms)
+                    .bind(&stored)
+                    .bind(seq)
+                    .bind(Ts::from(now))
+                    .fetch_one(&pool)
+                    .await
+                    .expect("insert");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("insert loop"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let p99 = latencies[((latencies.len() as f64 - 1.0) * 0.99).round() as usize];
+    println!(
+        "inserts={} per_second={:.0} p99_ms={:.1}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        p99.as_secs_f64() * 1000.0
+    );
+}
+
+async fn push_loop(endpoint: &str, count: usize, concurrency: usize) {
+    let keys = VapidKeys::generate();
+    let settings = settings("sqlite::memory:", &keys.private_key_base64url());
+    let sender = Arc::new(PushSender::with_keys(&settings.push, keys).expect("sender"));
+    let payload = json!({"id": Uuid::now_v7(), "kind": "test", "title": "Time for your journal",
+                         "body": "How is your back today?", "link": "/journal/new"})
+    .to_string();
+    let message = Arc::new(PushMessage::new(payload, Duration::from_secs(3600)).expect("message"));
+    let subscriptions: Vec<Subscription> = (0..concurrency)
+        .map(|n| {
+            let (p256dh, auth) = browser_keys();
+            Subscription::parse(&format!("{endpoint}/{n}"), &p256dh, &auth, sender.policy()).expect("subscription")
+        })
+        .collect();
+    let started = Instant::now();
+    let outcomes: Vec<bool> = futures::stream::iter(0..count)
+        .map(|n| {
+            let (sender, message) = (sender.clone(), message.clone());
+            let subscription = subscriptions[n % concurrency].clone();
+            async move { sender.send(&subscription, &message, Utc::now()).await.status == Some(201) }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let sent = outcomes.iter().filter(|ok| **ok).count();
+    println!("sent={sent} failed={} seconds={seconds:.2} per_second={:.0}", count - sent, sent as f64 / seconds);
+}
+
+async fn plan(db: &str, patients: usize) {
+    let keys = VapidKeys::generate();
+    let now = Utc::now();
+    let store = store(db).await;
+    let seeding = Instant::now();
+    seed_patients(&store, patients, "plan", now).await;
+    let seed_seconds = seeding.elapsed().as_secs_f64();
+    store.close().await;
+    let app =
+        Application::build_with_clock(settings(db, &keys.private_key_base64url()), Arc::new(ManualClock::new(now)))
+            .await
+            .expect("app");
+    let state = app.state().clone();
+    let started = Instant::now();
+    let planned = state.plan_all_reminders().await.expect("planning");
+    let first = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    state.plan_all_reminders().await.expect("planning");
+    let second = started.elapsed().as_secs_f64();
+    println!(
+        "patients={planned} seed_seconds={seed_seconds:.1} first_seconds={first:.2} steady_seconds={second:.2} per_patient_ms={:.3}",
+        first * 1000.0 / planned.max(1) as f64
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    match Cli::parse().command {
+        Command::Users { base, count, prefix, out } => users(&base, count, &prefix, &out).await,
+        Command::Fill { base, token, days } => fill(&base, &token, days).await,
+        Command::SeedPush { db, vapid_private_key, endpoint, count } => {
+            seed_push(&db, &vapid_private_key, &endpoint, count).await
+        }
+        Command::WaitSent { db, count, timeout_seconds } => {
+            wait_sent(&db, count, Duration::from_secs(timeout_seconds)).await
+        }
+        Command::SqliteInserts { db, connections, seconds } => sqlite_inserts(&db, connections, seconds).await,
+        Command::PushLoop { endpoint, count, concurrency } => push_loop(&endpoint, count, concurrency).await,
+        Command::Plan { db, patients } => plan(&db, patients).await,
+    }
+}
