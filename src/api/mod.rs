@@ -19,6 +19,7 @@ pub mod questionnaires;
 pub mod security;
 pub mod sessions;
 pub mod spec;
+pub mod spec_normalize;
 
 use std::sync::Arc;
 

@@ -216,6 +216,8 @@ fn contract_problems(spec: &Value) -> Vec<String> {
         }
     }
 
+    generator_problems(spec, &mut fail);
+
     for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
         if !non_empty(&schema["description"]) {
             fail(format!("schema {name}: no description"));
@@ -255,6 +257,119 @@ fn contract_problems(spec: &Value) -> Vec<String> {
         }
     }
     problems
+}
+
+/// What client generators trip on: OpenAPI 3.1 fields in a 3.0 document, an empty `servers`,
+/// media types with parameters, `allOf` wrappers around one `$ref`, `nullable` without `type`,
+/// properties without a schema, one field with two integer formats, unions that are also
+/// objects, pages of two shapes, and enums that will grow without saying so.
+fn generator_problems(spec: &Value, fail: &mut dyn FnMut(String)) {
+    if !spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.0.")) {
+        fail(format!("the document must declare OpenAPI 3.0.x, declares {}", spec["openapi"]));
+    }
+    for (at, field) in
+        [("info", "summary"), ("info/license", "identifier"), ("", "webhooks"), ("", "jsonSchemaDialect")]
+    {
+        let holder = if at.is_empty() { spec } else { spec.pointer(&format!("/{at}")).unwrap_or(&Value::Null) };
+        if holder.get(field).is_some() {
+            fail(format!("{at}/{field} is OpenAPI 3.1 only"));
+        }
+    }
+    if spec["servers"].as_array().is_some_and(Vec::is_empty) {
+        fail("servers is empty: leave it out".into());
+    }
+
+    let mut formats: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    fn walk(
+        value: &Value,
+        at: &str,
+        fail: &mut dyn FnMut(String),
+        formats: &mut std::collections::BTreeMap<String, BTreeSet<String>>,
+    ) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(content)) = map.get("content") {
+                    for media_type in content.keys().filter(|m| m.contains(';')) {
+                        fail(format!("{at}: media type {media_type:?} has parameters"));
+                    }
+                }
+                for keyword in ["const", "examples", "prefixItems", "$defs", "unevaluatedProperties"] {
+                    if map.contains_key(keyword) && (map.contains_key("type") || map.contains_key("properties")) {
+                        fail(format!("{at}: {keyword} is OpenAPI 3.1 only"));
+                    }
+                }
+                if map.get("type").is_some_and(Value::is_array) {
+                    fail(format!("{at}: a list of types is OpenAPI 3.1 only"));
+                }
+                let nullable_reference = map.get("nullable") == Some(&Value::Bool(true))
+                    && matches!(map.get("allOf").and_then(Value::as_array).map(Vec::as_slice),
+                        Some([only]) if only.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("$ref")));
+                if let Some(parts) = map.get("allOf").and_then(Value::as_array) {
+                    let refs = parts.iter().filter(|p| p.get("$ref").is_some()).count();
+                    let annotations_only = parts.iter().any(|p| {
+                        p.as_object().is_some_and(|o| {
+                            !o.contains_key("$ref")
+                                && o.keys()
+                                    .all(|k| ["description", "title", "example", "default"].contains(&k.as_str()))
+                        })
+                    });
+                    if annotations_only || (refs == 1 && parts.len() == 1 && !nullable_reference) {
+                        fail(format!(
+                            "{at}: an allOf wrapper around one $ref (use the $ref, or {{nullable: true, allOf: [$ref]}})"
+                        ));
+                    }
+                }
+                if map.get("nullable") == Some(&Value::Bool(true)) && !map.contains_key("type") && !nullable_reference {
+                    fail(format!("{at}: nullable without a type"));
+                }
+                if map.contains_key("$ref") && map.len() > 1 {
+                    fail(format!("{at}: keywords beside a $ref are ignored in OpenAPI 3.0"));
+                }
+                if map.contains_key("oneOf") && map.contains_key("type") {
+                    fail(format!("{at}: a oneOf union that is also a {}", map["type"]));
+                }
+                if let Some(Value::Object(props)) = map.get("properties") {
+                    for (name, property) in props {
+                        let schema_keys = ["type", "$ref", "allOf", "oneOf", "anyOf", "enum"];
+                        if !property.as_object().is_some_and(|p| schema_keys.iter().any(|k| p.contains_key(*k))) {
+                            fail(format!("{at}.{name}: a property without a schema"));
+                        }
+                        if property["type"] == "integer" {
+                            let format = property["format"].as_str().unwrap_or("none").to_owned();
+                            formats.entry(name.clone()).or_default().insert(format);
+                        }
+                    }
+                    if props.contains_key("next_cursor")
+                        && !map
+                            .get("required")
+                            .and_then(Value::as_array)
+                            .is_some_and(|r| r.iter().any(|n| n == "next_cursor"))
+                    {
+                        fail(format!("{at}: next_cursor is not required (every page carries it, null on the last)"));
+                    }
+                }
+                for (key, inner) in map {
+                    walk(inner, &format!("{at}/{key}"), fail, formats);
+                }
+            }
+            Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{at}/{i}"), fail, formats))
+            }
+            _ => {}
+        }
+    }
+    walk(spec, "", fail, &mut formats);
+    for (name, found) in formats.into_iter().filter(|(_, f)| f.len() > 1) {
+        fail(format!("integer field {name} has more than one format: {found:?}"));
+    }
+    for (name, _) in aftercare::api::spec_normalize::OPEN_ENUMS {
+        let schema = &spec["components"]["schemas"][name];
+        if schema.get("enum").is_some()
+            && !schema["description"].as_str().is_some_and(|d| d.contains("Open for growth"))
+        {
+            fail(format!("enum {name} will grow but does not say what an old app does with a new value"));
+        }
+    }
 }
 
 #[tokio::test]
@@ -324,6 +439,57 @@ fn the_rules_catch_what_they_are_for() {
     ] {
         assert!(problems.contains(expected), "expected a problem containing {expected:?} in:\n{problems}");
     }
+}
+
+#[test]
+fn the_rules_catch_what_generators_trip_on() {
+    let spec = serde_json::json!({
+        "openapi": "3.0.0",
+        "info": {"title": "T", "summary": "3.1 only", "version": "1"},
+        "servers": [],
+        "tags": [],
+        "security": [{"BearerAuth": []}],
+        "paths": {"/v1/things": {"get": {
+            "operationId": "listThings",
+            "responses": {"200": {"description": "ok", "content": {"application/json; charset=utf-8": {
+                "schema": {"$ref": "#/components/schemas/ThingPage"}}}}}
+        }}},
+        "components": {"schemas": {
+            "Tier": {"type": "string", "enum": ["a"], "description": "`a`."},
+            "Union": {"type": "object", "description": "U.", "oneOf": [{"$ref": "#/components/schemas/Tier"}]},
+            "ThingPage": {"type": "object", "description": "A page.", "properties": {
+                "next_cursor": {"type": "string", "nullable": true, "description": "More."},
+                "tier": {"allOf": [{"$ref": "#/components/schemas/Tier"}, {"description": "How urgent."}]},
+                "lone": {"allOf": [{"$ref": "#/components/schemas/Tier"}], "description": "Alone."},
+                "sibling": {"$ref": "#/components/schemas/Tier", "nullable": true},
+                "current": {"nullable": true, "description": "Anything."},
+                "pain": {"type": "integer", "format": "int32", "description": "Pain."},
+                "inner": {"type": "object", "description": "In.", "properties": {
+                    "pain": {"type": "integer", "format": "int64", "description": "Pain."}}}
+            }}
+        }}
+    });
+    let problems = contract_problems(&spec).join("\n");
+    for expected in [
+        "must declare OpenAPI 3.0.x",
+        "info/summary is OpenAPI 3.1 only",
+        "servers is empty",
+        "has parameters",
+        "properties/tier: an allOf wrapper around one $ref",
+        "properties/lone: an allOf wrapper around one $ref",
+        "properties/current: nullable without a type",
+        "keywords beside a $ref",
+        ".current: a property without a schema",
+        "integer field pain has more than one format",
+        "a oneOf union that is also a \"object\"",
+        "next_cursor is not required",
+    ] {
+        assert!(problems.contains(expected), "expected a problem containing {expected:?} in:\n{problems}");
+    }
+    let mut open = spec.clone();
+    open["components"]["schemas"]["NotificationKind"] =
+        serde_json::json!({"type": "string", "enum": ["a"], "description": "`a`."});
+    assert!(contract_problems(&open).join("\n").contains("enum NotificationKind will grow"));
 }
 
 #[tokio::test]
