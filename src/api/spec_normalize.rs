@@ -16,7 +16,8 @@
 //! - a `oneOf` root is only the union and its discriminator (no `type: object` beside it), so
 //!   generators make sum types of it;
 //! - every page carries `next_cursor` (required, `null` on the last page where it can end);
-//! - enums that will grow say so, with what an old app should do with a value it does not know.
+//! - enums that will grow say so, with what an old app should do with a value it does not know;
+//! - timestamps in examples are written as the service writes them ([`super::timestamps`]).
 
 use serde_yaml::{Mapping, Value};
 
@@ -52,6 +53,7 @@ pub fn normalize(document: &mut Value) {
     });
     one_page_shape(document);
     open_enums(document);
+    timestamps_in_examples(document);
 }
 
 fn key(name: &str) -> Value {
@@ -304,6 +306,31 @@ fn open_enums(document: &mut Value) {
     }
 }
 
+/// Examples show instants the way answers carry them.
+fn timestamps_in_examples(document: &mut Value) {
+    let fields = super::timestamps::date_time_fields(document);
+    fn walk(value: &mut Value, fields: &std::collections::BTreeSet<String>) {
+        match value {
+            Value::Mapping(map) => {
+                for (name, inner) in map.iter_mut() {
+                    if name.as_str() == Some("example")
+                        && let Ok(mut json) = serde_json::to_value(&*inner)
+                        && super::timestamps::fix(&mut json, fields)
+                        && let Ok(fixed) = serde_yaml::to_value(json)
+                    {
+                        *inner = fixed;
+                    } else {
+                        walk(inner, fields);
+                    }
+                }
+            }
+            Value::Sequence(items) => items.iter_mut().for_each(|v| walk(v, fields)),
+            _ => {}
+        }
+    }
+    walk(document, &fields);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,7 +409,17 @@ components:
         count: {type: integer, format: int64, minimum: 0, maximum: 10}
         big: {type: integer, format: int64, minimum: 0}
         next_cursor: {type: string, nullable: true}
+        due_at: {type: string, format: date-time}
+      example: {due_at: '2026-03-01T10:00:00Z', tier: a}
 "#;
+
+    #[test]
+    fn examples_write_timestamps_as_answers_do() {
+        let doc = normalized(WRAPPERS);
+        let example = &doc["components"]["schemas"]["Holder"]["example"];
+        assert_eq!(example["due_at"], "2026-03-01T10:00:00.000000Z");
+        assert_eq!(example["tier"], "a");
+    }
 
     #[test]
     fn a_reference_is_plain_or_a_typed_nullable_reference() {
