@@ -41,7 +41,51 @@ pub struct Problem {
     /// `deleted: true`), so an offline client can reconcile.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current: Option<serde_json::Value>,
+    pub current: Option<CurrentCopy>,
+}
+
+/// The server's copy of what a stale write was based on, already rendered: its schema is the
+/// change feed's `JournalChange`, so a client decodes it with the type it already has.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct CurrentCopy(pub serde_json::Value);
+
+impl Type for CurrentCopy {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = serde_json::Value;
+    type RawElementValueType = serde_json::Value;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        super::journal::ChangeBody::name()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        super::journal::ChangeBody::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        super::journal::ChangeBody::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl poem_openapi::types::ToJSON for CurrentCopy {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(self.0.clone())
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for CurrentCopy {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        Ok(Self(value.unwrap_or_default()))
+    }
 }
 
 /// One rejected field.
@@ -103,7 +147,7 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, detail: String, current: Option<serde_json::Value> },
+    Conflict { code: &'static str, detail: String, current: Option<CurrentCopy> },
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
@@ -287,7 +331,7 @@ impl From<service::Error> for ApiError {
             service::Error::Stale(current) => ApiError::Conflict {
                 code: "stale_version",
                 detail: "The entry changed since the version you sent; `current` holds the server's copy.".into(),
-                current: Some(super::journal::state_json(&current)),
+                current: Some(CurrentCopy(super::journal::state_json(&current))),
             },
             service::Error::Refused(refusal) => refused(refusal),
             service::Error::RateLimited { retry_after } => {

@@ -920,15 +920,21 @@ impl Type for SummaryDays {
     type RawElementValueType = Self;
 
     fn name() -> Cow<'static, str> {
-        "integer(7|30|90)".into()
+        "SummaryDays".into()
     }
 
+    /// One named schema, so the two summary operations share one generated type.
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+            description: Some("The length of a summary window: `7`, `30` or `90` days ending `to`."),
             format: Some("int32"),
             enum_items: [7, 30, 90].into_iter().map(serde_json::Value::from).collect(),
             ..MetaSchema::new("integer")
-        }))
+        });
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {

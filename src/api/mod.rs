@@ -20,6 +20,8 @@ pub mod questionnaires;
 pub mod security;
 pub mod sessions;
 pub mod spec;
+pub mod spec_normalize;
+pub mod timestamps;
 
 use std::sync::Arc;
 
@@ -77,7 +79,7 @@ Aftercare keeps a pain journal for people with back pain, sends them aftercare p
 massage sessions, tells them (and their therapists) when to see a physiotherapist or get urgent \
 care, and lets therapists read the journals of clients who granted access.
 
-Conventions: JSON in `snake_case`; UUID ids; RFC 3339 timestamps in UTC. Every error is an \
+Conventions: JSON in `snake_case`; UUID ids; RFC 3339 timestamps in UTC, always with six fractional digits (`2026-03-01T10:00:00.000000Z`). Every error is an \
 RFC 9457 `application/problem+json` document with a `code` and a `request_id` (also sent as the \
 `x-request-id` header); 422 lists every rejected field in `errors`. Unknown fields are rejected. \
 Authenticated responses carry `Cache-Control: no-store`.";
@@ -120,6 +122,7 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     // Swagger UI embeds the generated document; show the published one instead.
     let docs = api.swagger_ui_html().replace(&api.spec(), &published.json);
     let allowed = Arc::new(middleware::AllowedMethods::from_document(&published.document));
+    let timestamps = timestamps::FixedTimestamps::from_document(&published.document);
     let (json, yaml) = (published.json, published.yaml);
     let max_body_bytes = state.settings.server.max_body_bytes;
     let outage = outage::DatabaseOutage::new(
@@ -147,6 +150,8 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
         .with(CatchPanic::new())
         .around(move |inner, request| outage::gate(gate.clone(), inner, request))
         .with(middleware::Observe { max_body_bytes, allowed })
+        // Outermost, so problems (with `current`) are rewritten too, after Observe renders them.
+        .with(timestamps)
         .data(state)
         .data(outage)
         .data(metrics_handle)

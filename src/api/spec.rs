@@ -65,6 +65,7 @@ fn finish(document: &mut Value) {
     require_a_field(document);
     nullable_optionals(document);
     standard_formats(document);
+    super::spec_normalize::normalize(document);
 }
 
 fn key(name: &str) -> Value {

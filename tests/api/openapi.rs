@@ -216,6 +216,8 @@ fn contract_problems(spec: &Value) -> Vec<String> {
         }
     }
 
+    generator_problems(spec, &mut fail);
+
     for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
         if !non_empty(&schema["description"]) {
             fail(format!("schema {name}: no description"));
@@ -237,7 +239,9 @@ fn contract_problems(spec: &Value) -> Vec<String> {
         }
         for (property, definition) in schema["properties"].as_object().into_iter().flatten() {
             let at = format!("schema {name}.{property}");
-            if !non_empty(&definition["description"]) && definition["enum"].as_array().is_none_or(|e| e.len() > 1) {
+            // A plain `$ref` is described by its target (OpenAPI 3.0 ignores anything beside it).
+            let described = non_empty(&definition["description"]) || definition.get("$ref").is_some();
+            if !described && definition["enum"].as_array().is_none_or(|e| e.len() > 1) {
                 fail(format!("{at}: no description"));
             }
             let format = definition["format"].as_str().unwrap_or_default();
@@ -255,6 +259,119 @@ fn contract_problems(spec: &Value) -> Vec<String> {
         }
     }
     problems
+}
+
+/// What client generators trip on: OpenAPI 3.1 fields in a 3.0 document, an empty `servers`,
+/// media types with parameters, `allOf` wrappers around one `$ref`, `nullable` without `type`,
+/// properties without a schema, one field with two integer formats, unions that are also
+/// objects, pages of two shapes, and enums that will grow without saying so.
+fn generator_problems(spec: &Value, fail: &mut dyn FnMut(String)) {
+    if !spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.0.")) {
+        fail(format!("the document must declare OpenAPI 3.0.x, declares {}", spec["openapi"]));
+    }
+    for (at, field) in
+        [("info", "summary"), ("info/license", "identifier"), ("", "webhooks"), ("", "jsonSchemaDialect")]
+    {
+        let holder = if at.is_empty() { spec } else { spec.pointer(&format!("/{at}")).unwrap_or(&Value::Null) };
+        if holder.get(field).is_some() {
+            fail(format!("{at}/{field} is OpenAPI 3.1 only"));
+        }
+    }
+    if spec["servers"].as_array().is_some_and(Vec::is_empty) {
+        fail("servers is empty: leave it out".into());
+    }
+
+    let mut formats: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    fn walk(
+        value: &Value,
+        at: &str,
+        fail: &mut dyn FnMut(String),
+        formats: &mut std::collections::BTreeMap<String, BTreeSet<String>>,
+    ) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(content)) = map.get("content") {
+                    for media_type in content.keys().filter(|m| m.contains(';')) {
+                        fail(format!("{at}: media type {media_type:?} has parameters"));
+                    }
+                }
+                for keyword in ["const", "examples", "prefixItems", "$defs", "unevaluatedProperties"] {
+                    if map.contains_key(keyword) && (map.contains_key("type") || map.contains_key("properties")) {
+                        fail(format!("{at}: {keyword} is OpenAPI 3.1 only"));
+                    }
+                }
+                if map.get("type").is_some_and(Value::is_array) {
+                    fail(format!("{at}: a list of types is OpenAPI 3.1 only"));
+                }
+                let nullable_reference = map.get("nullable") == Some(&Value::Bool(true))
+                    && matches!(map.get("allOf").and_then(Value::as_array).map(Vec::as_slice),
+                        Some([only]) if only.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("$ref")));
+                if let Some(parts) = map.get("allOf").and_then(Value::as_array) {
+                    let refs = parts.iter().filter(|p| p.get("$ref").is_some()).count();
+                    let annotations_only = parts.iter().any(|p| {
+                        p.as_object().is_some_and(|o| {
+                            !o.contains_key("$ref")
+                                && o.keys()
+                                    .all(|k| ["description", "title", "example", "default"].contains(&k.as_str()))
+                        })
+                    });
+                    if annotations_only || (refs == 1 && parts.len() == 1 && !nullable_reference) {
+                        fail(format!(
+                            "{at}: an allOf wrapper around one $ref (use the $ref, or {{nullable: true, allOf: [$ref]}})"
+                        ));
+                    }
+                }
+                if map.get("nullable") == Some(&Value::Bool(true)) && !map.contains_key("type") && !nullable_reference {
+                    fail(format!("{at}: nullable without a type"));
+                }
+                if map.contains_key("$ref") && map.len() > 1 {
+                    fail(format!("{at}: keywords beside a $ref are ignored in OpenAPI 3.0"));
+                }
+                if map.contains_key("oneOf") && map.contains_key("type") {
+                    fail(format!("{at}: a oneOf union that is also a {}", map["type"]));
+                }
+                if let Some(Value::Object(props)) = map.get("properties") {
+                    for (name, property) in props {
+                        let schema_keys = ["type", "$ref", "allOf", "oneOf", "anyOf", "enum"];
+                        if !property.as_object().is_some_and(|p| schema_keys.iter().any(|k| p.contains_key(*k))) {
+                            fail(format!("{at}.{name}: a property without a schema"));
+                        }
+                        if property["type"] == "integer" {
+                            let format = property["format"].as_str().unwrap_or("none").to_owned();
+                            formats.entry(name.clone()).or_default().insert(format);
+                        }
+                    }
+                    if props.contains_key("next_cursor")
+                        && !map
+                            .get("required")
+                            .and_then(Value::as_array)
+                            .is_some_and(|r| r.iter().any(|n| n == "next_cursor"))
+                    {
+                        fail(format!("{at}: next_cursor is not required (every page carries it, null on the last)"));
+                    }
+                }
+                for (key, inner) in map {
+                    walk(inner, &format!("{at}/{key}"), fail, formats);
+                }
+            }
+            Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{at}/{i}"), fail, formats))
+            }
+            _ => {}
+        }
+    }
+    walk(spec, "", fail, &mut formats);
+    for (name, found) in formats.into_iter().filter(|(_, f)| f.len() > 1) {
+        fail(format!("integer field {name} has more than one format: {found:?}"));
+    }
+    for (name, _) in aftercare::api::spec_normalize::OPEN_ENUMS {
+        let schema = &spec["components"]["schemas"][name];
+        if schema.get("enum").is_some()
+            && !schema["description"].as_str().is_some_and(|d| d.contains("Open for growth"))
+        {
+            fail(format!("enum {name} will grow but does not say what an old app does with a new value"));
+        }
+    }
 }
 
 #[tokio::test]
@@ -326,6 +443,57 @@ fn the_rules_catch_what_they_are_for() {
     }
 }
 
+#[test]
+fn the_rules_catch_what_generators_trip_on() {
+    let spec = serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": "T", "summary": "3.1 only", "version": "1"},
+        "servers": [],
+        "tags": [],
+        "security": [{"BearerAuth": []}],
+        "paths": {"/v1/things": {"get": {
+            "operationId": "listThings",
+            "responses": {"200": {"description": "ok", "content": {"application/json; charset=utf-8": {
+                "schema": {"$ref": "#/components/schemas/ThingPage"}}}}}
+        }}},
+        "components": {"schemas": {
+            "Tier": {"type": "string", "enum": ["a"], "description": "`a`."},
+            "Union": {"type": "object", "description": "U.", "oneOf": [{"$ref": "#/components/schemas/Tier"}]},
+            "ThingPage": {"type": "object", "description": "A page.", "properties": {
+                "next_cursor": {"type": "string", "nullable": true, "description": "More."},
+                "tier": {"allOf": [{"$ref": "#/components/schemas/Tier"}, {"description": "How urgent."}]},
+                "lone": {"allOf": [{"$ref": "#/components/schemas/Tier"}], "description": "Alone."},
+                "sibling": {"$ref": "#/components/schemas/Tier", "nullable": true},
+                "current": {"nullable": true, "description": "Anything."},
+                "pain": {"type": "integer", "format": "int32", "description": "Pain."},
+                "inner": {"type": "object", "description": "In.", "properties": {
+                    "pain": {"type": "integer", "format": "int64", "description": "Pain."}}}
+            }}
+        }}
+    });
+    let problems = contract_problems(&spec).join("\n");
+    for expected in [
+        "must declare OpenAPI 3.0.x",
+        "info/summary is OpenAPI 3.1 only",
+        "servers is empty",
+        "has parameters",
+        "properties/tier: an allOf wrapper around one $ref",
+        "properties/lone: an allOf wrapper around one $ref",
+        "properties/current: nullable without a type",
+        "keywords beside a $ref",
+        ".current: a property without a schema",
+        "integer field pain has more than one format",
+        "a oneOf union that is also a \"object\"",
+        "next_cursor is not required",
+    ] {
+        assert!(problems.contains(expected), "expected a problem containing {expected:?} in:\n{problems}");
+    }
+    let mut open = spec.clone();
+    open["components"]["schemas"]["NotificationKind"] =
+        serde_json::json!({"type": "string", "enum": ["a"], "description": "`a`."});
+    assert!(contract_problems(&open).join("\n").contains("enum NotificationKind will grow"));
+}
+
 #[tokio::test]
 async fn a_method_a_path_does_not_have_is_405_with_allow() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
@@ -343,4 +511,25 @@ async fn a_method_a_path_does_not_have_is_405_with_allow() {
         assert_eq!(response.headers()["allow"], allow, "{method} {path}");
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
+}
+
+/// Every instant in an answer has one shape, whatever its value: whole seconds sent by a client
+/// and microseconds from the clock alike.
+#[tokio::test]
+async fn every_timestamp_in_an_answer_has_six_fractional_digits() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let tokens = app.patient("stamps@example.org").await;
+    let recorded_at = (app.clock_now() - chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let entry = serde_json::json!({"recorded_at": recorded_at, "pain": 4});
+    let path = format!("/v1/journal/entries/{}", uuid::Uuid::new_v4());
+    let response = app.request(Method::PUT, &path, Some(&tokens.access), Some(&entry)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let fixed = recorded_at.replace('Z', ".000000Z");
+    assert_eq!(body["recorded_at"], fixed.as_str());
+    let created_at = body["created_at"].as_str().unwrap();
+    assert!(created_at.len() == 27 && created_at.ends_with('Z') && &created_at[19..20] == ".", "{created_at}");
+
+    let changes: Value = app.get("/v1/journal/changes", &tokens.access).await.json().await.unwrap();
+    assert_eq!(changes["changes"][0]["entry"]["recorded_at"], fixed.as_str());
 }
