@@ -486,7 +486,11 @@ impl Settings {
 pub fn plaintext_connections(settings: &Settings) -> Vec<&'static str> {
     let mut found = Vec::new();
     let off_machine = |url: &url::Url| match url.host() {
-        Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+        // Hosts of non-special schemes (postgres:, redis:) stay text, addresses included.
+        Some(url::Host::Domain(name)) => match name.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            Ok(ip) => !ip.is_loopback(),
+            Err(_) => !name.eq_ignore_ascii_case("localhost"),
+        },
         Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
         // A Unix socket.

@@ -61,7 +61,7 @@ fn set(body: &mut Value, path: &[Step], text: &str) {
             set(body.as_object_mut().unwrap().entry(name.clone()).or_insert(Value::Null), rest, text);
         }
         Step::Item => {
-            if !body.as_array().is_some_and(|a| !a.is_empty()) {
+            if body.as_array().is_none_or(|a| a.is_empty()) {
                 *body = json!([null]);
             }
             set(&mut body.as_array_mut().unwrap()[0], rest, text);
