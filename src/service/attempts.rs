@@ -54,6 +54,16 @@ pub(super) struct Admission {
     keys: Vec<String>,
 }
 
+impl Admission {
+    /// Ends the attempt now, so that whoever looks next (this attempt's own retry included)
+    /// no longer finds it under way.
+    async fn release(mut self) {
+        for key in std::mem::take(&mut self.keys) {
+            let _ = self.limiter.unhit(&key).await;
+        }
+    }
+}
+
 impl Drop for Admission {
     fn drop(&mut self) {
         let keys = std::mem::take(&mut self.keys);
@@ -86,7 +96,9 @@ impl AppState {
             let (charged, refused) = self.charge(counters, window).await;
             let Some((over, retry_after)) = refused else { return Ok(admission) };
             self.give_back(charged).await;
-            drop(admission);
+            // Awaited, not dropped: a release left to a spawned task would race the look at
+            // who is under way below, which would then find this very attempt.
+            admission.release().await;
             if last_chance || Instant::now() >= deadline {
                 return Err(Error::RateLimited { retry_after });
             }
