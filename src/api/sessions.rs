@@ -50,8 +50,8 @@ fn convert<A: Serialize, B: DeserializeOwned>(value: &A) -> Result<B, ApiError> 
 pub struct AnswerBody {
     /// `true`: the patient has this condition; `false`: confirmed they do not.
     pub present: bool,
-    /// Up to 500 characters.
-    #[oai(validator(max_length = 500))]
+    /// Up to 500 characters; line breaks and tabs, no other control characters.
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The local date (`YYYY-MM-DD`) the patient last confirmed this answer; not later than
@@ -71,7 +71,7 @@ pub struct RegionalAnswerBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<Name<Region>>,
     /// The patient's own words, up to 500 characters.
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The local date (`YYYY-MM-DD`) the patient last confirmed this answer; not later than
@@ -91,7 +91,7 @@ pub struct OsteoporosisBody {
     #[serde(default)]
     pub severe: bool,
     /// The patient's own words, up to 500 characters.
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The local date (`YYYY-MM-DD`) the patient last confirmed this answer; not later than
@@ -116,7 +116,7 @@ pub struct ArthritisBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<Name<Region>>,
     /// The patient's own words, up to 500 characters.
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The local date (`YYYY-MM-DD`) the patient last confirmed this answer; not later than
