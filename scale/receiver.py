@@ -165,19 +165,32 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, status: int) -> None:
         body = json.dumps({"answer": status}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            # The sender gave up (a time-out) or died (kill -9): nobody left to answer.
+            self.close_connection = True
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Three instances open dozens of connections at once; socketserver's default backlog of 5
+    # would drop their SYNs and turn them into connect time-outs.
+    request_queue_size = 512
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # connections cut by a killed or timed-out sender
 
 
 class Receiver:
     def __init__(self, port: int) -> None:
         self.state = State(origin=f"http://127.0.0.1:{port}")
         handler = type("BoundHandler", (Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
