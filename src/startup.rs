@@ -79,6 +79,7 @@ impl Application {
         };
         let target = RedisTarget::from_parts(&redis.url, &redis.ca_cert_file)?;
         let coordination = coordination::connect(
+            store.clone(),
             &target,
             &redis.key_prefix,
             timeouts,

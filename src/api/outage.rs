@@ -1,60 +1,124 @@
-//! A database outage answered at once: once a request found the database unavailable (and a
-//! ping confirms it), requests get 503 immediately instead of each waiting out the pool's
-//! acquire time-out, while a background probe lets them through again as soon as it answers.
+//! A database outage answered at once. Every request is answered 503 within about a second of
+//! an outage, the first ones included: a request still running after a moment makes the
+//! instance look at the database on a connection of its own (not the pool, whose connection
+//! attempts keep retrying a refused database until the acquire time-out, and whose waits under
+//! load are no sign of an outage). When that finds the database gone, the requests waiting on
+//! it are answered 503 (nothing they did was acknowledged, and a transaction left unfinished is
+//! rolled back) and new ones are refused at once, while a background probe lets them through
+//! again as soon as the database answers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::store::Store;
 
 /// How long a probe waits for the database: a readiness probe answers within a second.
 pub const PING_WITHIN: Duration = Duration::from_millis(800);
+/// A request still running after this makes the instance look at the database; requests that
+/// take longer than this are rare, and a look is one short connection.
+const SUSPECT_AFTER: Duration = Duration::from_millis(250);
+/// A look that found the database answering is trusted this long: slow requests under load
+/// open at most one probe connection per this.
+const TRUST_ANSWER_FOR: Duration = Duration::from_millis(500);
 
 pub struct DatabaseOutage {
     store: Arc<dyn Store>,
     probe_every: Duration,
-    down: AtomicBool,
+    down: watch::Sender<bool>,
     watching: AtomicBool,
+    /// A request failed for want of the database since the watch began: a probe that gets no
+    /// answer in time then means an outage (a frozen server, a lost network), where for a
+    /// request that is merely slow it may only mean load.
+    failed_seen: AtomicBool,
+    last_answer: Mutex<Option<Instant>>,
 }
 
 impl DatabaseOutage {
     pub fn new(store: Arc<dyn Store>, probe_every: Duration) -> Arc<Self> {
-        Arc::new(Self { store, probe_every, down: AtomicBool::new(false), watching: AtomicBool::new(false) })
+        Arc::new(Self {
+            store,
+            probe_every,
+            down: watch::Sender::new(false),
+            watching: AtomicBool::new(false),
+            failed_seen: AtomicBool::new(false),
+            last_answer: Mutex::new(None),
+        })
     }
 
     pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Acquire)
+        *self.down.borrow()
     }
 
-    /// Something answered 503: check the database, and keep checking while it is away.
-    pub fn suspect(self: &Arc<Self>) {
-        if !self.watching.swap(true, Ordering::AcqRel) {
+    /// Completes once the database is known to be down.
+    async fn until_down(&self) {
+        let mut down = self.down.subscribe();
+        let _ = down.wait_for(|down| *down).await;
+    }
+
+    /// Something answered 503 (`failed`) or is taking long: look at the database, and keep
+    /// looking while it is away.
+    pub fn suspect(self: &Arc<Self>, failed: bool) {
+        if failed {
+            self.failed_seen.store(true, Ordering::Release);
+        }
+        let recently = self.last_answer.lock().expect("outage lock").is_some_and(|at| at.elapsed() < TRUST_ANSWER_FOR);
+        if !recently && !self.watching.swap(true, Ordering::AcqRel) {
             tokio::spawn(watch(Arc::downgrade(self)));
         }
     }
 
-    async fn answers(&self) -> bool {
-        matches!(tokio::time::timeout(PING_WITHIN, self.store.ping()).await, Ok(Ok(())))
+    async fn look(&self) -> Look {
+        match tokio::time::timeout(PING_WITHIN, self.store.reachable()).await {
+            Ok(Ok(())) => Look::Answers,
+            Ok(Err(error)) => Look::Gone(error.to_string()),
+            Err(_) => Look::Silent,
+        }
     }
+
+    fn answered(&self) {
+        *self.last_answer.lock().expect("outage lock") = Some(Instant::now());
+        self.failed_seen.store(false, Ordering::Release);
+        self.watching.store(false, Ordering::Release);
+    }
+}
+
+enum Look {
+    Answers,
+    /// Refused, reset, or shutting down or starting up.
+    Gone(String),
+    /// No answer within [`PING_WITHIN`].
+    Silent,
 }
 
 async fn watch(outage: Weak<DatabaseOutage>) {
     loop {
         let Some(current) = outage.upgrade() else { return };
-        if current.answers().await {
-            current.watching.store(false, Ordering::Release);
-            if current.down.swap(false, Ordering::AcqRel) {
-                tracing::info!("the database answers again");
-                metrics::gauge!("database_up").set(1.0);
+        let error = match current.look().await {
+            Look::Answers => {
+                current.answered();
+                if current.down.send_replace(false) {
+                    tracing::info!("the database answers again");
+                    metrics::gauge!("database_up").set(1.0);
+                }
+                return;
             }
-            return;
-        }
-        if !current.down.swap(true, Ordering::AcqRel) {
-            tracing::warn!("the database is unavailable; answering 503 at once until it answers again");
+            Look::Silent if !current.is_down() && !current.failed_seen.load(Ordering::Acquire) => {
+                // Slow requests and a slow answer, but nothing failed: load, not (yet) an
+                // outage. Not looked at again for a while, so as not to add to it.
+                current.answered();
+                return;
+            }
+            Look::Silent => format!("no answer within {} ms", PING_WITHIN.as_millis()),
+            Look::Gone(error) => error,
+        };
+        if !current.down.send_replace(true) {
+            tracing::warn!(%error, "the database is unavailable; answering 503 at once until it answers again");
             metrics::gauge!("database_up").set(0.0);
             metrics::counter!("database_outages_total").increment(1);
         }
@@ -69,20 +133,46 @@ fn always_served(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics" | "/docs" | "/openapi.json" | "/openapi.yaml")
 }
 
-/// The middleware: refuses at once while the database is known to be down, and notices a 503.
-pub async fn gate<E: Endpoint>(outage: Arc<DatabaseOutage>, inner: Arc<E>, request: Request) -> Result<Response> {
-    if outage.is_down() && !always_served(request.uri().path()) {
-        metrics::counter!("database_outage_refusals_total").increment(1);
-        // Without a body: the problem+json middleware around this fills in the 503 problem.
-        return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
+/// Without a body: the problem+json middleware around this fills in the 503 problem (with
+/// `Retry-After`).
+fn refused() -> Response {
+    metrics::counter!("database_outage_refusals_total").increment(1);
+    StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
+/// Completes when the request it watches has run long and the database turned out to be down.
+async fn watchdog(outage: &Arc<DatabaseOutage>) {
+    loop {
+        tokio::select! {
+            () = outage.until_down() => return,
+            () = tokio::time::sleep(SUSPECT_AFTER) => outage.suspect(false),
+        }
     }
-    let result = inner.call(request).await.map(IntoResponse::into_response);
+}
+
+/// The middleware: refuses at once while the database is known to be down, answers 503 for a
+/// request waiting on a database found down meanwhile, and notices a 503.
+pub async fn gate<E: Endpoint>(outage: Arc<DatabaseOutage>, inner: Arc<E>, request: Request) -> Result<Response> {
+    let watched = !always_served(request.uri().path());
+    if watched && outage.is_down() {
+        return Ok(refused());
+    }
+    let call = inner.call(request);
+    let result = if watched {
+        tokio::select! {
+            biased;
+            result = call => result.map(IntoResponse::into_response),
+            () = watchdog(&outage) => return Ok(refused()),
+        }
+    } else {
+        call.await.map(IntoResponse::into_response)
+    };
     let unavailable = match &result {
         Ok(response) => response.status() == StatusCode::SERVICE_UNAVAILABLE,
         Err(error) => error.status() == StatusCode::SERVICE_UNAVAILABLE,
     };
     if unavailable {
-        outage.suspect();
+        outage.suspect(true);
     }
     result
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::watch;
 
 use super::{CoordinationError, DependencyState, RedisTarget, RedisTimeouts};
 
@@ -17,9 +18,13 @@ pub struct RedisLink {
     connection: Mutex<ConnectionManager>,
     timeouts: RedisTimeouts,
     probe_every: Duration,
-    up: AtomicBool,
+    /// Whether Redis is trusted to answer; false while the breaker is open.
+    up: watch::Sender<bool>,
     probing: AtomicBool,
 }
+
+/// How often a link of its own (see [`RedisLink::standalone`]) probes a Redis that failed.
+const STANDALONE_PROBE_EVERY: Duration = Duration::from_secs(1);
 
 fn manager(client: &redis::Client, timeouts: RedisTimeouts) -> Result<ConnectionManager, CoordinationError> {
     // The manager's own reconnect retries six times with growing pauses (seconds per call while
@@ -47,9 +52,15 @@ impl RedisLink {
             connection,
             timeouts,
             probe_every,
-            up: AtomicBool::new(true),
+            up: watch::Sender::new(true),
             probing: AtomicBool::new(false),
         }))
+    }
+
+    /// A link for one limiter or one set of wake-ups on their own (the service shares one link
+    /// between both; see [`super::connect`]), probing a failed Redis every second.
+    pub fn standalone(target: &RedisTarget, timeouts: RedisTimeouts) -> Result<Arc<Self>, CoordinationError> {
+        Self::new(target, timeouts, STANDALONE_PROBE_EVERY)
     }
 
     pub fn client(&self) -> &redis::Client {
@@ -66,20 +77,53 @@ impl RedisLink {
     }
 
     pub fn state(&self) -> DependencyState {
-        if self.up.load(Ordering::Acquire) { DependencyState::Ok } else { DependencyState::Unavailable }
+        if *self.up.borrow() { DependencyState::Ok } else { DependencyState::Unavailable }
+    }
+
+    /// Completes once Redis is trusted to answer (at once if it is).
+    pub async fn until_up(&self) {
+        let mut up = self.up.subscribe();
+        let _ = up.wait_for(|up| *up).await;
+    }
+
+    fn current(&self) -> ConnectionManager {
+        self.connection.lock().expect("redis link lock").clone()
+    }
+
+    /// A fresh connection for whoever comes next: the old one may be closed, half-open or frozen.
+    fn renew(&self) -> ConnectionManager {
+        let mut connection = self.connection.lock().expect("redis link lock");
+        if let Ok(fresh) = manager(&self.client, self.timeouts) {
+            *connection = fresh;
+        }
+        connection.clone()
     }
 
     /// Runs one call on the shared connection. Fails at once while Redis is known to be away.
+    ///
+    /// A call that finds its connection closed (Redis restarted while this instance had nothing
+    /// to ask it) is made once more on a fresh connection, within the same time budget, before
+    /// Redis counts as away: otherwise the first call after every restart would fail and open
+    /// the breaker until the next probe. Redis closed the old connection, so the command did
+    /// not run there; one that a connection reset cut off after Redis ran it may count twice.
     pub async fn call<T, F, Fut>(self: &Arc<Self>, call: F) -> Result<T, CoordinationError>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        if !self.up.load(Ordering::Acquire) {
+        if !*self.up.borrow() {
             return Err(CoordinationError("Redis is unavailable; waiting for it to answer again".into()));
         }
-        let connection = self.connection.lock().expect("redis link lock").clone();
-        match tokio::time::timeout(self.budget(), call(connection)).await {
+        let attempt = async {
+            match call(self.current()).await {
+                Err(error) if error.is_connection_dropped() => {
+                    tracing::debug!(%error, "the Redis connection was closed; calling again on a fresh one");
+                    call(self.renew()).await
+                }
+                other => other,
+            }
+        };
+        match tokio::time::timeout(self.budget(), attempt).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(self.failed(error.to_string())),
             Err(_) => Err(self.failed(format!("no answer within {} ms", self.budget().as_millis()))),
@@ -88,18 +132,15 @@ impl RedisLink {
 
     /// Redis answered on another connection (the wake-up subscription): trust it again.
     pub fn answered(&self) {
-        if !self.up.swap(true, Ordering::AcqRel) {
+        if !self.up.send_replace(true) {
             tracing::info!("Redis answers again; shared rate limits and wake-ups resume");
             metrics::gauge!("redis_up").set(1.0);
         }
     }
 
     fn failed(self: &Arc<Self>, error: String) -> CoordinationError {
-        // A fresh connection for whoever comes next: the old one may be half-open or frozen.
-        if let Ok(fresh) = manager(&self.client, self.timeouts) {
-            *self.connection.lock().expect("redis link lock") = fresh;
-        }
-        if self.up.swap(false, Ordering::AcqRel) {
+        self.renew();
+        if self.up.send_replace(false) {
             tracing::warn!(%error, probe_every_ms = self.probe_every.as_millis() as u64,
                 "Redis failed; not waiting on it until it answers again");
             metrics::counter!("redis_breaker_trips_total").increment(1);
@@ -118,11 +159,12 @@ async fn probe(link: Weak<RedisLink>) {
         let Some(every) = link.upgrade().map(|l| l.probe_every) else { return };
         tokio::time::sleep(every).await;
         let Some(link) = link.upgrade() else { return };
-        if link.up.load(Ordering::Acquire) {
+        if *link.up.borrow() {
             link.probing.store(false, Ordering::Release);
             return;
         }
-        let mut connection = link.connection.lock().expect("redis link lock").clone();
+        // A fresh connection each time: the last one may have been closed by a restart.
+        let mut connection = link.renew();
         let ping = async { redis::cmd("PING").query_async::<String>(&mut connection).await };
         match tokio::time::timeout(link.budget(), ping).await {
             Ok(Ok(_)) => {
@@ -131,9 +173,7 @@ async fn probe(link: Weak<RedisLink>) {
                 return;
             }
             _ => {
-                if let Ok(fresh) = manager(&link.client, link.timeouts) {
-                    *link.connection.lock().expect("redis link lock") = fresh;
-                }
+                link.renew();
             }
         }
     }

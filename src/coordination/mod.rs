@@ -1,6 +1,7 @@
 //! State shared between instances that must not outlive a restart: rate-limit counters and
 //! dispatcher wake-ups. Redis when configured, in-process otherwise.
 
+mod database;
 mod fallback;
 mod link;
 mod memory;
@@ -13,6 +14,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::store::Store;
+
+pub use self::database::DatabaseLimiter;
 pub use self::fallback::FallbackLimiter;
 pub use self::link::RedisLink;
 pub use self::memory::MemoryLimiter;
@@ -42,6 +46,23 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// Takes back one event counted by [`RateLimiter::hit`] (never below zero), for an attempt
     /// counted before it was made that turned out not to count (it succeeded, or was refused).
     async fn unhit(&self, key: &str) -> Result<(), CoordinationError>;
+    /// Counts one event on each key, in that order, each opening a window of its own length if
+    /// none is open; in one round trip (and one atomic step) where the backend allows. The
+    /// windows in the same order.
+    async fn hit_all(&self, keys: &[(&str, Duration)]) -> Result<Vec<Window>, CoordinationError> {
+        let mut windows = Vec::with_capacity(keys.len());
+        for &(key, window) in keys {
+            windows.push(self.hit(key, window).await?);
+        }
+        Ok(windows)
+    }
+    /// [`RateLimiter::unhit`] for each key, in one round trip where the backend allows.
+    async fn unhit_all(&self, keys: &[String]) -> Result<(), CoordinationError> {
+        for key in keys {
+            self.unhit(key).await?;
+        }
+        Ok(())
+    }
     /// Forgets a key (e.g. after a successful sign-in).
     async fn reset(&self, key: &str) -> Result<(), CoordinationError>;
     async fn ping(&self) -> Result<(), CoordinationError>;
@@ -78,9 +99,11 @@ pub struct Coordination {
     pub wakeups: Arc<dyn Wakeups>,
 }
 
-/// Redis when `redis` names one, in-process otherwise. Only the URL is checked here: Redis is
-/// connected on first use, so an instance starts (degraded) while Redis is away.
+/// Redis when `redis` names one (with the counters in `store` while it is away), in-process
+/// otherwise. Only the URL is checked here: Redis is connected on first use, so an instance
+/// starts (degraded) while Redis is away.
 pub fn connect(
+    store: Arc<dyn Store>,
     redis: &RedisTarget,
     key_prefix: &str,
     timeouts: RedisTimeouts,
@@ -94,7 +117,7 @@ pub fn connect(
     }
     let link = RedisLink::new(redis, timeouts, probe_every)?;
     Ok(Coordination {
-        limiter: Arc::new(FallbackLimiter::new(RedisLimiter::new(link.clone(), key_prefix))),
+        limiter: Arc::new(FallbackLimiter::new(RedisLimiter::new(link.clone(), key_prefix), DatabaseLimiter::new(store))),
         wakeups: Arc::new(RedisWakeups::new(link, key_prefix)),
     })
 }

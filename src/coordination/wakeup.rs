@@ -11,7 +11,7 @@ use futures::StreamExt as _;
 use tokio::sync::{Notify, watch};
 
 use super::link::RedisLink;
-use super::{CoordinationError, RedisTarget, RedisTimeouts};
+use super::CoordinationError;
 
 #[async_trait]
 pub trait Wakeups: Send + Sync + 'static {
@@ -65,21 +65,12 @@ pub struct RedisWakeups {
 /// How often the subscription connection is checked; a connection that died without a word
 /// (a half-open TCP connection, a frozen server) is noticed within this.
 const KEEPALIVE: Duration = Duration::from_secs(5);
-/// Redis coming back is noticed within this by a dispatcher waiting to subscribe, and by a
-/// wake-up waiting to be published.
+/// Redis coming back is noticed within this by a dispatcher waiting to subscribe (whose
+/// subscription then tells the link, so that a wake-up waiting to be published goes at once).
 const RECONNECT_FIRST: Duration = Duration::from_millis(100);
-const RECONNECT_MAX: Duration = Duration::from_secs(1);
+const RECONNECT_MAX: Duration = Duration::from_millis(500);
 
 impl RedisWakeups {
-    /// Wake-ups on a link of their own (the service shares one link; see [`super::connect`]).
-    pub async fn connect(
-        target: &RedisTarget,
-        prefix: &str,
-        timeouts: RedisTimeouts,
-    ) -> Result<Self, CoordinationError> {
-        Ok(Self::new(RedisLink::new(target, timeouts, Duration::from_secs(1))?, prefix))
-    }
-
     pub fn new(link: Arc<RedisLink>, prefix: &str) -> Self {
         Self {
             link,
@@ -135,16 +126,16 @@ impl RedisWakeups {
 }
 
 /// Publishes pending wake-ups, retrying one that failed until Redis takes it: the first
-/// wake-up after an outage (often sent on a connection Redis has already closed) is not lost.
+/// wake-up after an outage is not lost. While Redis is known to be away it waits for the link's
+/// probe to find it back, then publishes at once.
 async fn publish(link: Arc<RedisLink>, channel: String, pending: Arc<Notify>) {
     loop {
         pending.notified().await;
-        let mut delay = RECONNECT_FIRST;
         loop {
-            let channel = channel.clone();
             let published = link
-                .call(|mut connection| async move {
-                    redis::cmd("PUBLISH").arg(&channel).arg("due").query_async::<i64>(&mut connection).await
+                .call(|mut connection| {
+                    let channel = &channel;
+                    async move { redis::cmd("PUBLISH").arg(channel).arg("due").query_async::<i64>(&mut connection).await }
                 })
                 .await;
             match published {
@@ -152,8 +143,9 @@ async fn publish(link: Arc<RedisLink>, channel: String, pending: Arc<Notify>) {
                 Err(error) => {
                     metrics::counter!("dispatcher_wakeups_delayed_total").increment(1);
                     tracing::debug!(%error, "could not publish a dispatcher wake-up yet; trying again");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(RECONNECT_MAX);
+                    // Not a busy loop when a call fails while the link still trusts Redis.
+                    tokio::time::sleep(RECONNECT_FIRST).await;
+                    link.until_up().await;
                 }
             }
         }
@@ -193,7 +185,7 @@ impl Wakeups for RedisWakeups {
                     }
                 }
                 Err(error) if delay == RECONNECT_FIRST => {
-                    tracing::warn!(%error, "cannot subscribe to dispatcher wake-ups; trying again every second");
+                    tracing::warn!(%error, "cannot subscribe to dispatcher wake-ups; trying again every half second");
                 }
                 Err(error) => tracing::debug!(%error, "cannot subscribe to dispatcher wake-ups yet"),
             }

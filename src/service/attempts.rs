@@ -1,6 +1,6 @@
 //! Guessing limits (sign-in, password change, registration, invite codes): each attempt is
-//! charged to its counters before the work it protects, in one atomic step per counter, so
-//! parallel attempts cannot slip past a limit between a check and the failure it would have
+//! charged to its counters before the work it protects, in one atomic step, so parallel
+//! attempts cannot slip past a limit between a check and the failure it would have
 //! counted.
 //!
 //! A charge is provisional until the attempt settles: one that succeeds is given back. So an
@@ -9,8 +9,9 @@
 //! with the right password); it waits for them to settle and tries again. Only when nothing is
 //! under way, so that the count is made of real failures, is it refused.
 //!
-//! When the shared counters are unreachable the attempt goes through: locking every patient out
-//! of the app during a Redis outage would be worse than a few unthrottled guesses.
+//! When the counters are unreachable the attempt goes through: locking every patient out of the
+//! app would be worse than a few unthrottled guesses. (The service's limiter has stand-ins for
+//! a Redis outage, the database and then the process itself: see `coordination`.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,19 +48,24 @@ const SETTLE_POLL_MAX: Duration = Duration::from_millis(200);
 const UNDER_WAY_WINDOW: Duration = Duration::from_secs(60);
 
 /// An admitted attempt, under way until dropped. Hold it until the attempt has settled (its
-/// charge given back, or kept as a failure).
+/// charge given back with [`Admission::give_back`], or kept as a failure).
 #[must_use = "the attempt counts as under way only while this is held"]
 pub(super) struct Admission {
     limiter: Arc<dyn RateLimiter>,
+    /// Its under-way marks, to be taken back when it settles.
     keys: Vec<String>,
 }
 
 impl Admission {
-    /// Ends the attempt now, so that whoever looks next (this attempt's own retry included)
-    /// no longer finds it under way.
-    async fn release(mut self) {
-        for key in std::mem::take(&mut self.keys) {
-            let _ = self.limiter.unhit(&key).await;
+    /// The attempt succeeded (or turned out not to count): takes its charge back from
+    /// `counters` (so it does not use up a window meant for failures) and ends it, in one round
+    /// trip.
+    pub(super) async fn give_back<'a>(mut self, counters: impl IntoIterator<Item = &'a Counter>) {
+        let mut keys: Vec<String> = counters.into_iter().map(|c| c.key.clone()).collect();
+        keys.append(&mut self.keys);
+        if let Err(error) = self.limiter.unhit_all(&keys).await {
+            tracing::warn!(%error, "rate limiter unavailable; attempt stays counted");
+            metrics::counter!("rate_limiter_errors_total").increment(1);
         }
     }
 }
@@ -74,9 +80,7 @@ impl Drop for Admission {
         // Dropping cannot wait; a cancelled request settles its attempt all the same.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                for key in keys {
-                    let _ = limiter.unhit(&key).await;
-                }
+                let _ = limiter.unhit_all(&keys).await;
             });
         }
     }
@@ -85,20 +89,39 @@ impl Drop for Admission {
 impl AppState {
     /// Charges an attempt to every counter and refuses it (429) when one has used up its window
     /// with failures; a refused attempt is taken back at once, so waiting it out is enough.
+    ///
+    /// One round trip marks the attempt under way on every counter and charges it, in that
+    /// order (in one atomic step on Redis), so whoever finds a count raised by this charge also
+    /// finds this attempt under way.
     pub(super) async fn claim_attempt(&self, counters: &[Counter], window: Duration) -> Result<Admission> {
         let deadline = Instant::now() + SETTLE_WAIT;
         let mut poll = SETTLE_POLL_FIRST;
         let mut last_chance = false;
+        let under_way: Vec<String> = counters.iter().map(Counter::under_way_key).collect();
+        let hits: Vec<(&str, Duration)> = under_way
+            .iter()
+            .map(|key| (key.as_str(), UNDER_WAY_WINDOW))
+            .chain(counters.iter().map(|c| (c.key.as_str(), window)))
+            .collect();
         loop {
-            // Marked under way before charging, so whoever finds the count raised by this
-            // charge also finds this attempt under way.
-            let admission = self.mark_under_way(counters).await;
-            let (charged, refused) = self.charge(counters, window).await;
-            let Some((over, retry_after)) = refused else { return Ok(admission) };
-            self.give_back(charged).await;
+            let windows = match self.limiter.hit_all(&hits).await {
+                Ok(windows) if windows.len() == hits.len() => windows,
+                Ok(_) | Err(_) => {
+                    tracing::warn!("rate limiter unavailable; not limiting");
+                    metrics::counter!("rate_limiter_errors_total").increment(1);
+                    return Ok(Admission { limiter: Arc::clone(&self.limiter), keys: Vec::new() });
+                }
+            };
+            let admission = Admission { limiter: Arc::clone(&self.limiter), keys: under_way.clone() };
+            let over = counters
+                .iter()
+                .zip(&windows[counters.len()..])
+                .find(|(counter, w)| w.count > counter.limit)
+                .map(|(counter, w)| (counter, w.resets_in.max(Duration::from_secs(1))));
+            let Some((over, retry_after)) = over else { return Ok(admission) };
             // Awaited, not dropped: a release left to a spawned task would race the look at
             // who is under way below, which would then find this very attempt.
-            admission.release().await;
+            admission.give_back(counters).await;
             if last_chance || Instant::now() >= deadline {
                 return Err(Error::RateLimited { retry_after });
             }
@@ -110,53 +133,6 @@ impl AppState {
             } else {
                 tokio::time::sleep(poll).await;
                 poll = (poll * 2).min(SETTLE_POLL_MAX);
-            }
-        }
-    }
-
-    async fn mark_under_way(&self, counters: &[Counter]) -> Admission {
-        let mut keys = Vec::with_capacity(counters.len());
-        for counter in counters {
-            let key = counter.under_way_key();
-            if self.limiter.hit(&key, UNDER_WAY_WINDOW).await.is_ok() {
-                keys.push(key);
-            }
-        }
-        Admission { limiter: Arc::clone(&self.limiter), keys }
-    }
-
-    /// Charges every counter up to the first over its limit: what was charged, and that
-    /// counter with the time until its window closes.
-    async fn charge<'a>(
-        &self,
-        counters: &'a [Counter],
-        window: Duration,
-    ) -> (Vec<&'a Counter>, Option<(&'a Counter, Duration)>) {
-        let mut charged = Vec::with_capacity(counters.len());
-        for counter in counters {
-            match self.limiter.hit(&counter.key, window).await {
-                Ok(w) => {
-                    charged.push(counter);
-                    if w.count > counter.limit {
-                        return (charged, Some((counter, w.resets_in.max(Duration::from_secs(1)))));
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "rate limiter unavailable; not limiting");
-                    metrics::counter!("rate_limiter_errors_total").increment(1);
-                }
-            }
-        }
-        (charged, None)
-    }
-
-    /// Takes an attempt back from its counters: one that succeeded does not use up a window
-    /// meant for failures.
-    pub(super) async fn give_back<'a>(&self, counters: impl IntoIterator<Item = &'a Counter>) {
-        for counter in counters {
-            if let Err(error) = self.limiter.unhit(&counter.key).await {
-                tracing::warn!(%error, "rate limiter unavailable; attempt stays counted");
-                metrics::counter!("rate_limiter_errors_total").increment(1);
             }
         }
     }

@@ -68,7 +68,7 @@ impl AppState {
         let address = client.map(|ip| Counter::new(format!("login:addr:{ip}"), limits.login_failures_per_address));
         let account_counters = usize::from(account.is_some());
         let counters: Vec<Counter> = account.into_iter().chain(address).collect();
-        let _under_way = match self.claim_attempt(&counters, window).await {
+        let under_way = match self.claim_attempt(&counters, window).await {
             Ok(admission) => admission,
             Err(refused) => {
                 metrics::counter!("auth_sign_in_total", "outcome" => "rate_limited").increment(1);
@@ -100,7 +100,7 @@ impl AppState {
                 tracing::warn!(%error, "rate limiter unavailable; failure count not reset");
             }
         }
-        self.give_back(address).await;
+        under_way.give_back(address).await;
 
         let now = self.clock.now();
         let session = NewSession {
@@ -184,12 +184,12 @@ impl AppState {
         // not become an unlimited way to guess the password.
         let limits = &self.settings.rate_limit;
         let counter = [Counter::new(format!("login:account:{}", account.email), limits.login_failures_per_account)];
-        let _under_way = self.claim_attempt(&counter, Duration::from_secs(limits.login_window_seconds)).await?;
+        let under_way = self.claim_attempt(&counter, Duration::from_secs(limits.login_window_seconds)).await?;
         let stored = self.store.password_hash(principal.account_id).await?.ok_or(Error::NotFound)?;
         if !self.passwords.verify(password, &stored).await? {
             return Err(Error::Validation(ValidationErrors::single(field, "incorrect", "is not the current password")));
         }
-        self.give_back(&counter).await;
+        under_way.give_back(&counter).await;
         Ok(())
     }
 }

@@ -182,13 +182,13 @@ impl AppState {
         client: Option<IpAddr>,
     ) -> Result<InviteRecord> {
         let counters = self.attempt_counters(principal, client);
-        let _under_way = self.claim_invite_attempt(&counters).await?;
+        let under_way = self.claim_invite_attempt(&counters).await?;
         let Some(record) = self.store.invite_by_code(&code.hash()).await? else {
             return Err(Self::failed_attempt(Refusal::InviteNotFound));
         };
         match record.invite.check_redemption(principal.role, self.clock.now()) {
             Ok(()) => {
-                self.give_back(&counters).await;
+                under_way.give_back(&counters).await;
                 Ok(record)
             }
             Err(why) => Err(Self::failed_attempt(refusal(why))),
@@ -229,7 +229,7 @@ impl AppState {
             }
         }
         let counters = self.attempt_counters(principal, client);
-        let _under_way = self.claim_invite_attempt(&counters).await?;
+        let under_way = self.claim_invite_attempt(&counters).await?;
         let code_hash = code.hash();
         let redemption = Redemption {
             code_hash: &code_hash,
@@ -245,7 +245,7 @@ impl AppState {
             outcome,
             RedeemOutcome::Linked(_) | RedeemOutcome::AlreadyRedeemed(_) | RedeemOutcome::AlreadyLinked
         ) {
-            self.give_back(&counters).await;
+            under_way.give_back(&counters).await;
         }
         match outcome {
             RedeemOutcome::Linked(record) => {

@@ -11,6 +11,7 @@ mod journal;
 mod massage;
 mod notifications;
 mod postgres;
+mod rate_limits;
 mod sessions;
 mod sql;
 mod sqlite;
@@ -42,6 +43,7 @@ pub use notifications::{
     NotificationStatus, QueueStats, ReminderTarget, SubscriptionRecord,
 };
 pub use postgres::PgStore;
+pub use rate_limits::{RateLimitRepo, RateWindow};
 pub use sessions::{NewSession, NewToken, Principal, RefreshOutcome, SessionRecord, SessionRepo};
 pub use sqlite::SqliteStore;
 
@@ -86,10 +88,26 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the service needs from a database.
 #[async_trait]
 pub trait Store:
-    AccountRepo + SessionRepo + JournalRepo + NotificationRepo + MassageRepo + CareRepo + AlertRepo + Send + Sync + 'static
+    AccountRepo
+    + SessionRepo
+    + JournalRepo
+    + NotificationRepo
+    + MassageRepo
+    + CareRepo
+    + AlertRepo
+    + RateLimitRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip used by the readiness probe.
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether the database server answers, asked on a connection of its own outside the pool:
+    /// the pool's waits for a connection would hide an outage (it keeps retrying a refused
+    /// connection until its acquire time-out) or pass load off as one. A server that answers
+    /// with an error (too many connections, a bad password) is there; one that is starting up
+    /// or shutting down is not.
+    async fn reachable(&self) -> StoreResult<()>;
     /// Applies pending migrations; safe when several instances start at once.
     async fn migrate(&self) -> StoreResult<()>;
     /// Closes the pool (used on shutdown, and by tests that simulate an outage).

@@ -3,10 +3,11 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection as _, Postgres, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, rate_limit_repo,
+    session_repo};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct PgStore {
@@ -38,6 +39,7 @@ impl PgStore {
 account_repo!(PgStore, Postgres);
 alert_repo!(PgStore, Postgres);
 session_repo!(PgStore);
+rate_limit_repo!(PgStore);
 massage_repo!(PgStore, Postgres);
 journal_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
 notification_repo!(
@@ -67,6 +69,25 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn reachable(&self) -> StoreResult<()> {
+        let options = self.pool.connect_options();
+        let answered = match PgConnection::connect_with(&options).await {
+            Ok(mut connection) => {
+                let answered = sqlx::query("SELECT 1").execute(&mut connection).await.map(drop);
+                let _ = connection.close().await;
+                answered
+            }
+            Err(error) => Err(error),
+        };
+        match answered {
+            // admin_shutdown, crash_shutdown, cannot_connect_now: going away or not there yet.
+            Err(sqlx::Error::Database(db)) if !matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03")) => {
+                Ok(())
+            }
+            other => Ok(other?),
+        }
     }
 
     async fn migrate(&self) -> StoreResult<()> {

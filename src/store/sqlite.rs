@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, rate_limit_repo,
+    session_repo};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct SqliteStore {
@@ -79,6 +80,7 @@ async fn checkpoint_periodically(pool: SqlitePool) {
 account_repo!(SqliteStore, Sqlite);
 alert_repo!(SqliteStore, Sqlite);
 session_repo!(SqliteStore);
+rate_limit_repo!(SqliteStore);
 massage_repo!(SqliteStore, Sqlite);
 journal_repo!(SqliteStore, Sqlite, for_update = "");
 notification_repo!(
@@ -107,6 +109,11 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn reachable(&self) -> StoreResult<()> {
+        // A file on this machine: there is no server to lose.
+        self.ping().await
     }
 
     async fn migrate(&self) -> StoreResult<()> {

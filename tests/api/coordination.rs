@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare::coordination::{MemoryLimiter, RateLimiter, RedisLimiter, RedisTimeouts};
+use aftercare::coordination::{MemoryLimiter, RateLimiter, RedisLimiter, RedisLink, RedisTimeouts};
 
 use crate::helpers::required_env;
 
@@ -50,7 +50,7 @@ async fn redis_limiter() {
     let Some(url) = required_env("TEST_REDIS_URL") else { return };
     let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
     let prefix = format!("aftercare-test:{}:", uuid::Uuid::new_v4().simple());
-    let limiter = RedisLimiter::connect(&url.as_str().into(), &prefix, timeouts).await.expect("redis reachable");
+    let limiter = RedisLimiter::new(RedisLink::standalone(&url.as_str().into(), timeouts).unwrap(), &prefix);
     assert!(limiter.is_shared());
     counts_in_fixed_windows(Arc::new(limiter)).await;
 }
@@ -60,8 +60,8 @@ async fn redis_counters_are_shared_between_instances() {
     let Some(url) = required_env("TEST_REDIS_URL") else { return };
     let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
     let prefix = format!("aftercare-test:{}:", uuid::Uuid::new_v4().simple());
-    let a = RedisLimiter::connect(&url.as_str().into(), &prefix, timeouts).await.unwrap();
-    let b = RedisLimiter::connect(&url.as_str().into(), &prefix, timeouts).await.unwrap();
+    let a = RedisLimiter::new(RedisLink::standalone(&url.as_str().into(), timeouts).unwrap(), &prefix);
+    let b = RedisLimiter::new(RedisLink::standalone(&url.as_str().into(), timeouts).unwrap(), &prefix);
     a.hit("k", Duration::from_secs(10)).await.unwrap();
     assert_eq!(b.hit("k", Duration::from_secs(10)).await.unwrap().count, 2);
 }

@@ -834,14 +834,14 @@ async fn an_api_only_instance_wakes_another_instances_dispatcher_through_redis()
 
 #[tokio::test]
 async fn redis_wake_ups_reach_every_listening_instance_and_survive_a_lost_connection() {
-    use aftercare::coordination::{RedisTimeouts, RedisWakeups, Wakeups as _};
+    use aftercare::coordination::{RedisLink, RedisTimeouts, RedisWakeups, Wakeups as _};
     let Some(url) = crate::helpers::required_env("TEST_REDIS_URL") else { return };
     let timeouts = RedisTimeouts { connection: Duration::from_secs(2), response: Duration::from_secs(2) };
     let prefix = format!("aftercare-test:{}:", Uuid::new_v4().simple());
-    let producer = RedisWakeups::connect(&url.as_str().into(), &prefix, timeouts).await.unwrap();
-    let listener = std::sync::Arc::new(RedisWakeups::connect(&url.as_str().into(), &prefix, timeouts).await.unwrap());
-    let elsewhere =
-        RedisWakeups::connect(&url.as_str().into(), "aftercare-test:another-deployment:", timeouts).await.unwrap();
+    let link = || RedisLink::standalone(&url.as_str().into(), timeouts).unwrap();
+    let producer = RedisWakeups::new(link(), &prefix);
+    let listener = std::sync::Arc::new(RedisWakeups::new(link(), &prefix));
+    let elsewhere = RedisWakeups::new(link(), "aftercare-test:another-deployment:");
     let mut admin = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let subscribers = || {
         let mut admin = admin.clone();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aftercare::coordination::{RateLimiter as _, RedisLimiter, RedisTarget, RedisTimeouts};
+use aftercare::coordination::{RateLimiter as _, RedisLimiter, RedisLink, RedisTarget, RedisTimeouts};
 use aftercare::store::{PgStore, PoolOptions};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -142,7 +142,7 @@ async fn connect(
     // A hang guard: whatever happens, a refused handshake must not wait forever.
     // Connections are made on first use, so a ping is what proves the handshake.
     let connect = async {
-        let limiter = RedisLimiter::connect(target, prefix, timeouts).await?;
+        let limiter = RedisLimiter::new(RedisLink::standalone(target, timeouts)?, prefix);
         limiter.ping().await?;
         Ok(limiter)
     };

@@ -10,6 +10,7 @@ mod care;
 mod journal;
 mod massage;
 mod notifications;
+mod rate_limits;
 
 mod sessions;
 
@@ -19,6 +20,7 @@ pub(crate) use care::care_repo;
 pub(crate) use journal::journal_repo;
 pub(crate) use massage::massage_repo;
 pub(crate) use notifications::{bind_new_notification, notification_repo};
+pub(crate) use rate_limits::rate_limit_repo;
 pub(crate) use sessions::session_repo;
 
 /// The condition under which a therapist's copy of a client's alert may go out, as a subquery
