@@ -225,6 +225,59 @@ async fn an_instance_starts_while_redis_is_down_and_connects_when_it_comes() {
     redis_becomes(&app.address, "ok").await;
 }
 
+/// Each instance counting on its own while Redis is away would allow the limit once per
+/// instance: the counters are kept in the database meanwhile, which every instance shares.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_a_limit_holds_across_instances() {
+    let redis = RedisServer::start(65301);
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, &redis_overrides(&redis)).await else { continue };
+        let other = app.another_instance(&redis_overrides(&redis)).await;
+        app.register_patient("ana@example.org").await;
+        redis.stop();
+        let mut statuses = Vec::new();
+        for n in 0..16 {
+            let address = if n % 2 == 0 { &app.address } else { &other.address };
+            let response = tokio::time::timeout(
+                GUARD,
+                app.client.post(format!("{address}/v1/auth/token")).json(&json!({
+                    "grant_type": "password", "email": "ana@example.org", "password": "not the password",
+                    "device_label": "x"
+                })).send(),
+            )
+            .await
+            .expect("a sign-in is answered within the guard")
+            .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        assert_limited(&statuses);
+        // As with Redis: the account is locked for the window, the right password included.
+        assert_eq!(app.password_grant("ana@example.org", crate::helpers::PASSWORD).await.status(), 429);
+        redis.launch();
+        redis_becomes(&app.address, "ok").await;
+    }
+}
+
+/// Redis restarted while an instance had nothing to ask it: the instance's connection is closed,
+/// and its first call after the restart must not fail on it (and so stop using Redis until the
+/// next probe); it is made again on a fresh connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_call_after_a_redis_restart_succeeds() {
+    use aftercare::coordination::{RateLimiter as _, RedisLimiter, RedisLink, RedisTimeouts};
+    let redis = RedisServer::start(65302);
+    let timeouts = RedisTimeouts {
+        connection: Duration::from_millis(REDIS_TIMEOUT_MS),
+        response: Duration::from_millis(REDIS_TIMEOUT_MS),
+    };
+    let limiter = RedisLimiter::new(RedisLink::standalone(&redis.url().as_str().into(), timeouts).unwrap(), "t:");
+    assert_eq!(limiter.hit("k", Duration::from_secs(60)).await.unwrap().count, 1);
+    redis.stop();
+    redis.launch();
+    let window = limiter.hit("k", Duration::from_secs(60)).await.expect("answered on a fresh connection");
+    assert_eq!(window.count, 1, "a restarted Redis without persistence starts counting again");
+    assert_eq!(limiter.state().as_str(), "ok");
+}
+
 /// An API-only instance produces a notification; the dispatcher of another instance, which
 /// would otherwise sleep for five minutes, is woken through Redis, also right after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +394,11 @@ async fn while_the_database_is_down_requests_answer_503_at_once_and_recover_on_t
     assert_eq!(sign_in().send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     cluster.ctl("stop");
-    // The first requests find out (one may wait for the pool); readiness does within a second.
+    // The very first request of the outage is answered 503 at once too, not after the pool's
+    // 10 s acquire time-out (during which the pool keeps retrying the refused connection).
+    let first = tokio::time::timeout(GUARD, sign_in().send()).await.expect("the first answered within the guard").unwrap();
+    assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(first.headers().contains_key("retry-after"), "{:?}", first.headers());
     let readiness = tokio::time::timeout(GUARD, client.get(instance.url("/readyz")).send()).await.unwrap().unwrap();
     assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = readiness.json().await.unwrap();
