@@ -17,7 +17,7 @@
 #   AFTERCARE_BIN   the server binary (default: target/release/aftercare, built when missing)
 #   GENERATORS_OUT  where the clients are written (default: a scratch directory, removed after)
 #   GENERATORS_VENV where the generators are installed (default: contract/.generators-venv)
-#   DATABASE_ADMIN_URL, REDIS_URL  as for contract/run.sh
+#   DATABASE_ADMIN_URL, REDIS_URL  as for contract/run.sh (see contract/server.sh)
 set -euo pipefail
 
 contract_dir="$(cd "$(dirname "$0")" && pwd)"
@@ -110,51 +110,16 @@ echo "generators: generated in $(( $(date +%s) - started )) s"
 [[ $failed -eq 0 ]] || { echo "generators: FAILED" >&2; exit 1; }
 
 # --- the Python client through a real flow against the release binary
-if [[ -z "${AFTERCARE_BIN:-}" ]]; then
-    target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-    AFTERCARE_BIN="$target_dir/release/aftercare"
-    [[ -x "$AFTERCARE_BIN" ]] || cargo build --release --locked
-fi
-admin_url="${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
-run_id="$(date +%s)_$$"
-database="aftercare_generators_${run_id}"
-port="${GENERATORS_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
-base_url="http://127.0.0.1:$port"
-server_pid=""
+# shellcheck source=contract/server.sh
+source "$contract_dir/server.sh"
+server_binary generators
 cleanup() {
     local status=$?
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    psql "$admin_url" -q -c "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null 2>&1 || true
-    if [[ $status -ne 0 && -f "$out/server.log" ]]; then
-        echo "--- last lines of the server log"
-        tail -n 30 "$out/server.log"
-    fi
+    server_stop $status
     [[ -n "${GENERATORS_OUT:-}" ]] || rm -rf "$out"
     exit $status
 }
 trap cleanup EXIT
-psql "$admin_url" -q -c "CREATE DATABASE \"$database\"" >/dev/null
-database_url="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$admin_url" "$database")"
-env \
-    DATABASE_URL="$database_url" \
-    REDIS_URL="$redis_url" \
-    AFTERCARE__SERVER__BIND="127.0.0.1:$port" \
-    AFTERCARE__REDIS__KEY_PREFIX="aftercare-generators:$run_id:" \
-    AFTERCARE__AUTH__ARGON2_MEMORY_KIB=4096 \
-    AFTERCARE__AUTH__ARGON2_ITERATIONS=1 \
-    AFTERCARE__PUSH__VAPID_PRIVATE_KEY_FILE="$out/vapid_private_key" \
-    AFTERCARE__LOG__LEVEL=warn \
-    "$AFTERCARE_BIN" serve > "$out/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base_url/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { echo "generators: the server exited" >&2; exit 1; }
-    sleep 0.1
-done
-curl -fsS "$base_url/readyz" >/dev/null
+server_start generators "$out" "${GENERATORS_PORT:-}"
 PYTHONPATH="$out/python" "$venv/bin/python" "$contract_dir/python_flow.py" "$base_url"
 echo "generators: finished in $(( $(date +%s) - started )) s"

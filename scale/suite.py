@@ -478,20 +478,22 @@ def check_redis_outage(fleet: Fleet, signer: dict, reader: dict) -> None:
     fleet.redis.stop()
     stopped_at = time.time()
     time.sleep(1)
+    # Round-robin over the three instances: the limit holds for the fleet, not once per instance.
     limited = fleet.account()
-    per_instance = [[r[0] for r in wrong_passwords(fleet, limited, LOGIN_LIMIT + 3, via=k)] for k in range(3)]
+    fleet_wide = [r[0] for r in wrong_passwords(fleet, limited, LOGIN_LIMIT + 5)]
     ready = [call(i.port, "GET", "/readyz", timeout=5) for i in fleet.instances]
     time.sleep(max(0.0, 8 - (time.time() - stopped_at)))
     during = [r for r in traffic.stop() if r[3] >= stopped_at]
     errors = [r for r in during if r[1] is None or r[1] >= 500]
     sign_ins = [r[2] for r in during if r[0] == "sign-in"]
-    holds = all(s.count(401) <= LOGIN_LIMIT and 429 in s for s in per_instance)
+    holds = fleet_wide.count(401) == LOGIN_LIMIT and fleet_wide[LOGIN_LIMIT:] == [429] * 5
     ready_ok = all(r[0] == 200 and r[2] < 1 for r in ready)
     ok = not errors and sign_ins and max(sign_ins) < 1 and holds and ready_ok
     record("Redis stopped", ok,
            f"{len(during)} requests in 8 s: {len(errors)} 5xx/failed; sign-ins {len(sign_ins)}, p50 "
-           f"{percentile(sign_ins, 50) * 1000:.0f} ms, max {max(sign_ins, default=0) * 1000:.0f} ms; limit per "
-           f"instance: 401s before 429 {[s.count(401) for s in per_instance]}; /readyz "
+           f"{percentile(sign_ins, 50) * 1000:.0f} ms, max {max(sign_ins, default=0) * 1000:.0f} ms; "
+           f"{LOGIN_LIMIT + 5} wrong passwords round-robin over 3 instances: {fleet_wide.count(401)} × 401 then "
+           f"{fleet_wide[LOGIN_LIMIT:]} (limit {LOGIN_LIMIT} per account, counted in the database); /readyz "
            f"{[r[0] for r in ready]} in ≤{max(r[2] for r in ready) * 1000:.0f} ms")
 
     fleet.redis.start()
@@ -513,7 +515,9 @@ def check_redis_outage(fleet: Fleet, signer: dict, reader: dict) -> None:
     wake_s = fleet.wake_latency(reader)
     wake_next = fleet.wake_latency(reader)
     same = [i.pid for i in fleet.instances] == pids and all(i.alive() for i in fleet.instances)
-    ok = resub_s < 5 and shared_s < 5 and limit_ok and wake_s < 5 and wake_next < 1 and same
+    # Issue bound: wake-ups cross instances again within a second of Redis returning, the
+    # first one from an instance that was idle through the outage included.
+    ok = resub_s < 5 and shared_s < 5 and limit_ok and wake_s <= 1 and wake_next <= 1 and same
     record("Redis restarted", ok,
            f"all 3 dispatchers subscribed again {resub_s:.1f} s after the restart, shared counters "
            f"{shared_s:.1f} s, shared limit {statuses.count(401)} × 401 then 429 over 3 instances, "
@@ -552,21 +556,26 @@ def check_postgres_outage(fleet: Fleet, writers: list[dict]) -> None:
     time.sleep(2)
     results = traffic.stop()
     during = [r for r in results if stopped_at <= r[3] - r[2] and r[3] <= started_at]
-    unavailable = [r for r in during if r[1] == 503]
     # Nothing can be acknowledged while the database is down.
     acknowledged_down = [r for r in during if r[1] in (200, 201)]
-    slow = [r for r in unavailable if r[2] >= 1]
+    # Every 503 of the outage, the first ones included (sent before the stop and still waiting
+    # when it came): how long each waited once the database was gone.
+    unavailable = [r for r in results if r[1] == 503 and r[3] >= stopped_at and r[3] - r[2] <= started_at]
+    waited = {id(r): r[3] - max(r[3] - r[2], stopped_at) for r in unavailable}
+    slow = [r for r in unavailable if waited[id(r)] >= 1]
+    first = min(unavailable, key=lambda r: r[3] - r[2], default=None)
     others = [r for r in results if r[1] not in (200, 201, 503)]
     acknowledged = {r[4] for r in results if r[1] in (200, 201)}
     present = set(fleet.pg.psql("SELECT id FROM journal_entries"))
     lost = acknowledged - present
-    latencies = [r[2] for r in unavailable]
+    latencies = list(waited.values())
     ok = (unavailable and not slow and not others and not lost and back and not acknowledged_down
           and all(r[0] == 503 and r[2] < 1 for r in ready))
     record("PostgreSQL stopped 10 s", ok,
            f"{len(during)} writes during the outage: {len(unavailable)} × 503, {len(acknowledged_down)} × 2xx, p50 "
            f"{percentile(latencies, 50) * 1000:.0f} ms, max {max(latencies, default=0) * 1000:.0f} ms "
-           f"({len(slow)} ≥ 1 s); other failures {len(others)}"
+           f"({len(slow)} ≥ 1 s), the first {waited[id(first)] * 1000 if first else float('inf'):.0f} ms after "
+           f"the stop; other failures {len(others)}"
            f"{' ' + str(others[0][1]) + ' ' + str(others[0][5])[:120] if others else ''}; /readyz "
            f"{sorted({r[0] for r in ready}, key=str)} in ≤{max(r[2] for r in ready) * 1000:.0f} ms; writes again "
            f"{(back - started_at) if back else float('inf'):.1f} s after the restart; {len(acknowledged)} "

@@ -44,7 +44,9 @@ impl FallbackLimiter {
         let error = error.map(ToString::to_string).unwrap_or_default();
         match place {
             IN_REDIS => tracing::info!("rate limits are counted in Redis again"),
-            IN_DATABASE => tracing::warn!(%error, "Redis unavailable; rate limits are counted in the database until it returns"),
+            IN_DATABASE => {
+                tracing::warn!(%error, "Redis unavailable; rate limits are counted in the database until it returns")
+            }
             _ => tracing::warn!(%error, "Redis and the database unavailable; rate limits are counted in this instance"),
         }
     }

@@ -117,7 +117,10 @@ pub fn connect(
     }
     let link = RedisLink::new(redis, timeouts, probe_every)?;
     Ok(Coordination {
-        limiter: Arc::new(FallbackLimiter::new(RedisLimiter::new(link.clone(), key_prefix), DatabaseLimiter::new(store))),
+        limiter: Arc::new(FallbackLimiter::new(
+            RedisLimiter::new(link.clone(), key_prefix),
+            DatabaseLimiter::new(store),
+        )),
         wakeups: Arc::new(RedisWakeups::new(link, key_prefix)),
     })
 }

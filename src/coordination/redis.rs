@@ -74,12 +74,12 @@ fn window(count: i64, ttl_ms: i64) -> Window {
 impl RateLimiter for RedisLimiter {
     async fn peek(&self, key: &str) -> Result<Window, CoordinationError> {
         let key = &self.key(key);
-        let (count, ttl): (Option<i64>, i64) = self
-            .link
-            .call(move |mut connection| async move {
-                redis::pipe().get(key).pttl(key).query_async(&mut connection).await
-            })
-            .await?;
+        let (count, ttl): (Option<i64>, i64) =
+            self.link
+                .call(move |mut connection| async move {
+                    redis::pipe().get(key).pttl(key).query_async(&mut connection).await
+                })
+                .await?;
         Ok(window(count.unwrap_or(0), ttl))
     }
 
@@ -94,10 +94,8 @@ impl RateLimiter for RedisLimiter {
             invocation.key(self.key(key)).arg(millis(length));
         }
         let invocation = &invocation;
-        let counted: Vec<i64> = self
-            .link
-            .call(move |mut connection| async move { invocation.invoke_async(&mut connection).await })
-            .await?;
+        let counted: Vec<i64> =
+            self.link.call(move |mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
         if counted.len() != keys.len() * 2 {
             return Err(CoordinationError(format!("Redis counted {} values for {} keys", counted.len(), keys.len())));
         }
@@ -117,10 +115,8 @@ impl RateLimiter for RedisLimiter {
             invocation.key(self.key(key));
         }
         let invocation = &invocation;
-        let _: i64 = self
-            .link
-            .call(move |mut connection| async move { invocation.invoke_async(&mut connection).await })
-            .await?;
+        let _: i64 =
+            self.link.call(move |mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
         Ok(())
     }
 

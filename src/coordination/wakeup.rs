@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use futures::StreamExt as _;
 use tokio::sync::{Notify, watch};
 
-use super::link::RedisLink;
 use super::CoordinationError;
+use super::link::RedisLink;
 
 #[async_trait]
 pub trait Wakeups: Send + Sync + 'static {

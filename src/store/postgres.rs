@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Postgres, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, rate_limit_repo,
-    session_repo};
+use super::sql::{
+    account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, rate_limit_repo, session_repo,
+};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct PgStore {

@@ -240,10 +240,13 @@ async fn while_redis_is_down_a_limit_holds_across_instances() {
             let address = if n % 2 == 0 { &app.address } else { &other.address };
             let response = tokio::time::timeout(
                 GUARD,
-                app.client.post(format!("{address}/v1/auth/token")).json(&json!({
-                    "grant_type": "password", "email": "ana@example.org", "password": "not the password",
-                    "device_label": "x"
-                })).send(),
+                app.client
+                    .post(format!("{address}/v1/auth/token"))
+                    .json(&json!({
+                        "grant_type": "password", "email": "ana@example.org", "password": "not the password",
+                        "device_label": "x"
+                    }))
+                    .send(),
             )
             .await
             .expect("a sign-in is answered within the guard")
@@ -396,7 +399,8 @@ async fn while_the_database_is_down_requests_answer_503_at_once_and_recover_on_t
     cluster.ctl("stop");
     // The very first request of the outage is answered 503 at once too, not after the pool's
     // 10 s acquire time-out (during which the pool keeps retrying the refused connection).
-    let first = tokio::time::timeout(GUARD, sign_in().send()).await.expect("the first answered within the guard").unwrap();
+    let first =
+        tokio::time::timeout(GUARD, sign_in().send()).await.expect("the first answered within the guard").unwrap();
     assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(first.headers().contains_key("retry-after"), "{:?}", first.headers());
     let readiness = tokio::time::timeout(GUARD, client.get(instance.url("/readyz")).send()).await.unwrap().unwrap();

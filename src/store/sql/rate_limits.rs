@@ -41,12 +41,13 @@ macro_rules! rate_limit_repo {
                 key: &str,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<Option<$crate::store::RateWindow>> {
-                let row: Option<(i64, i64)> =
-                    sqlx::query_as("SELECT count, ends_at_ms FROM rate_limit_windows WHERE key = $1 AND ends_at_ms > $2")
-                        .bind(key)
-                        .bind(now_ms)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT count, ends_at_ms FROM rate_limit_windows WHERE key = $1 AND ends_at_ms > $2",
+                )
+                .bind(key)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
                 Ok(row.map(|(count, ends_at_ms)| $crate::store::RateWindow { count, ends_at_ms }))
             }
 
