@@ -18,8 +18,14 @@ use tokio::time::Instant;
 
 use crate::store::Store;
 
-/// How long a probe waits for the database: a readiness probe answers within a second.
+/// How long a readiness probe waits for the database: it answers within a second.
 pub const PING_WITHIN: Duration = Duration::from_millis(800);
+/// How long a look at the database waits for a new connection to answer. A refused or reset
+/// connection answers at once; this bounds only a silent database, and is generous because a
+/// new connection to a busy database can take a while (requests are not held by it: they are
+/// answered 503 at once while the database is known to be down, and otherwise keep waiting on
+/// the pool as they would).
+const LOOK_WITHIN: Duration = Duration::from_secs(2);
 /// A request still running after this makes the instance look at the database; requests that
 /// take longer than this are rare, and a look is one short connection.
 const SUSPECT_AFTER: Duration = Duration::from_millis(250);
@@ -74,7 +80,7 @@ impl DatabaseOutage {
     }
 
     async fn look(&self) -> Look {
-        match tokio::time::timeout(PING_WITHIN, self.store.reachable()).await {
+        match tokio::time::timeout(LOOK_WITHIN, self.store.reachable()).await {
             Ok(Ok(())) => Look::Answers,
             Ok(Err(error)) => Look::Gone(error.to_string()),
             Err(_) => Look::Silent,
@@ -92,7 +98,7 @@ enum Look {
     Answers,
     /// Refused, reset, or shutting down or starting up.
     Gone(String),
-    /// No answer within [`PING_WITHIN`].
+    /// No answer within [`LOOK_WITHIN`].
     Silent,
 }
 
@@ -114,7 +120,7 @@ async fn watch(outage: Weak<DatabaseOutage>) {
                 current.answered();
                 return;
             }
-            Look::Silent => format!("no answer within {} ms", PING_WITHIN.as_millis()),
+            Look::Silent => format!("no answer within {} ms", LOOK_WITHIN.as_millis()),
             Look::Gone(error) => error,
         };
         if !current.down.send_replace(true) {
