@@ -9,6 +9,7 @@ mod care;
 pub mod codec;
 mod journal;
 mod massage;
+mod notes;
 mod notifications;
 mod postgres;
 mod sessions;
@@ -37,6 +38,7 @@ pub use massage::{
     CheckInAnswer, MassageRepo, MassageSession, PlanChanges, SessionPosition, SessionRead, StepNotification,
     StepRecord, StepState, TemplateRecord,
 };
+pub use notes::{NewNote, NotePosition, NoteRepo, NoteTarget, NoteWrite};
 pub use notifications::{
     ClaimedDelivery, DeliveryResult, NewNotification, NewSubscription, NotificationRecord, NotificationRepo,
     NotificationStatus, QueueStats, ReminderTarget, SubscriptionRecord,
@@ -86,7 +88,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the service needs from a database.
 #[async_trait]
 pub trait Store:
-    AccountRepo + SessionRepo + JournalRepo + NotificationRepo + MassageRepo + CareRepo + AlertRepo + Send + Sync + 'static
+    AccountRepo
+    + SessionRepo
+    + JournalRepo
+    + NotificationRepo
+    + MassageRepo
+    + CareRepo
+    + AlertRepo
+    + NoteRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip used by the readiness probe.
     async fn ping(&self) -> StoreResult<()>;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, session_repo};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct PgStore {
@@ -60,6 +60,7 @@ notification_repo!(
     // waits for it.
     claim_due_lock = " FOR UPDATE SKIP LOCKED"
 );
+note_repo!(PgStore, Postgres);
 care_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
 
 #[async_trait]
