@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn note_text_is_trimmed_and_bounded() {
-        assert_eq!(check_note_body("  how is the left side since Tuesday?\n").unwrap(), "how is the left side since Tuesday?");
+        assert_eq!(
+            check_note_body("  how is the left side since Tuesday?\n").unwrap(),
+            "how is the left side since Tuesday?"
+        );
         assert_eq!(check_note_body(" \n\t ").unwrap_err().code, "empty");
         assert_eq!(check_note_body("").unwrap_err().code, "empty");
         let longest = "é".repeat(MAX_NOTE_CHARS);

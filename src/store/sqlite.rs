@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, session_repo};
+use super::sql::{
+    account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, session_repo,
+};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct SqliteStore {

@@ -137,7 +137,7 @@ on_both_backends! {
 
         // Ana reads her notes, marks the note read and answers in its thread.
         let mine = app.json(ana.token(), "/v1/notes").await;
-        assert_eq!(ids(&mine), [note_id.clone()]);
+        assert_eq!(ids(&mine), [note_id.as_str()]);
         assert_eq!(mine["items"][0]["body"], QUESTION);
         assert_eq!(app.json(ana.token(), &format!("/v1/notes/{note_id}")).await["body"], QUESTION);
         let read = app.send(Method::POST, &format!("/v1/notes/{note_id}/read"), &ana, None).await;
@@ -187,7 +187,7 @@ on_both_backends! {
         assert_eq!(items(&first_page).len(), 2);
         let cursor = first_page["next_cursor"].as_str().expect("a second page");
         let second_page = app.json(ana.token(), &format!("/v1/notes?limit=2&cursor={cursor}")).await;
-        assert_eq!(ids(&second_page), [note_id.clone()]);
+        assert_eq!(ids(&second_page), [note_id.as_str()]);
         assert!(second_page["next_cursor"].is_null());
 
         // Every access by Tom is in Ana's log; her own are not.
