@@ -583,7 +583,8 @@ pub struct AccessLogEntryBody {
     /// What was done or attempted: `list_journal_entries`, `read_journal_entry`,
     /// `read_journal_days`, `read_journal_summary`, `read_questionnaires`,
     /// `read_caseload_summary` (the client's summary in the therapist's caseload),
-    /// `read_sessions`, `read_health_screen`, … New
+    /// `read_sessions`, `read_health_screen`, `read_notes` and `write_notes` (the notes
+    /// between the patient and the therapist), … New
     /// operations may appear; show unknown ones as they are.
     pub operation: String,
     /// Whether the data was shown.

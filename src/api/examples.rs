@@ -23,3 +23,6 @@ pub fn at(text: &str) -> DateTime<Utc> {
 pub fn date(text: &str) -> NaiveDate {
     text.parse().expect("example dates are valid")
 }
+
+pub const NOTE: &str = "0196f7e2-4a1b-7c3d-8e5f-6a7b8c9d0e1f";
+pub const NOTE_ANSWER: &str = "0196f7f0-9b8a-7d6c-a5e4-3f2a1b0c9d8e";

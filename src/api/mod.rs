@@ -11,6 +11,7 @@ pub mod journal;
 pub mod json;
 pub mod middleware;
 pub mod names;
+pub mod notes;
 pub mod notifications;
 pub mod ops;
 pub mod outage;
@@ -48,6 +49,9 @@ pub enum ApiTags {
     Care,
     /// The patient's pain journal: entries written offline and synced, daily roll-ups, summaries.
     Journal,
+    /// Notes between a patient and a therapist about an entry, a session or an alert: the
+    /// therapist writes, the patient reads and answers.
+    Notes,
     /// Web Push devices, the notification inbox and reminder settings.
     Notifications,
     /// Probes for orchestrators and load balancers.
@@ -72,6 +76,7 @@ pub type Apis = (
     care::CareApi,
     patients::PatientsApi,
     alerts::AlertsApi,
+    notes::NotesApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -98,6 +103,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             care::CareApi,
             patients::PatientsApi,
             alerts::AlertsApi,
+            notes::NotesApi,
         ),
         "Aftercare API",
         env!("CARGO_PKG_VERSION"),

@@ -189,6 +189,8 @@ pub enum Subscribed {
 ///   told to get help.
 /// - `client_alert`: (therapists) a client's alert to follow up, such as seeing a
 ///   physiotherapist or high soreness after a session.
+/// - `therapist_note`: a therapist left the patient a note (read it with `GET /v1/notes`).
+/// - `client_note_reply`: (therapists) a client answered one of the therapist's notes.
 /// - `test`: a test sent on request.
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename = "NotificationKind", rename_all = "snake_case")]
@@ -207,6 +209,10 @@ pub enum KindOut {
     ClientUrgentAlert,
     /// (Therapists) a client's alert to follow up.
     ClientAlert,
+    /// A therapist left the patient a note.
+    TherapistNote,
+    /// (Therapists) a client answered one of the therapist's notes.
+    ClientNoteReply,
     /// A test sent on request.
     Test,
 }
@@ -221,6 +227,8 @@ impl From<Kind> for KindOut {
             Kind::Alert => KindOut::Alert,
             Kind::ClientUrgentAlert => KindOut::ClientUrgentAlert,
             Kind::ClientAlert => KindOut::ClientAlert,
+            Kind::TherapistNote => KindOut::TherapistNote,
+            Kind::ClientNoteReply => KindOut::ClientNoteReply,
             Kind::Test => KindOut::Test,
         }
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{ApiError, ProblemField};
-use crate::store::{EntryPosition, LogPosition, QuestionnairePosition, SessionPosition};
+use crate::store::{EntryPosition, LogPosition, NotePosition, QuestionnairePosition, SessionPosition};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -96,6 +96,14 @@ pub fn decode_session_cursor(cursor: Option<&str>) -> Result<Option<SessionPosit
     Ok(decode_position("s1", cursor)?.map(|(started_at, id)| SessionPosition { started_at, id }))
 }
 
+pub fn encode_note_cursor(position: NotePosition) -> String {
+    encode_position("n1", position.created_at, position.id)
+}
+
+pub fn decode_note_cursor(cursor: Option<&str>) -> Result<Option<NotePosition>, ApiError> {
+    Ok(decode_position("n1", cursor)?.map(|(created_at, id)| NotePosition { created_at, id }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +134,8 @@ mod tests {
         assert_eq!(decode_session_cursor(Some("")).unwrap(), None);
         assert!(decode_session_cursor(Some(&encode_log_cursor(position))).is_err());
         assert!(decode_session_cursor(Some(&URL_SAFE_NO_PAD.encode("s1:x:y"))).is_err());
+        let note = NotePosition { created_at: position.at, id: position.id };
+        assert_eq!(decode_note_cursor(Some(&encode_note_cursor(note))).unwrap(), Some(note));
+        assert!(decode_note_cursor(Some(&encode_session_cursor(session))).is_err());
     }
 }

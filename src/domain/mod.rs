@@ -7,6 +7,7 @@ pub mod body;
 pub mod care;
 pub mod journal;
 pub mod massage;
+pub mod notes;
 pub mod notifications;
 pub mod questionnaires;
 pub mod rollup;

@@ -43,11 +43,15 @@ pub enum Kind {
     ClientUrgentAlert,
     /// To a therapist: a client's see-a-physiotherapist or follow-up alert.
     ClientAlert,
+    /// To a patient: a therapist wrote a note (never its text: see [`Kind::body`]).
+    TherapistNote,
+    /// To a therapist: a client answered one of the therapist's notes.
+    ClientNoteReply,
     Test,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::DailyReminder,
         Kind::WeeklyPeg,
         Kind::Aftercare,
@@ -55,6 +59,8 @@ impl Kind {
         Kind::Alert,
         Kind::ClientUrgentAlert,
         Kind::ClientAlert,
+        Kind::TherapistNote,
+        Kind::ClientNoteReply,
         Kind::Test,
     ];
 
@@ -67,6 +73,8 @@ impl Kind {
             Kind::Alert => "alert",
             Kind::ClientUrgentAlert => "client_urgent_alert",
             Kind::ClientAlert => "client_alert",
+            Kind::TherapistNote => "therapist_note",
+            Kind::ClientNoteReply => "client_note_reply",
             Kind::Test => "test",
         }
     }
@@ -86,6 +94,8 @@ impl Kind {
             Kind::Aftercare => 3 * 3600,
             Kind::UrgentAlert | Kind::ClientUrgentAlert => 48 * 3600,
             Kind::Alert | Kind::ClientAlert => 24 * 3600,
+            // The note waits in the app; the push only says it is there.
+            Kind::TherapistNote | Kind::ClientNoteReply => 24 * 3600,
             Kind::Test => 300,
         })
     }
@@ -116,6 +126,8 @@ impl Kind {
             Kind::Alert => "Aftercare has a suggestion for you",
             Kind::ClientUrgentAlert => "A client needs attention",
             Kind::ClientAlert => "A client may need a follow-up",
+            Kind::TherapistNote => "Your therapist left a note",
+            Kind::ClientNoteReply => "A client answered a note",
             Kind::Test => "Test notification",
         }
     }
@@ -131,6 +143,8 @@ impl Kind {
                 "A client reported a warning sign and was told to get help. Open Aftercare for details."
             }
             Kind::ClientAlert => "Open Aftercare to see which client and why.",
+            Kind::TherapistNote => "Open the app to read it.",
+            Kind::ClientNoteReply => "Open Aftercare to read the answer.",
             Kind::Test => "Notifications reach this device.",
         }
     }
@@ -220,7 +234,7 @@ mod tests {
             assert_eq!(wakes, kind == Kind::UrgentAlert, "{kind:?}");
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
-        for kind in [Kind::ClientUrgentAlert, Kind::ClientAlert] {
+        for kind in [Kind::ClientUrgentAlert, Kind::ClientAlert, Kind::ClientNoteReply] {
             assert!(!kind.ignores_quiet_hours(), "{kind:?} waits for the therapist's morning");
             let words = format!("{} {}", kind.title(), kind.body()).to_lowercase();
             assert!(words.contains("client") && !words.contains("you"), "{words}");

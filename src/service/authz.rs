@@ -55,6 +55,10 @@ pub enum Action {
     ReadAlerts,
     /// Acknowledge or resolve alerts.
     AcknowledgeAlerts,
+    /// List and read the notes between the patient and a therapist (a therapist: her own).
+    ReadNotes,
+    /// Write a note or an answer, or mark one read.
+    WriteNotes,
 }
 
 impl Action {
@@ -80,6 +84,8 @@ impl Action {
         Action::ReceiveAlerts,
         Action::ReadAlerts,
         Action::AcknowledgeAlerts,
+        Action::ReadNotes,
+        Action::WriteNotes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +111,8 @@ impl Action {
             Action::ReceiveAlerts => "receive_alerts",
             Action::ReadAlerts => "read_alerts",
             Action::AcknowledgeAlerts => "acknowledge_alerts",
+            Action::ReadNotes => "read_notes",
+            Action::WriteNotes => "write_notes",
         }
     }
 
@@ -119,7 +127,9 @@ impl Action {
             | Action::ReadQuestionnaires
             | Action::ReadCaseloadSummary
             | Action::ReadSessions
-            | Action::ReadHealthScreen => Some(Scope::ReadJournal),
+            | Action::ReadHealthScreen
+            | Action::ReadNotes
+            | Action::WriteNotes => Some(Scope::ReadJournal),
             Action::RecordSession => Some(Scope::RecordSessions),
             Action::ManageAftercare => Some(Scope::ManageAftercare),
             Action::ReceiveAlerts | Action::ReadAlerts | Action::AcknowledgeAlerts => Some(Scope::ReceiveAlerts),

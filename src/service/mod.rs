@@ -10,6 +10,7 @@ pub mod care;
 pub mod context;
 pub mod journal;
 pub mod massage;
+pub mod notes;
 pub mod notifications;
 mod passwords;
 mod tokens;

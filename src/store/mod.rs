@@ -9,6 +9,7 @@ mod care;
 pub mod codec;
 mod journal;
 mod massage;
+mod notes;
 mod notifications;
 mod postgres;
 mod rate_limits;
@@ -38,6 +39,7 @@ pub use massage::{
     CheckInAnswer, MassageRepo, MassageSession, PlanChanges, SessionPosition, SessionRead, StepNotification,
     StepRecord, StepState, TemplateRecord,
 };
+pub use notes::{NewNote, NotePosition, NoteRepo, NoteTarget, NoteWrite};
 pub use notifications::{
     ClaimedDelivery, DeliveryResult, NewNotification, NewSubscription, NotificationRecord, NotificationRepo,
     NotificationStatus, QueueStats, ReminderTarget, SubscriptionRecord,
@@ -96,6 +98,7 @@ pub trait Store:
     + CareRepo
     + AlertRepo
     + RateLimitRepo
+    + NoteRepo
     + Send
     + Sync
     + 'static

@@ -7,7 +7,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Postgres, Transaction};
 
 use super::sql::{
-    account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, rate_limit_repo, session_repo,
+    account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, rate_limit_repo,
+    session_repo,
 };
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
@@ -63,6 +64,7 @@ notification_repo!(
     // waits for it.
     claim_due_lock = " FOR UPDATE SKIP LOCKED"
 );
+note_repo!(PgStore, Postgres);
 care_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
 
 #[async_trait]

@@ -8,7 +8,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use super::sql::{
-    account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, rate_limit_repo, session_repo,
+    account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, rate_limit_repo,
+    session_repo,
 };
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
@@ -103,6 +104,7 @@ notification_repo!(
     // between reading the due notifications and marking them.
     claim_due_lock = ""
 );
+note_repo!(SqliteStore, Sqlite);
 care_repo!(SqliteStore, Sqlite, for_update = "");
 
 #[async_trait]

@@ -217,11 +217,20 @@ on_both_backends! {
         let reminders = json!({"daily_enabled": true, "daily_time": "20:00", "weekly_peg_enabled": true, "weekly_peg_weekday": "sunday", "weekly_peg_time": "18:00"});
         assert_eq!(app.send(Method::PUT, "/v1/me/reminders", &ana, Some(&reminders)).await.status(), StatusCode::OK);
         assert_eq!(app.get(&format!("/v1/patients/{id}/journal/entries"), tom.token()).await.status(), StatusCode::OK);
+        // A thread of notes about the session: Tom's note, Ana's answer (which tells Tom).
+        let notes = format!("/v1/patients/{id}/notes");
+        let note = json!({"subject": {"kind": "session", "id": recorded["session"]["id"]}, "body": "How was the day after?"});
+        let response = app.send(Method::POST, &notes, &tom, Some(&note)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let note_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let answer = json!({"body": "Sore, then much better."});
+        assert_eq!(app.send(Method::POST, &format!("/v1/notes/{note_id}/replies"), &ana, Some(&answer)).await.status(), StatusCode::CREATED);
+        assert!(app.inbox(&tom.tokens).await.iter().any(|n| n["kind"] == "client_note_reply"));
         app.create_invite(&ana, json!({"scopes": ["read_journal"]})).await;
         assert_eq!(app.get("/v1/alerts", ana.token()).await.json::<Value>().await.unwrap()["items"].as_array().unwrap().len(), 1);
         // The catalogue walk sees the tables this filled (a guard against a walk that finds nothing).
         let before = app.where_id_remains(id).await;
-        for table in ["accounts", "journal_entries", "alerts", "care_grants", "access_log", "notifications", "soreness_check_ins"] {
+        for table in ["accounts", "journal_entries", "alerts", "care_grants", "access_log", "notifications", "soreness_check_ins", "notes"] {
             assert!(before.iter().any(|c| c.starts_with(&format!("{table}."))), "{table} not in {before:?}");
         }
 
@@ -232,6 +241,9 @@ on_both_backends! {
         let caseload: Value = app.get("/v1/caseload", tom.token()).await.json().await.unwrap();
         assert_eq!(caseload["items"], json!([]));
         assert_eq!(app.get("/v1/aftercare/templates", tom.token()).await.status(), StatusCode::OK);
+        // Nor anything of the notes: Tom's "a client answered" went with them.
+        assert_eq!(app.count("SELECT count(*) FROM notes", None).await, 0);
+        assert!(app.inbox(&tom.tokens).await.iter().all(|n| n["kind"] != "client_note_reply"));
     }
 
     async fn erasing_an_account_needs_its_password(app) {

@@ -121,8 +121,13 @@ struct Op {
 /// operation that is neither here nor in `NOT_PATIENT_DATA`.
 /// The one operation only a therapist may take: the patient is refused by role (403).
 const ASSIGN_TEMPLATE: &str = "/v1/patients/{patient_id}/aftercare-template";
+/// Therapists start notes; the patient answers them (403 for the patient).
+const WRITE_NOTE: &str = "/v1/patients/{patient_id}/notes";
+/// Notes are between the patient and the therapist who wrote them: the matrix's note is this
+/// therapist's, and another therapist with `read_journal` does not find it (404).
+const NOTE_AUTHOR: &str = "therapist with a grant";
 
-fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id: &str) -> Vec<Op> {
+fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id: &str, note_body: &Value) -> Vec<Op> {
     let read = |path, target| Op {
         method: Method::GET,
         path,
@@ -176,6 +181,52 @@ fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id
             ok: StatusCode::OK,
         },
         Op { scope: None, ..read("/v1/me/access-log", Target::Caller) },
+        // Notes: the write comes first, so that the therapist's run makes the note the
+        // operations on `{note_id}` reach.
+        Op {
+            method: Method::POST,
+            path: WRITE_NOTE,
+            target: Target::PathPatient,
+            scope: Some("read_journal"),
+            body: Some(note_body.clone()),
+            ok: StatusCode::CREATED,
+        },
+        read("/v1/patients/{patient_id}/notes", Target::PathPatient),
+        read("/v1/patients/{patient_id}/notes/{note_id}", Target::PathPatient),
+        Op {
+            method: Method::POST,
+            path: "/v1/patients/{patient_id}/notes/{note_id}/replies",
+            target: Target::PathPatient,
+            scope: Some("read_journal"),
+            body: Some(json!({"body": "Glad to hear it."})),
+            ok: StatusCode::CREATED,
+        },
+        Op {
+            method: Method::POST,
+            path: "/v1/patients/{patient_id}/notes/{note_id}/read",
+            target: Target::PathPatient,
+            scope: Some("read_journal"),
+            body: None,
+            ok: StatusCode::OK,
+        },
+        read("/v1/notes", Target::Caller),
+        read("/v1/notes/{note_id}", Target::Caller),
+        Op {
+            method: Method::POST,
+            path: "/v1/notes/{note_id}/replies",
+            target: Target::Caller,
+            scope: None,
+            body: Some(json!({"body": "Better, thanks."})),
+            ok: StatusCode::CREATED,
+        },
+        Op {
+            method: Method::POST,
+            path: "/v1/notes/{note_id}/read",
+            target: Target::Caller,
+            scope: None,
+            body: None,
+            ok: StatusCode::OK,
+        },
         read("/v1/patients/{patient_id}/sessions", Target::PathPatient),
         read("/v1/patients/{patient_id}/sessions/{session_id}", Target::PathPatient),
         read("/v1/patients/{patient_id}/health-screen", Target::PathPatient),
@@ -339,12 +390,19 @@ struct Principal {
 
 fn expected(op: &Op, principal: &Principal) -> StatusCode {
     let allowed = match (op.target, principal.role) {
-        (_, Role::Owner) if op.path == ASSIGN_TEMPLATE => return StatusCode::FORBIDDEN,
+        (_, Role::Owner) if op.path == ASSIGN_TEMPLATE || (op.path == WRITE_NOTE && op.method == Method::POST) => {
+            return StatusCode::FORBIDDEN;
+        }
         (_, Role::Owner) => true,
         (Target::PathPatient, Role::OtherPatient) => false,
         // Another patient reaches only their own journal; an entry id of the owner is not theirs.
         (Target::Caller, Role::OtherPatient) => {
-            !["{entry_id}", "{session_id}", "{questionnaire_id}", "{alert_id}"].iter().any(|id| op.path.contains(id))
+            !["{entry_id}", "{session_id}", "{questionnaire_id}", "{alert_id}", "{note_id}"]
+                .iter()
+                .any(|id| op.path.contains(id))
+        }
+        (Target::PathPatient, Role::Therapist) if op.path.contains("{note_id}") => {
+            principal.label == NOTE_AUTHOR && op.scope.is_some_and(|s| principal.live_scopes.contains(&s))
         }
         (Target::PathPatient, Role::Therapist) => op.scope.is_some_and(|s| principal.live_scopes.contains(&s)),
         // A therapist keeps no journal or sessions of their own: refused outright.
@@ -400,7 +458,8 @@ on_both_backends! {
         assert_eq!(app.put_entry(ana.token(), Uuid::new_v4(), &flagged).await.status(), StatusCode::CREATED);
         let alerts: Value = app.get("/v1/alerts", ana.token()).await.json().await.unwrap();
         let alert_id = alerts["items"][0]["id"].as_str().expect("an alert").to_owned();
-        let operations = patient_data_operations(&entry_body, &session_body, &template_id);
+        let note_body = json!({"subject": {"kind": "entry", "id": entry_id}, "body": "How is the left side since Tuesday?"});
+        let operations = patient_data_operations(&entry_body, &session_body, &template_id, &note_body);
 
         // A therapist's own list shows the grant that ran out as expired, not active.
         let statuses = |grants: Value| -> Vec<String> {
@@ -453,6 +512,8 @@ on_both_backends! {
             Principal { label: "the patient", who: ana.clone(), role: Role::Owner, live_scopes: &[] },
         ];
         let mut failures = Vec::new();
+        // Nobody's note until the note's author writes one in her run.
+        let mut note_id = Uuid::nil().to_string();
         for principal in &principals {
             for op in &operations {
                 let path = op
@@ -462,7 +523,8 @@ on_both_backends! {
                     .replace("{session_id}", &session_id)
                     .replace("{step_id}", &step_id)
                     .replace("{questionnaire_id}", &questionnaire_id)
-                    .replace("{alert_id}", &alert_id);
+                    .replace("{alert_id}", &alert_id)
+                    .replace("{note_id}", &note_id);
                 let response = app.send(op.method.clone(), &path, &principal.who, op.body.as_ref()).await;
                 let want = expected(op, principal);
                 if response.status() != want {
@@ -471,6 +533,8 @@ on_both_backends! {
                     // Refusals look exactly like a patient that does not exist.
                     let problem = assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
                     assert!(problem.get("current").is_none());
+                } else if op.path == WRITE_NOTE && op.method == Method::POST && principal.label == NOTE_AUTHOR {
+                    note_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
                 }
             }
         }

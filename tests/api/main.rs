@@ -14,6 +14,7 @@ mod coordination;
 mod errors;
 mod escalation;
 mod journal;
+mod notes;
 mod notifications;
 mod openapi;
 mod ops;

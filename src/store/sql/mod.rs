@@ -9,6 +9,7 @@ mod alerts;
 mod care;
 mod journal;
 mod massage;
+mod notes;
 mod notifications;
 mod rate_limits;
 
@@ -19,6 +20,7 @@ pub(crate) use alerts::alert_repo;
 pub(crate) use care::care_repo;
 pub(crate) use journal::journal_repo;
 pub(crate) use massage::massage_repo;
+pub(crate) use notes::note_repo;
 pub(crate) use notifications::{bind_new_notification, notification_repo};
 pub(crate) use rate_limits::rate_limit_repo;
 pub(crate) use sessions::session_repo;
