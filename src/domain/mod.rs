@@ -5,12 +5,15 @@ pub mod aftercare;
 pub mod alerts;
 pub mod body;
 pub mod care;
+pub mod chart;
 pub mod journal;
 pub mod massage;
 pub mod notifications;
 pub mod questionnaires;
+pub mod report;
 pub mod rollup;
 pub mod screening;
+pub mod share;
 pub mod time;
 pub mod validation;
 
