@@ -326,8 +326,7 @@ pub fn describe(input: &ChartInput<'_>, aggregation: Aggregation) -> (String, St
     }
     let sessions = input.sessions.iter().filter(|s| s.date >= input.from && s.date <= input.to).count();
     let _ = write!(desc, " {sessions} massage session{}", if sessions == 1 { "" } else { "s" });
-    let alerts: Vec<&AlertMark> =
-        input.alerts.iter().filter(|a| a.date >= input.from && a.date <= input.to).collect();
+    let alerts: Vec<&AlertMark> = input.alerts.iter().filter(|a| a.date >= input.from && a.date <= input.to).collect();
     if alerts.is_empty() {
         desc.push_str(", no alerts.");
     } else {
@@ -414,8 +413,7 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
     }
     // Series: mean dashed under, worst solid over, with dots so single points show.
     let centre = |b: &Bucket| x.map(middle(input.from, b.start, b.end));
-    let mean_points: Vec<Option<(f64, f64)>> =
-        buckets.iter().map(|b| b.mean.map(|m| (centre(b), y.map(m)))).collect();
+    let mean_points: Vec<Option<(f64, f64)>> = buckets.iter().map(|b| b.mean.map(|m| (centre(b), y.map(m)))).collect();
     let worst_points: Vec<Option<(f64, f64)>> =
         buckets.iter().map(|b| b.worst.map(|w| (centre(b), y.map(f64::from(w))))).collect();
     let _ = write!(

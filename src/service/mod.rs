@@ -12,6 +12,7 @@ pub mod journal;
 pub mod massage;
 pub mod notifications;
 mod passwords;
+pub mod reports;
 mod tokens;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ mod massage;
 mod notifications;
 mod postgres;
 mod sessions;
+mod share_links;
 mod sql;
 mod sqlite;
 pub mod types;
@@ -43,6 +44,7 @@ pub use notifications::{
 };
 pub use postgres::PgStore;
 pub use sessions::{NewSession, NewToken, Principal, RefreshOutcome, SessionRecord, SessionRepo};
+pub use share_links::ShareLinkRepo;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the service needs from a database.
 #[async_trait]
 pub trait Store:
-    AccountRepo + SessionRepo + JournalRepo + NotificationRepo + MassageRepo + CareRepo + AlertRepo + Send + Sync + 'static
+    AccountRepo
+    + SessionRepo
+    + JournalRepo
+    + NotificationRepo
+    + MassageRepo
+    + CareRepo
+    + AlertRepo
+    + ShareLinkRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip used by the readiness probe.
     async fn ping(&self) -> StoreResult<()>;

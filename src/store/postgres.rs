@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::sql::{
+    account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo, share_link_repo,
+};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct PgStore {
@@ -61,6 +63,7 @@ notification_repo!(
     claim_due_lock = " FOR UPDATE SKIP LOCKED"
 );
 care_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
+share_link_repo!(PgStore, Postgres);
 
 #[async_trait]
 impl Store for PgStore {

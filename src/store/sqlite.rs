@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::sql::{account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo};
+use super::sql::{
+    account_repo, alert_repo, care_repo, journal_repo, massage_repo, notification_repo, session_repo, share_link_repo,
+};
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
 pub struct SqliteStore {
@@ -101,6 +103,7 @@ notification_repo!(
     claim_due_lock = ""
 );
 care_repo!(SqliteStore, Sqlite, for_update = "");
+share_link_repo!(SqliteStore, Sqlite);
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -137,6 +137,10 @@ fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id
         read("/v1/patients/{patient_id}/journal/days", Target::PathPatient),
         read("/v1/patients/{patient_id}/journal/summary", Target::PathPatient),
         read("/v1/patients/{patient_id}/questionnaires", Target::PathPatient),
+        read("/v1/patients/{patient_id}/journal/chart", Target::PathPatient),
+        read("/v1/patients/{patient_id}/report", Target::PathPatient),
+        read("/v1/journal/chart", Target::Caller),
+        read("/v1/journal/report", Target::Caller),
         read("/v1/journal/entries", Target::Caller),
         read("/v1/journal/entries/{entry_id}", Target::Caller),
         read("/v1/journal/changes", Target::Caller),
@@ -320,6 +324,9 @@ const NOT_PATIENT_DATA: &[(&str, &str, &str)] = &[
     ("GET", "/v1/aftercare/templates", "a therapist's own templates (sessions tests)"),
     ("PUT", "/v1/aftercare/templates/{template_id}", "a therapist's own templates (sessions tests)"),
     ("DELETE", "/v1/aftercare/templates/{template_id}", "a therapist's own templates (sessions tests)"),
+    ("POST", "/v1/me/share-links", "the caller's own share links (reports tests)"),
+    ("GET", "/v1/me/share-links", "the caller's own share links (reports tests)"),
+    ("DELETE", "/v1/me/share-links/{link_id}", "the caller's own share links (reports tests)"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
