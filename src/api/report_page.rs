@@ -38,16 +38,22 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .empty { color: #4b5563; font-style: italic; margin: .2rem 0; }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); gap: 0 1.25rem; }
 footer { margin-top: 1rem; border-top: 1px solid #d1d5db; padding-top: .3rem; font-size: .78rem; color: #4b5563; }
-@media (max-width: 30rem) { body { padding: .6rem; font-size: 15px; } .card .value { font-size: 1.15rem; } table { font-size: .85rem; } }
-@page { size: A4; margin: 11mm 12mm; }
+td.date { white-space: nowrap; }
+@media (max-width: 40rem) {
+  body { padding: .6rem; font-size: 15px; } .card .value { font-size: 1.15rem; } table { font-size: .85rem; }
+  .chart { overflow-x: auto; } .chart svg { min-width: 34rem; }
+  .wide { display: block; overflow-x: auto; }
+}
+@page { margin: 10mm 12mm; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 9.5pt; line-height: 1.3; }
-  h1 { font-size: 14pt; } h2 { font-size: 10.5pt; margin: .5rem 0 .2rem; }
-  .cards { grid-template-columns: repeat(4, 1fr); gap: .3rem; margin: .4rem 0 0; }
-  .card { padding: .2rem .4rem; } .card .value { font-size: 12pt; } .card .label, .card .note { font-size: 7.5pt; }
-  .chart svg { max-height: 72mm; }
-  table { font-size: 8.5pt; } th, td { padding: .08rem .3rem; }
-  .alert { padding: .2rem .4rem; margin: .2rem 0; } .alert p { font-size: 8pt; }
+  body { max-width: none; padding: 0; font-size: 9pt; line-height: 1.25; }
+  h1 { font-size: 13pt; } h2 { font-size: 10pt; margin: .35rem 0 .15rem; }
+  header { padding-bottom: .2rem; }
+  .cards { grid-template-columns: repeat(4, 1fr); gap: .25rem; margin: .3rem 0 0; }
+  .card { padding: .1rem .4rem; } .card .value { font-size: 11pt; } .card .label, .card .note { font-size: 7.5pt; }
+  .chart svg { max-height: 66mm; }
+  table { font-size: 8pt; } th, td { padding: .05rem .3rem; }
+  .alert { padding: .15rem .4rem; margin: .15rem 0; } .alert h3 { font-size: 8.5pt; } .alert p { font-size: 7.5pt; line-height: 1.2; }
   tr, .alert, .card { break-inside: avoid; }
   h2 { break-after: avoid; }
   footer { font-size: 7.5pt; }
@@ -245,12 +251,12 @@ pub fn render(report: &Report) -> String {
                     @if report.sessions.is_empty() {
                         p.empty { "No massage sessions in this period." }
                     } @else {
-                        table {
+                        table.wide {
                             thead { tr { th { "Date" } th { "Type" } th.num { "Min" } th { "Pain before → after" } th { "Aftercare" } th { "Soreness check-ins" } } }
                             tbody {
                                 @for session in &report.sessions {
                                     tr {
-                                        td { (short(session.date)) }
+                                        td.date { (short(session.date)) }
                                         td { (session.kind.label()) }
                                         td.num { (session.duration_minutes) }
                                         td { (pain_pair(session)) }
@@ -273,7 +279,7 @@ pub fn render(report: &Report) -> String {
                                 thead { tr { th colspan="2" { (series.kind.label()) } } }
                                 tbody {
                                     @for (date, score) in &series.scores {
-                                        tr { td { (short(*date)) } td.num { (one(*score)) } }
+                                        tr { td.date { (short(*date)) } td.num { (one(*score)) } }
                                     }
                                     @if let Some((points, meaningful)) = series.change() {
                                         tr {

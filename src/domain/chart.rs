@@ -228,7 +228,7 @@ pub struct Tick {
 }
 
 /// Ticks for the time axis: every day up to 10 days, Mondays up to 3 months, the first of each
-/// month up to 13 months, quarters up to 3 years, years beyond. At most about a dozen, so labels
+/// month up to 13 months, half-years up to 3 years, years beyond. At most about a dozen, so labels
 /// never collide at the chart's width.
 pub fn time_ticks(from: NaiveDate, to: NaiveDate) -> Vec<Tick> {
     let days = (to - from).num_days() + 1;
@@ -256,8 +256,8 @@ pub fn time_ticks(from: NaiveDate, to: NaiveDate) -> Vec<Tick> {
     } else if days <= 3 * 366 {
         ticks.extend(
             dates
-                .filter(|d| d.day() == 1 && d.month0() % 3 == 0)
-                .map(|d| Tick { date: d, label: format!("{} '{:02}", month_name(d), d.year() % 100) }),
+                .filter(|d| d.day() == 1 && (d.month() == 1 || d.month() == 7))
+                .map(|d| Tick { date: d, label: format!("{} {}", month_name(d), d.year()) }),
         );
     } else {
         ticks.extend(
@@ -386,7 +386,7 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
         let py = y.map(f64::from(pain));
         let _ = write!(
             svg,
-            r##"<line x1="{LEFT}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}" stroke="#d1d5db" stroke-width="{}"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#374151">{pain}</text>"##,
+            r##"<line x1="{LEFT}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}" stroke="#d1d5db" stroke-width="{}"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#374151" font-size="15">{pain}</text>"##,
             WIDTH - RIGHT,
             if pain == 0 { 1.0 } else { 0.5 },
             LEFT - 8.0,
@@ -395,19 +395,21 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
     }
     let _ = write!(
         svg,
-        r##"<text x="12" y="{:.1}" transform="rotate(-90 12 {:.1})" text-anchor="middle" fill="#374151" font-size="12">pain 0–10</text>"##,
+        r##"<text x="12" y="{:.1}" transform="rotate(-90 12 {:.1})" text-anchor="middle" fill="#374151" font-size="13">pain 0–10</text>"##,
         (TOP + HEIGHT - BOTTOM) / 2.0,
         (TOP + HEIGHT - BOTTOM) / 2.0
     );
     // Time ticks.
+    // Up to 10 days a tick names the day under it; beyond, it marks where its day begins.
+    let centred = (input.to - input.from).num_days() < 10;
     for tick in time_ticks(input.from, input.to) {
-        let tx = x.map((tick.date - input.from).num_days() as f64);
+        let tx = if centred { day_x(tick.date) } else { x.map((tick.date - input.from).num_days() as f64) };
         let base = HEIGHT - BOTTOM;
         let _ = write!(
             svg,
-            r##"<line x1="{tx:.1}" x2="{tx:.1}" y1="{base:.1}" y2="{:.1}" stroke="#6b7280"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#374151" font-size="12">{}</text>"##,
+            r##"<line x1="{tx:.1}" x2="{tx:.1}" y1="{base:.1}" y2="{:.1}" stroke="#6b7280"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#374151" font-size="14">{}</text>"##,
             base + 5.0,
-            base + 19.0,
+            base + 20.0,
             escape(&tick.label)
         );
     }
@@ -475,7 +477,7 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
     let ly = HEIGHT - 8.0;
     let _ = write!(
         svg,
-        r##"<g class="legend" font-size="12" fill="#111827"><line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#b91c1c" stroke-width="2.5"/><text x="{:.1}" y="{ly:.1}">worst</text><line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#2563eb" stroke-width="2" stroke-dasharray="6 4"/><text x="{:.1}" y="{ly:.1}">mean</text><rect x="{:.1}" y="{:.1}" width="18" height="10" fill="#d1fae5" stroke="#059669" stroke-width="0.5"/><text x="{:.1}" y="{ly:.1}">usual range</text><path d="M{:.1},{:.1} l-6,11 l12,0 Z" fill="#0f766e"/><text x="{:.1}" y="{ly:.1}">massage</text><path d="M{:.1},{:.1} l7,7 l-7,7 l-7,-7 Z" fill="#a16207"/><text x="{:.1}" y="{ly:.1}">alert</text><text x="{:.1}" y="{ly:.1}" text-anchor="end" fill="#4b5563">one point per {}</text></g>"##,
+        r##"<g class="legend" font-size="14" fill="#111827"><line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#b91c1c" stroke-width="2.5"/><text x="{:.1}" y="{ly:.1}">worst</text><line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#2563eb" stroke-width="2" stroke-dasharray="6 4"/><text x="{:.1}" y="{ly:.1}">mean</text><rect x="{:.1}" y="{:.1}" width="18" height="10" fill="#d1fae5" stroke="#059669" stroke-width="0.5"/><text x="{:.1}" y="{ly:.1}">usual range</text><path d="M{:.1},{:.1} l-6,11 l12,0 Z" fill="#0f766e"/><text x="{:.1}" y="{ly:.1}">massage</text><path d="M{:.1},{:.1} l7,7 l-7,7 l-7,-7 Z" fill="#a16207"/><text x="{:.1}" y="{ly:.1}">alert</text><text x="{:.1}" y="{ly:.1}" text-anchor="end" fill="#4b5563">one point per {}</text></g>"##,
         LEFT + 22.0,
         ly - 4.0,
         ly - 4.0,
@@ -598,9 +600,8 @@ mod tests {
         assert_eq!(months[2].logged_days, 29);
         assert!(months.iter().all(|m| m.worst == Some(8)));
         let ticks = time_ticks(from, to);
-        assert!(ticks.len() <= 12, "{ticks:?}");
-        assert_eq!(ticks[0].label, "Jan '24");
-        assert!(ticks.iter().all(|t| t.date.day() == 1 && t.date.month0() % 3 == 0));
+        let labels: Vec<&str> = ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, ["Jan 2024", "Jul 2024", "Jan 2025", "Jul 2025", "Jan 2026", "Jul 2026"]);
         // Five years: one tick a year.
         let labels: Vec<String> =
             time_ticks(date("2021-06-01"), date("2026-05-31")).into_iter().map(|t| t.label).collect();
