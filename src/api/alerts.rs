@@ -293,11 +293,51 @@ pub struct AlertBody {
     pub notified_at: Option<DateTime<Utc>>,
     /// How many notifications it has caused so far.
     pub notification_count: u32,
+    /// For `see_physio` alerts: the offer to make a report for the physiotherapist (a share
+    /// link to the clinician report); `null` for other tiers.
+    pub report_offer: Option<ReportOfferBody>,
+}
+
+/// "Make a report for your physiotherapist": what the app offers under a `see_physio` alert.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ReportOffer")]
+pub struct ReportOfferBody {
+    /// The offer in words for the patient.
+    pub text: String,
+    /// A suggested first date for the report: 30 days before the alert opened.
+    pub from: NaiveDate,
+    /// A suggested last date: the day the alert was last confirmed.
+    pub to: NaiveDate,
+    /// Preview the report: `GET` this path (`/v1/journal/report?from=…&to=…`).
+    pub report_path: String,
+    /// Make the link: `POST` `{"from": …, "to": …}` to this path (`/v1/me/share-links`).
+    pub share_link_path: String,
+}
+
+impl ReportOfferBody {
+    fn for_alert(alert: &Alert) -> Option<Self> {
+        if alert.tier != Tier::SeePhysio {
+            return None;
+        }
+        let to = alert.last_seen_at.date_naive();
+        let from = (alert.opened_at - chrono::TimeDelta::days(30)).date_naive().min(to);
+        Some(Self {
+            text: "Make a report for your physiotherapist: a one-page summary of your pain journal they can open \
+                   with a link, without an account."
+                .to_owned(),
+            from,
+            to,
+            report_path: format!("/v1/journal/report?from={from}&to={to}"),
+            share_link_path: "/v1/me/share-links".to_owned(),
+        })
+    }
 }
 
 impl From<Alert> for AlertBody {
     fn from(alert: Alert) -> Self {
+        let report_offer = ReportOfferBody::for_alert(&alert);
         Self {
+            report_offer,
             id: alert.id,
             rule: Name(alert.rule),
             tier: Name(alert.tier),

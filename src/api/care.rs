@@ -584,13 +584,19 @@ pub struct AccessLogEntryBody {
     /// `read_journal_days`, `read_journal_summary`, `read_questionnaires`,
     /// `read_caseload_summary` (the client's summary in the therapist's caseload),
     /// `read_sessions`, `read_health_screen`, `read_notes` and `write_notes` (the notes
-    /// between the patient and the therapist), … New
-    /// operations may appear; show unknown ones as they are.
+    /// between the patient and the therapist), `read_report`, `open_share_link` (someone
+    /// opened a share link the patient made; the actor is then the patient, on whose
+    /// authority the link speaks), … New operations may appear; show unknown ones as they are.
     pub operation: String,
     /// Whether the data was shown.
     pub outcome: OutcomeBody,
     /// The request id of the access, to quote when asking about it.
     pub request_id: Option<String>,
+    /// For `open_share_link`: the link that was opened; otherwise `null`.
+    pub share_link_id: Option<Uuid>,
+    /// For `open_share_link`: the address the link was opened from (IPv4 or IPv6); otherwise
+    /// `null`.
+    pub client_address: Option<String>,
 }
 
 impl From<AccessLogItem> for AccessLogEntryBody {
@@ -602,6 +608,8 @@ impl From<AccessLogItem> for AccessLogEntryBody {
             operation: item.operation,
             outcome: if item.allowed { OutcomeBody::Allowed } else { OutcomeBody::Denied },
             request_id: item.request_id,
+            share_link_id: item.share_link_id,
+            client_address: item.client_address,
         }
     }
 }
@@ -625,6 +633,8 @@ impl Example for AccessLogPage {
             operation: "list_journal_entries".into(),
             outcome: OutcomeBody::Allowed,
             request_id: Some("9f2c4e1a-7b3d-4c5e-8a6f-1d2e3f4a5b6c".into()),
+            share_link_id: None,
+            client_address: None,
         };
         let next = crate::store::LogPosition { at: line.at, id: line.id };
         Self { items: vec![line], next_cursor: Some(pagination::encode_log_cursor(next)) }

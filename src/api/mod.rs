@@ -18,6 +18,8 @@ pub mod outage;
 pub mod pagination;
 pub mod patients;
 pub mod questionnaires;
+pub mod report_page;
+pub mod reports;
 pub mod security;
 pub mod sessions;
 pub mod spec;
@@ -60,6 +62,9 @@ pub enum ApiTags {
     Patients,
     /// PEG and Roland-Morris questionnaires and their score trends.
     Questionnaires,
+    /// The pain chart, the one-page clinician report, and share links that open the report in
+    /// a browser for a clinician without an account.
+    Reports,
     /// Massage sessions, the health screen and contraindication warnings, aftercare plans,
     /// soreness check-ins and therapists' plan templates.
     Sessions,
@@ -77,6 +82,7 @@ pub type Apis = (
     patients::PatientsApi,
     alerts::AlertsApi,
     notes::NotesApi,
+    reports::ReportsApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -104,6 +110,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             patients::PatientsApi,
             alerts::AlertsApi,
             notes::NotesApi,
+            reports::ReportsApi,
         ),
         "Aftercare API",
         env!("CARGO_PKG_VERSION"),
@@ -136,7 +143,8 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
         std::time::Duration::from_millis(state.settings.database.outage_probe_ms),
     );
     let gate = outage.clone();
-    Route::new()
+    let shared = get(reports::open_share_link).with(CatchPanic::new()).data(state.clone());
+    let service = Route::new()
         .nest("/", api)
         .at(
             "/openapi.json",
@@ -160,5 +168,8 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
         .with(timestamps)
         .data(state)
         .data(outage)
-        .data(metrics_handle)
+        .data(metrics_handle);
+    // Share links open as plain web pages for clinicians without an account: HTML answers
+    // (also for a link that does not open), outside the JSON API and its problem documents.
+    Route::new().at("/r/:token", shared).nest("/", service)
 }

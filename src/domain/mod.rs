@@ -5,13 +5,16 @@ pub mod aftercare;
 pub mod alerts;
 pub mod body;
 pub mod care;
+pub mod chart;
 pub mod journal;
 pub mod massage;
 pub mod notes;
 pub mod notifications;
 pub mod questionnaires;
+pub mod report;
 pub mod rollup;
 pub mod screening;
+pub mod share;
 pub mod time;
 pub mod validation;
 

@@ -31,6 +31,10 @@ pub enum Action {
     ReadJournalChanges,
     ReadJournalDays,
     ReadJournalSummary,
+    /// The pain chart and the clinician report of a date range.
+    ReadReport,
+    /// Making, listing and revoking share links: the patient's own.
+    ManageShareLinks,
     SubmitQuestionnaire,
     ReadQuestionnaires,
     /// The journal summary of every client in a therapist's caseload.
@@ -70,6 +74,8 @@ impl Action {
         Action::ReadJournalChanges,
         Action::ReadJournalDays,
         Action::ReadJournalSummary,
+        Action::ReadReport,
+        Action::ManageShareLinks,
         Action::SubmitQuestionnaire,
         Action::ReadQuestionnaires,
         Action::ReadCaseloadSummary,
@@ -97,6 +103,8 @@ impl Action {
             Action::ReadJournalChanges => "read_journal_changes",
             Action::ReadJournalDays => "read_journal_days",
             Action::ReadJournalSummary => "read_journal_summary",
+            Action::ReadReport => "read_report",
+            Action::ManageShareLinks => "manage_share_links",
             Action::SubmitQuestionnaire => "submit_questionnaire",
             Action::ReadQuestionnaires => "read_questionnaires",
             Action::ReadCaseloadSummary => "read_caseload_summary",
@@ -124,6 +132,7 @@ impl Action {
             | Action::ReadJournalChanges
             | Action::ReadJournalDays
             | Action::ReadJournalSummary
+            | Action::ReadReport
             | Action::ReadQuestionnaires
             | Action::ReadCaseloadSummary
             | Action::ReadSessions
@@ -138,6 +147,7 @@ impl Action {
             | Action::SubmitQuestionnaire
             | Action::ReadAccessLog
             | Action::ManageCareTeam
+            | Action::ManageShareLinks
             | Action::WriteHealthScreen
             | Action::AnswerAftercare => None,
         }
@@ -219,6 +229,7 @@ impl AppState {
             allowed: access.is_some(),
             request_id: context::request_id(),
             at: now,
+            share_link: None,
         };
         let outcome = if access.is_some() { "allowed" } else { "denied" };
         metrics::counter!("patient_data_access_total", "role" => principal.role.as_str(), "outcome" => outcome)

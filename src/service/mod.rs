@@ -13,6 +13,7 @@ pub mod massage;
 pub mod notes;
 pub mod notifications;
 mod passwords;
+pub mod reports;
 mod tokens;
 
 use std::sync::Arc;

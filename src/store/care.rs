@@ -113,6 +113,8 @@ pub struct AccessRecord {
     pub allowed: bool,
     pub request_id: Option<String>,
     pub at: DateTime<Utc>,
+    /// The share link the access went through, and the address it came from.
+    pub share_link: Option<(Uuid, Option<String>)>,
 }
 
 /// An access log line for the patient, with the actor's current name when the account still
@@ -125,6 +127,9 @@ pub struct AccessLogItem {
     pub allowed: bool,
     pub request_id: Option<String>,
     pub at: DateTime<Utc>,
+    /// For an open of a share link: the link, and the client address it was opened from.
+    pub share_link_id: Option<Uuid>,
+    pub client_address: Option<String>,
 }
 
 /// Where a newest-first access log listing continues.

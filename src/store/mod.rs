@@ -14,6 +14,7 @@ mod notifications;
 mod postgres;
 mod rate_limits;
 mod sessions;
+mod share_links;
 mod sql;
 mod sqlite;
 pub mod types;
@@ -47,6 +48,7 @@ pub use notifications::{
 pub use postgres::PgStore;
 pub use rate_limits::{RateLimitRepo, RateWindow};
 pub use sessions::{NewSession, NewToken, Principal, RefreshOutcome, SessionRecord, SessionRepo};
+pub use share_links::ShareLinkRepo;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,7 @@ pub trait Store:
     + AlertRepo
     + RateLimitRepo
     + NoteRepo
+    + ShareLinkRepo
     + Send
     + Sync
     + 'static

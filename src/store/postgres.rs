@@ -8,7 +8,7 @@ use sqlx::{Connection as _, Postgres, Transaction};
 
 use super::sql::{
     account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, rate_limit_repo,
-    session_repo,
+    session_repo, share_link_repo,
 };
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
@@ -66,6 +66,7 @@ notification_repo!(
 );
 note_repo!(PgStore, Postgres);
 care_repo!(PgStore, Postgres, for_update = " FOR UPDATE");
+share_link_repo!(PgStore, Postgres);
 
 #[async_trait]
 impl Store for PgStore {

@@ -9,7 +9,7 @@ use sqlx::{Sqlite, Transaction};
 
 use super::sql::{
     account_repo, alert_repo, care_repo, journal_repo, massage_repo, note_repo, notification_repo, rate_limit_repo,
-    session_repo,
+    session_repo, share_link_repo,
 };
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
@@ -106,6 +106,7 @@ notification_repo!(
 );
 note_repo!(SqliteStore, Sqlite);
 care_repo!(SqliteStore, Sqlite, for_update = "");
+share_link_repo!(SqliteStore, Sqlite);
 
 #[async_trait]
 impl Store for SqliteStore {

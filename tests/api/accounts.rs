@@ -227,16 +227,24 @@ on_both_backends! {
         assert_eq!(app.send(Method::POST, &format!("/v1/notes/{note_id}/replies"), &ana, Some(&answer)).await.status(), StatusCode::CREATED);
         assert!(app.inbox(&tom.tokens).await.iter().any(|n| n["kind"] == "client_note_reply"));
         app.create_invite(&ana, json!({"scopes": ["read_journal"]})).await;
+        // A share link, opened once (its open is in the access log with the client address).
+        let today = app.clock_now().date_naive();
+        let link: Value = app.post("/v1/me/share-links", Some(ana.token()), &json!({"from": today - TimeDelta::days(7), "to": today})).await.json().await.unwrap();
+        let page = app.client.get(app.url(link["path"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(app.get("/v1/alerts", ana.token()).await.json::<Value>().await.unwrap()["items"].as_array().unwrap().len(), 1);
         // The catalogue walk sees the tables this filled (a guard against a walk that finds nothing).
         let before = app.where_id_remains(id).await;
-        for table in ["accounts", "journal_entries", "alerts", "care_grants", "access_log", "notifications", "soreness_check_ins", "notes"] {
+        for table in ["accounts", "journal_entries", "alerts", "care_grants", "access_log", "notifications", "soreness_check_ins", "notes", "share_links"] {
             assert!(before.iter().any(|c| c.starts_with(&format!("{table}."))), "{table} not in {before:?}");
         }
 
         let response = app.request(Method::DELETE, "/v1/me", Some(ana.token()), Some(&json!({"password": PASSWORD}))).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert_eq!(app.where_id_remains(id).await, Vec::<String>::new(), "the patient's id is still stored");
+        // The share link went with the account.
+        let page = app.client.get(app.url(link["path"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND);
         // The therapist keeps their account and templates, without the client.
         let caseload: Value = app.get("/v1/caseload", tom.token()).await.json().await.unwrap();
         assert_eq!(caseload["items"], json!([]));

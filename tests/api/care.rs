@@ -142,6 +142,10 @@ fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id
         read("/v1/patients/{patient_id}/journal/days", Target::PathPatient),
         read("/v1/patients/{patient_id}/journal/summary", Target::PathPatient),
         read("/v1/patients/{patient_id}/questionnaires", Target::PathPatient),
+        read("/v1/patients/{patient_id}/journal/chart", Target::PathPatient),
+        read("/v1/patients/{patient_id}/report", Target::PathPatient),
+        read("/v1/journal/chart", Target::Caller),
+        read("/v1/journal/report", Target::Caller),
         read("/v1/journal/entries", Target::Caller),
         read("/v1/journal/entries/{entry_id}", Target::Caller),
         read("/v1/journal/changes", Target::Caller),
@@ -371,6 +375,9 @@ const NOT_PATIENT_DATA: &[(&str, &str, &str)] = &[
     ("GET", "/v1/aftercare/templates", "a therapist's own templates (sessions tests)"),
     ("PUT", "/v1/aftercare/templates/{template_id}", "a therapist's own templates (sessions tests)"),
     ("DELETE", "/v1/aftercare/templates/{template_id}", "a therapist's own templates (sessions tests)"),
+    ("POST", "/v1/me/share-links", "the caller's own share links (reports tests)"),
+    ("GET", "/v1/me/share-links", "the caller's own share links (reports tests)"),
+    ("DELETE", "/v1/me/share-links/{link_id}", "the caller's own share links (reports tests)"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -881,10 +888,12 @@ on_both_backends! {
         assert_eq!(log[2]["actor"], json!({"id": tom.id, "role": "therapist", "display_name": "Tom", "discipline": "physiotherapist"}));
         assert_eq!(log[0]["actor"]["id"], ben.id.as_str());
         assert!(log[0]["actor"]["display_name"].is_null(), "another patient is not named");
-        // The log holds who, what and when: never the data.
+        // The log holds who, what and when: never the data. (The link and the client address
+        // are set only for opens of a share link.)
         let mut keys: Vec<&str> = log[2].as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["actor", "at", "id", "operation", "outcome", "request_id"]);
+        assert_eq!(keys, ["actor", "at", "client_address", "id", "operation", "outcome", "request_id", "share_link_id"]);
+        assert!(log[2]["client_address"].is_null() && log[2]["share_link_id"].is_null());
         let times: Vec<DateTime<Utc>> = log.iter().map(|l| l["at"].as_str().unwrap().parse().unwrap()).collect();
         assert!(times.windows(2).all(|w| w[0] >= w[1]));
 

@@ -21,6 +21,7 @@ mod ops;
 mod outages;
 mod push;
 mod push_origins;
+mod reports;
 mod safety;
 mod sessions;
 mod shutdown;

@@ -33,8 +33,9 @@ macro_rules! care_repo {
         ) -> Result<bool, sqlx::Error> {
             use $crate::store::types::Ts;
             let result = sqlx::query(
-                "INSERT INTO access_log (id, patient_id, actor_id, actor_role, operation, outcome, request_id, at)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8
+                "INSERT INTO access_log (id, patient_id, actor_id, actor_role, operation, outcome, request_id, at,
+                                         share_link_id, client_address)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
                  WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND role = 'patient')",
             )
             .bind(uuid::Uuid::now_v7())
@@ -45,6 +46,8 @@ macro_rules! care_repo {
             .bind(if record.allowed { "allowed" } else { "denied" })
             .bind(record.request_id.as_deref())
             .bind(Ts::from(record.at))
+            .bind(record.share_link.as_ref().map(|(id, _)| *id))
+            .bind(record.share_link.as_ref().and_then(|(_, address)| address.as_deref()))
             .execute(&mut *conn)
             .await?;
             Ok(result.rows_affected() > 0)
@@ -519,6 +522,8 @@ macro_rules! care_repo {
                             allowed: outcome == "allowed",
                             request_id: row.try_get("request_id")?,
                             at: row.try_get::<Ts, _>("at")?.0,
+                            share_link_id: row.try_get("share_link_id")?,
+                            client_address: row.try_get("client_address")?,
                         })
                     })
                     .collect()

@@ -12,8 +12,8 @@ mod massage;
 mod notes;
 mod notifications;
 mod rate_limits;
-
 mod sessions;
+mod share_links;
 
 pub(crate) use accounts::account_repo;
 pub(crate) use alerts::alert_repo;
@@ -24,6 +24,7 @@ pub(crate) use notes::note_repo;
 pub(crate) use notifications::{bind_new_notification, notification_repo};
 pub(crate) use rate_limits::rate_limit_repo;
 pub(crate) use sessions::session_repo;
+pub(crate) use share_links::share_link_repo;
 
 /// The condition under which a therapist's copy of a client's alert may go out, as a subquery
 /// over the `notifications` row: a live grant (not ended, not expired at `$1`) from that client
