@@ -627,6 +627,8 @@ mod tests {
         };
         for delivery in [
             "sweep_interval_seconds",
+            "background_evaluation",
+            "evaluation_poll_seconds",
             "red_flag_ttl_hours",
             "notify_settle_minutes",
             "no_entries_flag_days",
