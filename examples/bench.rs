@@ -451,7 +451,8 @@ async fn seed_sweep(db: &str, patients: usize, days: u32, now: DateTime<Utc>) {
         )
     } else {
         (
-            "WITH RECURSIVE s(n) AS (SELECT $2 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < $3) SELECT n FROM s".to_owned(),
+            "WITH RECURSIVE s(n) AS (SELECT $2 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < $3) SELECT n FROM s"
+                .to_owned(),
             "randomblob(16)",
             "CAST(substr(a.email, 6, instr(a.email, '@') - 6) AS INTEGER)",
             "strftime('%Y-%m-%dT09:00:00.000000Z', date($4, '-' || d.n || ' days'))",
@@ -492,12 +493,26 @@ async fn seed_sweep(db: &str, patients: usize, days: u32, now: DateTime<Utc>) {
             let sql = sqlx::AssertSqlSafe(sql.clone());
             if postgres {
                 let pool = sqlx::PgPool::connect(db).await.expect("postgres");
-                sqlx::query(sql).bind(ts).bind(start as i64).bind(end as i64).bind(today).execute(&pool).await.expect("seed");
+                sqlx::query(sql)
+                    .bind(ts)
+                    .bind(start as i64)
+                    .bind(end as i64)
+                    .bind(today)
+                    .execute(&pool)
+                    .await
+                    .expect("seed");
                 pool.close().await;
             } else {
                 let pool = sqlx::SqlitePool::connect(db).await.expect("sqlite");
                 let today = today.to_string();
-                sqlx::query(sql).bind(ts).bind(start as i64).bind(end as i64).bind(today).execute(&pool).await.expect("seed");
+                sqlx::query(sql)
+                    .bind(ts)
+                    .bind(start as i64)
+                    .bind(end as i64)
+                    .bind(today)
+                    .execute(&pool)
+                    .await
+                    .expect("seed");
                 pool.close().await;
             }
         }
