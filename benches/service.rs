@@ -333,13 +333,14 @@ async fn caseload_scenario(db: &Database, rows: &mut Vec<Row>) {
         account_id: me["id"].as_str().unwrap().parse().unwrap(),
         session_id: Uuid::now_v7(),
         role: Role::Therapist,
+        time_zone: TimeZone::parse("Europe/Berlin").unwrap(),
     };
     let zone = TimeZone::parse("Europe/Berlin").unwrap();
     let scopes = Scopes::new([Scope::ReadJournal, Scope::ReceiveAlerts]).unwrap();
     let seeding = Instant::now();
     for n in 0..CLIENTS {
         let id = create_patient(&state, &format!("client{n}@example.org"), zone, now).await;
-        let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient };
+        let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient, time_zone: zone };
         let (_, code) = state.create_invite(&patient, scopes.clone(), None).await.unwrap();
         state.redeem_invite(&tess, &InviteCode::parse(&code.display()).unwrap(), None, None, None).await.unwrap();
         for back in 0..DAYS {

@@ -94,6 +94,17 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// Seeds `patients` patients with `days` days of one entry a day straight in SQL (a twentieth
+    /// with persistent pain, a twentieth with a fever, a twentieth worsening) and times two
+    /// alert sweeps: the first opens and notifies, the second is the steady state.
+    Sweep {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        patients: usize,
+        #[arg(long, default_value_t = 28)]
+        days: u32,
+    },
     /// Seeds `patients` patients and times two passes of reminder planning.
     Plan {
         #[arg(long)]
@@ -422,6 +433,129 @@ async fn plan(db: &str, patients: usize) {
     );
 }
 
+/// The sweep's population, straight in SQL: patient `n` is `sweep<n>@example.org`; a day's
+/// entry is at 09:00 UTC.
+async fn seed_sweep(db: &str, patients: usize, days: u32, now: DateTime<Utc>) {
+    let postgres = db.starts_with("postgres");
+    let today = now.date_naive();
+    let ts = Ts::from(now);
+    let store = store(db).await;
+    store.close().await;
+    let (series, uuid, n_of_email, recorded_at, bool_false) = if postgres {
+        (
+            "SELECT generate_series($2::bigint, $3::bigint - 1) AS n".to_owned(),
+            "gen_random_uuid()",
+            "split_part(substr(a.email, 6), '@', 1)::bigint",
+            "(($4::date - d.n::int) + time '09:00') AT TIME ZONE 'UTC'",
+            "FALSE",
+        )
+    } else {
+        (
+            "WITH RECURSIVE s(n) AS (SELECT $2 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < $3) SELECT n FROM s"
+                .to_owned(),
+            "randomblob(16)",
+            "CAST(substr(a.email, 6, instr(a.email, '@') - 6) AS INTEGER)",
+            "strftime('%Y-%m-%dT09:00:00.000000Z', date($4, '-' || d.n || ' days'))",
+            "0",
+        )
+    };
+    let local_date = if postgres { "$4::date - d.n::int" } else { "date($4, '-' || d.n || ' days')" };
+    let days_series = if postgres {
+        format!("SELECT generate_series(0, {}) AS n", days - 1)
+    } else {
+        format!("WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < {days}) SELECT n FROM s")
+    };
+    let accounts = format!(
+        "INSERT INTO accounts (id, email, password_hash, role, time_zone, quiet_start, quiet_end, locale, created_at, updated_at)
+         SELECT {uuid}, 'sweep' || p.n || '@example.org', 'x', 'patient',
+                CASE p.n % 3 WHEN 0 THEN 'Europe/Berlin' WHEN 1 THEN 'America/New_York' ELSE 'Asia/Tokyo' END,
+                '21:30', '08:00', 'en', $1, $1
+         FROM ({series}) p"
+    );
+    // Classes by n % 20: 0 pain 6 every day (persistent), 1 a fever two days ago (urgent),
+    // 2 pain 3 then 6 in the last week (worsening); the rest pain 2 or 3.
+    let entries = format!(
+        "INSERT INTO journal_entries (id, patient_id, recorded_at, local_date, pain, symptoms, content, version,
+                                      change_seq, deleted, created_at, updated_at)
+         SELECT {uuid}, a.id, {recorded_at}, {local_date},
+                CASE WHEN {n} % 20 = 0 THEN 6 WHEN {n} % 20 = 2 THEN (CASE WHEN d.n < 7 THEN 6 ELSE 3 END)
+                     ELSE 2 + d.n % 2 END,
+                CASE WHEN {n} % 20 = 1 AND d.n = 2 THEN ',fever,' ELSE '' END,
+                '{{}}', 1, {days} - d.n, {bool_false}, $1, $1
+         FROM accounts a CROSS JOIN ({days_series}) d
+         WHERE a.email LIKE 'sweep%' AND {n} >= $2 AND {n} < $3",
+        n = n_of_email,
+    );
+    let chunk = 10_000usize;
+    for start in (0..patients).step_by(chunk) {
+        let end = (start + chunk).min(patients);
+        for sql in [&accounts, &entries] {
+            let sql = sqlx::AssertSqlSafe(sql.clone());
+            if postgres {
+                let pool = sqlx::PgPool::connect(db).await.expect("postgres");
+                sqlx::query(sql)
+                    .bind(ts)
+                    .bind(start as i64)
+                    .bind(end as i64)
+                    .bind(today)
+                    .execute(&pool)
+                    .await
+                    .expect("seed");
+                pool.close().await;
+            } else {
+                let pool = sqlx::SqlitePool::connect(db).await.expect("sqlite");
+                let today = today.to_string();
+                sqlx::query(sql)
+                    .bind(ts)
+                    .bind(start as i64)
+                    .bind(end as i64)
+                    .bind(today)
+                    .execute(&pool)
+                    .await
+                    .expect("seed");
+                pool.close().await;
+            }
+        }
+    }
+    // The seeded entries marked their patients for the background evaluator; the sweep is
+    // measured on its own.
+    let clear = "DELETE FROM alert_evaluations_due";
+    if postgres {
+        let pool = sqlx::PgPool::connect(db).await.expect("postgres");
+        sqlx::query(clear).execute(&pool).await.expect("clear");
+        sqlx::query("VACUUM ANALYZE").execute(&pool).await.expect("analyze");
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(db).await.expect("sqlite");
+        sqlx::query(clear).execute(&pool).await.expect("clear");
+        sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+        pool.close().await;
+    }
+}
+
+async fn sweep(db: &str, patients: usize, days: u32) {
+    let keys = VapidKeys::generate();
+    let now = Utc::now();
+    let seeding = Instant::now();
+    seed_sweep(db, patients, days, now).await;
+    let seed_seconds = seeding.elapsed().as_secs_f64();
+    let app =
+        Application::build_with_clock(settings(db, &keys.private_key_base64url()), Arc::new(ManualClock::new(now)))
+            .await
+            .expect("app");
+    let state = app.state().clone();
+    let started = Instant::now();
+    let first = state.sweep_alerts().await.expect("sweep");
+    let first_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let steady = state.sweep_alerts().await.expect("sweep");
+    let steady_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "patients={} entries_per_patient={days} seed_seconds={seed_seconds:.1} first_seconds={first_seconds:.2} opened={} notified={} steady_seconds={steady_seconds:.2} refreshed={}",
+        first.patients, first.opened, first.notified, steady.refreshed
+    );
+}
+
 #[tokio::main]
 async fn main() {
     match Cli::parse().command {
@@ -436,5 +570,6 @@ async fn main() {
         Command::SqliteInserts { db, connections, seconds } => sqlite_inserts(&db, connections, seconds).await,
         Command::PushLoop { endpoint, count, concurrency } => push_loop(&endpoint, count, concurrency).await,
         Command::Plan { db, patients } => plan(&db, patients).await,
+        Command::Sweep { db, patients, days } => sweep(&db, patients, days).await,
     }
 }

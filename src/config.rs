@@ -189,6 +189,10 @@ pub struct CareSettings {
 #[serde(deny_unknown_fields)]
 pub struct AlertsSettings {
     pub sweep_interval_seconds: u64,
+    /// Journal changes without a red-flag symptom are evaluated by the background evaluator.
+    pub background_evaluation: bool,
+    /// How often the background evaluator looks for marks it was not woken for.
+    pub evaluation_poll_seconds: u64,
     pub symptom_lookback_days: u32,
     pub persistent_window_days: u32,
     pub persistent_min_logged_days: u32,
@@ -247,6 +251,10 @@ impl AlertsSettings {
 
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_secs(self.sweep_interval_seconds)
+    }
+
+    pub fn evaluation_poll(&self) -> Duration {
+        Duration::from_secs(self.evaluation_poll_seconds)
     }
 }
 
@@ -340,6 +348,7 @@ impl Settings {
             ("care.invite_ttl_days", self.care.invite_ttl_days),
             ("care.caseload_window_days", self.care.caseload_window_days.into()),
             ("alerts.sweep_interval_seconds", self.alerts.sweep_interval_seconds),
+            ("alerts.evaluation_poll_seconds", self.alerts.evaluation_poll_seconds),
             ("screening.answer_max_age_days", self.screening.answer_max_age_days.into()),
             // A push that expires at once never reaches a phone that is off.
             ("alerts.red_flag_ttl_hours", self.alerts.red_flag_ttl_hours.into()),
@@ -618,6 +627,8 @@ mod tests {
         };
         for delivery in [
             "sweep_interval_seconds",
+            "background_evaluation",
+            "evaluation_poll_seconds",
             "red_flag_ttl_hours",
             "notify_settle_minutes",
             "no_entries_flag_days",

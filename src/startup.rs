@@ -122,6 +122,7 @@ impl Application {
             push,
             retry,
             dispatcher_wake: coordination.wakeups,
+            alert_wake: Default::default(),
         };
         Ok(Self { state, acceptor, local_addr })
     }

@@ -602,10 +602,11 @@ pub enum EntrySaved {
 pub struct EntryWritten {
     #[oai(flatten)]
     pub entry: EntryBody,
-    /// The alerts this write opened or escalated (a warning sign the patient had not yet been
-    /// notified of), most urgent first, each with its tier, rule and the advice in full: show
-    /// them at once, whether or not a push arrives. Empty when the write raised nothing (also
-    /// for a replay); open alerts are listed at `GET /v1/alerts`.
+    /// The emergency and urgent alerts this write opened or escalated (a warning sign the
+    /// patient had not yet been notified of), most urgent first, each with its tier, rule and the
+    /// advice in full: show them at once, whether or not a push arrives. A replay of the write
+    /// answers with the same alerts. Empty when the write raised none; alerts over several days
+    /// follow seconds later by push, and open alerts are listed at `GET /v1/alerts`.
     pub alerts: Vec<super::alerts::AlertBody>,
 }
 
@@ -746,9 +747,12 @@ impl JournalApi {
     ///
     /// Creates or updates the entry with this client-made id (a UUID the phone generates, so it
     /// can log offline). Sending the same content again changes nothing and answers 200, so a
-    /// retried sync never duplicates an entry. The answer carries the alerts the write raised
-    /// (`alerts`): an entry with saddle numbness comes back with the emergency advice at once. Updates must carry `base_version`; when it is not
-    /// the current version the answer is 409 `stale_version` with the server's copy in `current`.
+    /// retried sync never duplicates an entry. The answer carries the emergency and urgent
+    /// alerts the write raised (`alerts`): an entry with saddle numbness comes back with the
+    /// emergency advice at once, and so does its replay. Alerts over several days (persistent or
+    /// worsening pain) are evaluated seconds after the write, once per sync, and pushed. Updates
+    /// must carry `base_version`; when it is not the current version the answer is 409
+    /// `stale_version` with the server's copy in `current`.
     #[oai(path = "/entries/:entry_id", method = "put", operation_id = "putJournalEntry")]
     async fn put_entry(
         &self,

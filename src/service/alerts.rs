@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::authz::Action;
 use super::notifications::Notice;
 use super::{AppState, Error, Result};
+use crate::domain::Role;
 use crate::domain::alerts::lifecycle::{
     self, Due, DueReason, evaluation_days, facts, notification_due, resolutions_held_since,
 };
@@ -26,12 +27,15 @@ use crate::domain::care::Scope;
 use crate::domain::notifications::Kind;
 use crate::domain::rollup::{RollupInput, daily_rollups};
 use crate::domain::time::after_quiet_hours;
-use crate::domain::{Account, Role};
 use crate::store::GrantParty;
 use crate::store::{AlertFilter, AlertUpsert, Principal, Recipient};
 
 /// Patients per sweep page: each page is four reads and one write transaction.
 const SWEEP_BATCH: u32 = 500;
+/// Patients per claim of the background evaluator.
+pub const DUE_BATCH: u32 = 100;
+/// How long a claim on a patient's mark holds: an evaluator that died frees it after this.
+const DUE_LEASE: TimeDelta = TimeDelta::seconds(60);
 
 /// What an evaluation (of one patient, or a sweep over all) did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,9 +81,30 @@ impl AppState {
         log_failure(self.evaluate_patient(patient_id).await)
     }
 
-    /// [`AppState::reevaluate_alerts`] for a use case that has the patient's account at hand.
-    pub(super) async fn reevaluate_alerts_of(&self, patient: &Account) -> Vec<Alert> {
-        log_failure(self.evaluate_patients(&[patient.into()]).await)
+    /// Evaluates patients whose journal changed since their last evaluation (the marks journal
+    /// writes leave, migration 0014): a batch of them, or only `patient`, each once however many
+    /// entries marked them. A mark is cleared only if no write marked it again meanwhile; a
+    /// failed evaluation keeps its mark, which is claimed again when its lease runs out. The
+    /// background evaluator calls this until it finds none.
+    pub async fn evaluate_due_alerts(&self, patient: Option<Uuid>) -> Result<AlertsReport> {
+        let now = self.clock.now();
+        let claimed = self.store.claim_due_evaluations(now, now + DUE_LEASE, DUE_BATCH, patient).await?;
+        let mut report = AlertsReport::default();
+        let mut done = Vec::with_capacity(claimed.len());
+        for due in claimed {
+            match self.evaluate_patient(due.patient_id).await {
+                Ok((evaluated, _)) => {
+                    report += evaluated;
+                    done.push(due);
+                }
+                Err(error) => {
+                    metrics::counter!("alert_evaluations_failed_total").increment(1);
+                    tracing::warn!(%error, patient_id = %due.patient_id, "alert evaluation failed; it is retried when its claim runs out");
+                }
+            }
+        }
+        self.store.finish_due_evaluations(&done).await?;
+        Ok(report)
     }
 
     /// The check-in use case calls this once a soreness check-in answer is stored; the alerts it

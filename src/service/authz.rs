@@ -252,7 +252,7 @@ mod tests {
     use crate::domain::care::Scopes;
 
     fn principal(role: Role) -> Principal {
-        Principal { account_id: Uuid::now_v7(), session_id: Uuid::now_v7(), role }
+        Principal { account_id: Uuid::now_v7(), session_id: Uuid::now_v7(), role, time_zone: Default::default() }
     }
 
     fn grant(patient: &Principal, therapist: &Principal, scopes: &[Scope], now: DateTime<Utc>) -> Grant {

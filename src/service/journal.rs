@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::authz::Action;
 use super::{AppState, Error, Result};
 use crate::domain::ValidationErrors;
-use crate::domain::alerts::Alert;
+use crate::domain::alerts::{Alert, may_raise_red_flag};
 use crate::domain::journal::{Entry, EntryContent, check_recorded_at};
 use crate::domain::questionnaires::{Peg, RolandMorris};
 use crate::domain::rollup::{self, DailyRollup, Summary};
@@ -27,8 +27,14 @@ pub enum Saved {
 
 impl AppState {
     /// Creates or updates an entry by its client-made id. Replaying the same write changes
-    /// nothing; a write based on an old version is refused with the server's copy. A change
-    /// re-evaluates the patient's alerts; the alerts it raised or escalated come with the entry.
+    /// nothing and answers with the alerts the first write raised; a write based on an old
+    /// version is refused with the server's copy.
+    ///
+    /// A change that names a red-flag symptom re-evaluates the patient's alerts before it
+    /// answers, and the alerts it raised or escalated come with the entry. Any other change
+    /// (pain, the window rules) is marked, in the writing statement, for the background
+    /// evaluator, which this wakes: one evaluation per patient however many entries a sync
+    /// brings, seconds later.
     pub async fn put_entry(
         &self,
         principal: &Principal,
@@ -41,8 +47,8 @@ impl AppState {
         let now = self.clock.now();
         check_recorded_at(content.recorded_at, now)
             .map_err(|p| ValidationErrors::single("recorded_at", p.code, p.message))?;
-        let account = self.store.account(patient_id).await?.ok_or(Error::NotFound)?;
-        let local_date = content.journal_date(account.time_zone);
+        // Only the patient writes their journal, so the time zone authentication read is theirs.
+        let local_date = content.journal_date(principal.time_zone);
         let saved = match self.store.write_entry(patient_id, id, &content, local_date, base_version, now).await? {
             EntryWrite::Created(entry) => {
                 metrics::counter!("journal_entries_written_total", "outcome" => "created").increment(1);
@@ -52,12 +58,35 @@ impl AppState {
                 metrics::counter!("journal_entries_written_total", "outcome" => "updated").increment(1);
                 Saved::Updated(entry)
             }
-            EntryWrite::Unchanged(entry) => return Ok((Saved::Unchanged(entry), Vec::new())),
+            EntryWrite::Unchanged(entry, raised) => {
+                let alerts = self.alerts_raised_before(patient_id, &raised).await?;
+                return Ok((Saved::Unchanged(entry), alerts));
+            }
             EntryWrite::Stale(current) => return Err(Error::Stale(Box::new(current))),
             EntryWrite::NotFound => return Err(Error::NotFound),
         };
-        let raised = self.reevaluate_alerts_of(&account).await;
+        if !may_raise_red_flag(content.symptoms.iter().copied()) {
+            self.alert_wake.notify_one();
+            return Ok((saved, Vec::new()));
+        }
+        let raised = self.reevaluate_alerts(patient_id).await;
+        if !raised.is_empty() {
+            let ids: Vec<Uuid> = raised.iter().map(|a| a.id).collect();
+            // Without it a replay answers without the alerts; the write itself stands.
+            if let Err(error) = self.store.record_raised_alerts(id, &ids).await {
+                tracing::warn!(%error, entry_id = %id, "could not remember the alerts an entry raised");
+            }
+        }
         Ok((saved, raised))
+    }
+
+    /// The alerts a write raised, as they are now, for the answer to its replay.
+    async fn alerts_raised_before(&self, patient_id: Uuid, ids: &[Uuid]) -> Result<Vec<Alert>> {
+        let mut alerts = Vec::with_capacity(ids.len());
+        for id in ids {
+            alerts.extend(self.store.alert(patient_id, *id, None).await?);
+        }
+        Ok(alerts)
     }
 
     /// Leaves a tombstone and re-evaluates the patient's alerts.

@@ -41,6 +41,8 @@ pub struct AppState {
     /// Wakes the dispatchers (of every instance, through Redis when configured) when a
     /// notification becomes due now.
     pub dispatcher_wake: Arc<dyn Wakeups>,
+    /// Wakes this instance's background alert evaluator when a journal write marked a patient.
+    pub alert_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Why a request could not be authenticated; the code is part of the API.

@@ -47,6 +47,14 @@ pub struct RecordedEvaluation {
     pub resolved: u64,
 }
 
+/// A patient whose journal changed since their alerts were last evaluated (migration 0014), as
+/// an evaluator claimed them: `generation` tells whether a write marked them again meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueEvaluation {
+    pub patient_id: Uuid,
+    pub generation: i64,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AlertFilter {
     pub status: Option<Status>,
@@ -97,6 +105,19 @@ pub trait AlertRepo {
         resolve: &[AutoResolve],
         now: DateTime<Utc>,
     ) -> StoreResult<RecordedEvaluation>;
+    /// Claims up to `limit` patients marked for evaluation (only `patient`, when given) whose
+    /// mark nobody holds, in id order, until `lease_until`; several evaluators (instances) claim
+    /// disjoint sets. A mark whose evaluator died is claimed again once its lease ran out.
+    async fn claim_due_evaluations(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        patient: Option<Uuid>,
+    ) -> StoreResult<Vec<DueEvaluation>>;
+    /// Clears the marks of evaluated patients, except those marked again since they were claimed
+    /// (a later write): those wait, unclaimed, for the next evaluation.
+    async fn finish_due_evaluations(&self, done: &[DueEvaluation]) -> StoreResult<()>;
     /// Records that notification `number` went out (or will at `at`), telling of `facts`.
     /// False when another evaluation recorded it first.
     async fn mark_alert_notified(

@@ -12,8 +12,9 @@ use crate::domain::rollup::RollupInput;
 pub enum EntryWrite {
     Created(Entry),
     Updated(Entry),
-    /// The same content was written before: nothing changed (an offline replay).
-    Unchanged(Entry),
+    /// The same content was written before: nothing changed (an offline replay). With the ids of
+    /// the alerts the write of this content raised, to answer with again.
+    Unchanged(Entry, Vec<Uuid>),
     /// The client's base version is not the current one.
     Stale(EntryState),
     /// No entry with that id in this patient's journal.
@@ -123,6 +124,8 @@ pub trait JournalRepo {
         base_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<EntryWrite>;
+    /// Remembers the alerts the write of the entry's current content raised, for its replays.
+    async fn record_raised_alerts(&self, id: Uuid, alert_ids: &[Uuid]) -> StoreResult<()>;
     /// Leaves a tombstone. Deleting a tombstone again changes nothing.
     async fn delete_entry(
         &self,

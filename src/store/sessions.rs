@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::Role;
+use crate::domain::{Role, TimeZone};
 
 /// A token as stored: only its hash, never the token itself.
 #[derive(Debug, Clone)]
@@ -38,6 +38,9 @@ pub struct Principal {
     pub account_id: Uuid,
     pub session_id: Uuid,
     pub role: Role,
+    /// The account's time zone as authentication read it, so that a use case that only needs
+    /// the local date (a journal write) does not read the account again.
+    pub time_zone: TimeZone,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

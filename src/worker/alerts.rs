@@ -22,3 +22,36 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
     }
 }
+
+/// The background evaluator: evaluates the patients journal writes marked, a batch at a time,
+/// when this instance took a write (woken at once) and at least every `evaluation_poll_seconds`
+/// (marks of other instances, or of one that stopped). A short pause after a wake-up lets the
+/// entries of one sync arrive, so they make one evaluation.
+pub async fn evaluate_due(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let poll = state.settings.alerts.evaluation_poll();
+    loop {
+        loop {
+            match state.evaluate_due_alerts(None).await {
+                Ok(report) if report.patients > 0 => {
+                    tracing::debug!(?report, "evaluated marked patients");
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                }
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "background alert evaluation failed; will retry");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = state.alert_wake.notified() => tokio::time::sleep(COALESCE).await,
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// How long the evaluator waits after a wake-up for more writes of the same sync.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(200);

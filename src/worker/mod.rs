@@ -20,6 +20,9 @@ pub fn spawn_all(state: &AppState, shutdown: watch::Receiver<bool>) -> JoinSet<(
     workers.spawn(maintenance::purge_expired(state.clone(), shutdown.clone()));
     workers.spawn(planner::run(state.clone(), shutdown.clone()));
     workers.spawn(alerts::run(state.clone(), shutdown.clone()));
+    if state.settings.alerts.background_evaluation {
+        workers.spawn(alerts::evaluate_due(state.clone(), shutdown.clone()));
+    }
     if state.settings.dispatcher.enabled {
         // Unique per process, so leases can be told apart and released on shutdown.
         let owner = format!("dispatcher-{}", uuid::Uuid::new_v4().simple());

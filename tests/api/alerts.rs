@@ -13,6 +13,9 @@ use crate::push_receiver::{BrowserSubscription, PushReceiver, Reply};
 /// Tests that step the dispatcher by hand turn the background one off.
 pub(crate) const MANUAL: [(&str, Value); 1] = [("dispatcher.enabled", Value::Bool(false))];
 
+/// Test apps step the background alert evaluation by hand; this one runs it.
+const BACKGROUND: [(&str, Value); 1] = [("alerts.background_evaluation", Value::Bool(true))];
+
 pub(crate) fn at(instant: &str) -> DateTime<Utc> {
     instant.parse().unwrap()
 }
@@ -32,6 +35,15 @@ fn november(day: u32, pain: u8, symptoms: &[&str]) -> Value {
 }
 
 impl TestApp {
+    /// Writes a new entry as a phone does, without stepping the background evaluation; the
+    /// answer.
+    async fn write_unstepped(&self, tokens: &Tokens, body: &Value) -> Value {
+        let path = format!("/v1/journal/entries/{}", Uuid::new_v4());
+        let response = self.request(Method::PUT, &path, Some(&tokens.access), Some(body)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        response.json().await.unwrap()
+    }
+
     /// Writes an entry, which must be new.
     pub(crate) async fn log(&self, tokens: &Tokens, body: &Value) -> Uuid {
         let id = Uuid::new_v4();
@@ -718,5 +730,81 @@ on_both_backends! {
         assert_eq!((again.patients, again.opened, again.refreshed, again.notified, again.resolved), (9_000, 0, 2_000, 0, 0));
         assert_eq!(app.count("SELECT count(*) FROM alerts", None).await, 2_000);
         assert_eq!(app.count("SELECT count(*) FROM notifications WHERE dedupe_key LIKE 'alert:%'", None).await, 2_000);
+    }
+
+    async fn a_sync_marks_its_patient_once_and_one_background_evaluation_opens_the_window_alert(app) {
+        app.clock.set(at("2026-11-21T11:00:00Z"));
+        let ana = app.patient("ana@example.org").await;
+        // Three weeks of pain 6, synced as a phone does: each answer is immediate, since pain
+        // alone can raise only the rules over a window of days.
+        for day in 1..=21 {
+            let written = app.write_unstepped(&ana, &november(day, 6, &[])).await;
+            assert_eq!(written["alerts"], json!([]), "day {day}");
+        }
+        assert!(app.alerts(&ana, "").await.is_empty(), "not evaluated yet");
+        assert_eq!(app.count("SELECT count(*) FROM alert_evaluations_due", None).await, 1, "one mark for the sync");
+        assert_eq!(app.count("SELECT max(generation) FROM alert_evaluations_due", None).await, 21);
+
+        // One evaluation for the 21 entries opens the alert, notifies it, and clears the mark.
+        let report = app.state.evaluate_due_alerts(None).await.unwrap();
+        assert_eq!((report.patients, report.opened, report.notified), (1, 1, 1));
+        let alert = app.only_alert(&ana).await;
+        assert_eq!((alert["rule"].as_str(), alert["notification_count"].as_i64()), (Some("persistent"), Some(1)));
+        assert_eq!(app.count("SELECT count(*) FROM alert_evaluations_due", None).await, 0);
+        assert_eq!(app.state.evaluate_due_alerts(None).await.unwrap().patients, 0, "nothing left to do");
+
+        // A red flag is evaluated while the patient waits; the write answers with it.
+        let written = app.write_unstepped(&ana, &november(21, 6, &["saddle_numbness"])).await;
+        assert_eq!(rules(written["alerts"].as_array().unwrap()), ["cauda_equina_signs"]);
+    }
+
+    async fn marks_are_claimed_by_one_evaluator_and_a_write_meanwhile_keeps_its_mark(app) {
+        let now = app.clock_now();
+        let recorded = (now - TimeDelta::hours(1)).to_rfc3339();
+        let (ana, bob) = (app.patient("ana@example.org").await, app.patient("bob@example.org").await);
+        let ana_id = app.account_id(&ana).await;
+        app.write_unstepped(&ana, &entry(&recorded, 3, &[])).await;
+        app.write_unstepped(&bob, &entry(&recorded, 3, &[])).await;
+        let store = &app.state.store;
+        let lease = now + TimeDelta::seconds(60);
+
+        // Two evaluators (instances) claim disjoint sets; a held mark is nobody else's.
+        let first = store.claim_due_evaluations(now, lease, 1, None).await.unwrap();
+        let second = store.claim_due_evaluations(now, lease, 10, None).await.unwrap();
+        assert_eq!((first.len(), second.len()), (1, 1));
+        assert_ne!(first[0].patient_id, second[0].patient_id);
+        assert!(store.claim_due_evaluations(now, lease, 10, None).await.unwrap().is_empty());
+
+        // Ana writes again while she is being evaluated: her mark outlives that evaluation and
+        // is free for the next one, which sees the new entry.
+        app.write_unstepped(&ana, &entry(&recorded, 4, &[])).await;
+        store.finish_due_evaluations(&[first[0], second[0]]).await.unwrap();
+        let left = store.claim_due_evaluations(now, lease, 10, None).await.unwrap();
+        assert_eq!(left.iter().map(|d| d.patient_id).collect::<Vec<_>>(), [ana_id]);
+
+        // An evaluator that died holds its claim until the lease runs out; then it is taken again.
+        assert!(store.claim_due_evaluations(now, lease, 10, None).await.unwrap().is_empty());
+        let retaken = store.claim_due_evaluations(lease, lease + TimeDelta::seconds(60), 10, None).await.unwrap();
+        assert_eq!(retaken, left);
+        store.finish_due_evaluations(&retaken).await.unwrap();
+        assert_eq!(app.count("SELECT count(*) FROM alert_evaluations_due", None).await, 0);
+    }
+
+    async fn the_background_evaluator_opens_a_window_alert_after_the_sync(app) with BACKGROUND {
+        app.clock.set(at("2026-11-21T11:00:00Z"));
+        let ana = app.patient("ana@example.org").await;
+        for day in 1..=21 {
+            app.write_unstepped(&ana, &november(day, 6, &[])).await;
+        }
+        // Woken by the writes, this instance's evaluator gets to it; waited for, not timed.
+        let mut alerts = Vec::new();
+        for _ in 0..600 {
+            alerts = app.alerts(&ana, "").await;
+            if !alerts.is_empty() && app.count("SELECT count(*) FROM alert_evaluations_due", None).await == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(rules(&alerts), ["persistent"]);
     }
 }

@@ -1175,7 +1175,7 @@ on_both_backends! {
 
         app.clock.set("2026-11-20T12:00:00Z".parse().unwrap());
         let tom = app.therapist("tom@example.org", "Tom").await;
-        let therapist = Principal { account_id: tom.id.parse().unwrap(), session_id: Uuid::now_v7(), role: Role::Therapist };
+        let therapist = Principal { account_id: tom.id.parse().unwrap(), session_id: Uuid::now_v7(), role: Role::Therapist, time_zone: TimeZone::default() };
         let now = app.clock_now();
         // Set up through the use cases directly: three hundred sign-ups over HTTP would only
         // test the password hasher.
@@ -1194,7 +1194,7 @@ on_both_backends! {
                 updated_at: now,
             };
             app.state.store.create_account(&NewAccount { account, password_hash: "unused".into() }).await.unwrap();
-            let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient };
+            let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient, time_zone: TimeZone::parse("Europe/Berlin").unwrap() };
             let (_, code) = app.state.create_invite(&patient, Scopes::new([Scope::ReadJournal]).unwrap(), None).await.unwrap();
             app.state.redeem_invite(&therapist, &InviteCode::parse(&code.display()).unwrap(), None, None, None).await.unwrap();
             // Client i last wrote i % 14 days ago (clients divisible by 15 never did).

@@ -147,7 +147,9 @@ pub fn test_settings(database_url: &str, redis_url: &str, overrides: &[(&str, Va
         .merge(Serialized::default("push.vapid_private_key", VAPID_TEST_KEY.as_str()))
         .merge(Serialized::default("push.vapid_subject", "mailto:operations@aftercare.example.org"))
         .merge(Serialized::default("push.allow_loopback", true))
-        .merge(Serialized::default("dispatcher.idle_poll_seconds", 1));
+        .merge(Serialized::default("dispatcher.idle_poll_seconds", 1))
+        // Tests step the background alert evaluation themselves (`TestApp::put_entry`).
+        .merge(Serialized::default("alerts.background_evaluation", false));
     for (key, value) in overrides {
         figment = figment.merge(Serialized::default(key, value));
     }

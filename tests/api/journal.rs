@@ -6,8 +6,20 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, Tokens, assert_problem, on_both_backends, problem_fields};
 
 impl TestApp {
+    /// Writes an entry, then steps the background alert evaluation of the writer (test apps run
+    /// without the background evaluator), so that every write is evaluated before the test goes
+    /// on, as the evaluator would seconds later.
     pub async fn put_entry(&self, token: &str, id: Uuid, body: &Value) -> reqwest::Response {
-        self.request(Method::PUT, &format!("/v1/journal/entries/{id}"), Some(token), Some(body)).await
+        let response = self.request(Method::PUT, &format!("/v1/journal/entries/{id}"), Some(token), Some(body)).await;
+        self.evaluate_marked(token).await;
+        response
+    }
+
+    /// The background alert evaluation of the account behind `token`, stepped by hand.
+    pub async fn evaluate_marked(&self, token: &str) {
+        if let Ok(principal) = self.state.authenticate(token).await {
+            self.state.evaluate_due_alerts(Some(principal.account_id)).await.expect("background alert evaluation");
+        }
     }
 
     pub async fn json(&self, token: &str, path: &str) -> Value {
@@ -127,21 +139,34 @@ on_both_backends! {
         let id = Uuid::new_v4();
         let body = json!({"recorded_at": (app.clock_now() - TimeDelta::minutes(5)).to_rfc3339(), "pain": 5, "symptoms": ["fever"]});
         let mut first: Value = app.put_entry(&ana.access, id, &body).await.json().await.unwrap();
-        // The first write raised the fever alert and says so; a replay raises nothing new.
+        // The first write raised the fever alert and says so; a replay (the phone never got the
+        // answer) answers with the same alert and its advice, and raises nothing new.
         let raised = first.as_object_mut().unwrap().remove("alerts").unwrap();
         assert_eq!(raised.as_array().unwrap().len(), 1, "{raised}");
         assert_eq!(raised[0]["rule"], "fever");
+        let shown = |alerts: &Value| -> Vec<(Value, Value, Value, Value)> {
+            let alerts = alerts.as_array().unwrap();
+            alerts.iter().map(|a| (a["id"].clone(), a["rule"].clone(), a["tier"].clone(), a["advice"].clone())).collect()
+        };
         for _ in 0..5 {
             let response = app.put_entry(&ana.access, id, &body).await;
             assert_eq!(response.status(), StatusCode::OK);
             let mut replay = response.json::<Value>().await.unwrap();
-            assert_eq!(replay.as_object_mut().unwrap().remove("alerts"), Some(json!([])));
+            let again = replay.as_object_mut().unwrap().remove("alerts").unwrap();
+            assert_eq!(shown(&again), shown(&raised), "a replay answers with the alerts the write raised");
             assert_eq!(replay, first, "same id and body, same entry");
         }
+        assert_eq!(app.count("SELECT count(*) FROM alerts", None).await, 1, "and raises nothing new");
+        // Changed content is a new write: its replay answers with what it raised (nothing).
+        let calmer = json!({"recorded_at": body["recorded_at"], "pain": 3, "base_version": 1});
+        let updated: Value = app.put_entry(&ana.access, id, &calmer).await.json().await.unwrap();
+        assert_eq!(updated["alerts"], json!([]));
+        let replay: Value = app.put_entry(&ana.access, id, &calmer).await.json().await.unwrap();
+        assert_eq!((replay["version"].clone(), replay["alerts"].clone()), (json!(2), json!([])));
         assert_eq!(app.count("SELECT count(*) FROM journal_entries", None).await, 1);
         let (changes, _) = app.sync(&ana.access, "", 50).await;
         assert_eq!(changes.len(), 1, "replays are not changes");
-        assert_eq!(changes[0]["version"], 1);
+        assert_eq!(changes[0]["version"], 2);
     }
 
     async fn delete_leaves_a_tombstone_and_sync_follows(app) {

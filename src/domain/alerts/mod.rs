@@ -51,6 +51,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::journal::Symptom;
 use super::rollup::DailyRollup;
 
 pub use contact::EmergencyContact;
@@ -127,6 +128,27 @@ pub fn evaluate(
 }
 
 /// The days a symptom report or check-in answer keeps its rule firing.
+/// Whether an entry naming these symptoms can raise or escalate an emergency or urgent alert:
+/// it names a symptom one of those rules reads. A one-sided leg symptom counts, since the other
+/// leg may already be in the look-back (`both_legs`). Entries without such a symptom change only
+/// the rules over a window of days, which can wait for the background evaluation; an entry
+/// with one is evaluated in full while the patient waits, so the answer carries the advice.
+pub fn may_raise_red_flag(symptoms: impl IntoIterator<Item = Symptom>) -> bool {
+    symptoms.into_iter().any(|s| {
+        s.leg().is_some()
+            || matches!(
+                s,
+                Symptom::SaddleNumbness
+                    | Symptom::BladderOrBowelChange
+                    | Symptom::Fever
+                    | Symptom::UnexplainedWeightLoss
+                    | Symptom::NightPainNotEasedByRest
+                    | Symptom::PainAfterFallOrAccident
+                    | Symptom::LegSwellingRednessWarmth
+            )
+    })
+}
+
 fn lookback(today: NaiveDate, thresholds: &AlertThresholds) -> days::Period {
     days::Period::ending(today, thresholds.symptom_lookback_days)
 }
@@ -194,6 +216,24 @@ mod tests {
     use super::test_support::*;
     use super::*;
     use crate::domain::journal::Symptom;
+
+    #[test]
+    fn every_symptom_a_red_flag_rule_reads_is_evaluated_in_the_request() {
+        // A day with the symptom (and, for a leg symptom, every symptom of the other leg, as
+        // an earlier entry of the look-back could have): whatever red flag fires must have been
+        // foreseen by `may_raise_red_flag`, and nothing else is.
+        let t = AlertThresholds::default();
+        for symptom in Symptom::ALL.iter().copied() {
+            let mut day = with(ago(0), 3, &[symptom]);
+            if let Some((_, side)) = symptom.leg() {
+                day.symptoms
+                    .extend(Symptom::ALL.iter().copied().filter(|s| s.leg().is_some_and(|(_, other)| other != side)));
+            }
+            let raises = evaluate(&[day], &[], today(), &t).iter().any(|f| f.tier.is_red_flag());
+            assert_eq!(may_raise_red_flag([symptom]), raises, "{symptom:?}");
+        }
+        assert!(!may_raise_red_flag([]));
+    }
 
     #[test]
     fn nothing_fires_on_a_quiet_journal() {

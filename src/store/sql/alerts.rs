@@ -123,6 +123,55 @@ macro_rules! alert_repo {
                     .collect()
             }
 
+            async fn claim_due_evaluations(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+                patient: Option<uuid::Uuid>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::DueEvaluation>> {
+                use $crate::store::types::Ts;
+                // PostgreSQL: evaluators of other instances skip the rows one is claiming.
+                // SQLite has one writer, so the claim is atomic as it is.
+                let skip_locked = if <$db as sqlx::Database>::NAME == "PostgreSQL" { " FOR UPDATE SKIP LOCKED" } else { "" };
+                let sql = format!(
+                    "UPDATE alert_evaluations_due SET claimed_until = $1
+                     WHERE patient_id IN (
+                         SELECT patient_id FROM alert_evaluations_due
+                         WHERE (claimed_until IS NULL OR claimed_until <= $2) AND ($4 IS NULL OR patient_id = $4)
+                         ORDER BY patient_id LIMIT $3{skip_locked})
+                     RETURNING patient_id, generation"
+                );
+                let mut claimed: Vec<(uuid::Uuid, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(Ts::from(lease_until))
+                    .bind(Ts::from(now))
+                    .bind(i64::from(limit))
+                    .bind(patient)
+                    .fetch_all(&self.pool)
+                    .await?;
+                claimed.sort();
+                Ok(claimed
+                    .into_iter()
+                    .map(|(patient_id, generation)| $crate::store::DueEvaluation { patient_id, generation })
+                    .collect())
+            }
+
+            async fn finish_due_evaluations(&self, done: &[$crate::store::DueEvaluation]) -> $crate::store::StoreResult<()> {
+                if done.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for due in done {
+                    sqlx::query("DELETE FROM alert_evaluations_due WHERE patient_id = $1 AND generation = $2")
+                        .bind(due.patient_id)
+                        .bind(due.generation)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn rollup_inputs_between(
                 &self,
                 first: uuid::Uuid,

@@ -64,12 +64,12 @@ macro_rules! journal_repo {
         }
 
         impl $store {
-            /// The common write, a new entry, in as few round trips as the database allows:
-            /// PostgreSQL takes the change number and inserts in one statement (its own
-            /// transaction); SQLite, which has no writing CTEs, in two statements under one short
-            /// write lock. The head moves only while no entry has the id, so a replay or an
-            /// update leaves no gap in the change numbers. None when the id is taken: the caller
-            /// goes the long way.
+            /// The common write, a new entry, in one statement (its own transaction): PostgreSQL
+            /// moves the head and inserts in one writing CTE; SQLite, which has none, inserts
+            /// with the head's next number and a trigger moves the head (SQLite has one writer,
+            /// so nobody takes the same number). The head moves only while no entry has the id,
+            /// so a replay or an update leaves no gap in the change numbers. None when the id is
+            /// taken: the caller goes the long way.
             async fn try_create_entry(
                 &self,
                 patient_id: uuid::Uuid,
@@ -109,29 +109,20 @@ macro_rules! journal_repo {
                     .fetch_optional(&self.pool)
                     .await?
                 } else {
-                    let mut tx = self.begin_write().await?;
-                    let head: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO journal_heads (patient_id, last_seq)
-                         SELECT $2, 1 WHERE NOT EXISTS (SELECT 1 FROM journal_entries WHERE id = $1)
-                         ON CONFLICT (patient_id) DO UPDATE SET last_seq = journal_heads.last_seq + 1
-                         RETURNING last_seq",
-                    )
-                    .bind(id)
-                    .bind(patient_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(seq) = head else { return Ok(None) };
-                    let row = bind_entry!(sqlx::query(
+                    // One statement, so the write lock is held for it alone: the change number is
+                    // the head's next, and a trigger (migration 0014) moves the head with it.
+                    bind_entry!(sqlx::query(
                         "INSERT INTO journal_entries (id, patient_id, recorded_at, local_date, pain, symptoms, content,
                                                       version, change_seq, deleted, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $9, FALSE, $8, $8)
+                         SELECT $1, $2, $3, $4, $5, $6, $7, 1,
+                                COALESCE((SELECT last_seq FROM journal_heads WHERE patient_id = $2), 0) + 1,
+                                FALSE, $8, $8
+                         WHERE TRUE
+                         ON CONFLICT (id) DO NOTHING
                          RETURNING *",
                     ))
-                    .bind(seq)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Some(row)
+                    .fetch_optional(&self.pool)
+                    .await?
                 };
                 row.map(|row| live_entry(&row)).transpose()
             }
@@ -166,7 +157,13 @@ macro_rules! journal_repo {
                         match entry_state_from_row(&row)? {
                             EntryState::Deleted(tombstone) => return Ok(EntryWrite::Stale(EntryState::Deleted(tombstone))),
                             EntryState::Live(current) if current.content == *content => {
-                                return Ok(EntryWrite::Unchanged(current));
+                                let raised: String = row.try_get("raised_alerts")?;
+                                let raised = raised
+                                    .split(',')
+                                    .filter(|id| !id.is_empty())
+                                    .map(|id| id.parse().map_err(|_| $crate::store::StoreError::Corrupt("journal_entries.raised_alerts".into())))
+                                    .collect::<Result<_, _>>()?;
+                                return Ok(EntryWrite::Unchanged(current, raised));
                             }
                             EntryState::Live(current) if base_version != Some(current.version) => {
                                 return Ok(EntryWrite::Stale(EntryState::Live(current)));
@@ -204,7 +201,7 @@ macro_rules! journal_repo {
                     Some((current, local_date)) => {
                         sqlx::query(
                             "UPDATE journal_entries SET recorded_at = $2, local_date = $3, pain = $4, symptoms = $5,
-                                    content = $6, version = $7, change_seq = $8, updated_at = $9
+                                    content = $6, version = $7, change_seq = $8, updated_at = $9, raised_alerts = ''
                              WHERE id = $1 RETURNING *",
                         )
                         .bind(id)
@@ -244,6 +241,16 @@ macro_rules! journal_repo {
                     }
                     other => other,
                 }
+            }
+
+            async fn record_raised_alerts(&self, id: uuid::Uuid, alert_ids: &[uuid::Uuid]) -> $crate::store::StoreResult<()> {
+                let ids: Vec<String> = alert_ids.iter().map(ToString::to_string).collect();
+                sqlx::query("UPDATE journal_entries SET raised_alerts = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(ids.join(","))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn delete_entry(

@@ -44,8 +44,8 @@ macro_rules! session_repo {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Option<$crate::store::Principal>> {
                 use $crate::store::{StoreError, types::Ts};
-                let row: Option<(uuid::Uuid, uuid::Uuid, String)> = sqlx::query_as(
-                    "SELECT a.id, s.id, a.role
+                let row: Option<(uuid::Uuid, uuid::Uuid, String, String)> = sqlx::query_as(
+                    "SELECT a.id, s.id, a.role, a.time_zone
                      FROM access_tokens t
                      JOIN device_sessions s ON s.id = t.session_id
                      JOIN accounts a ON a.id = s.account_id
@@ -55,9 +55,10 @@ macro_rules! session_repo {
                 .bind(Ts::from(now))
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(account_id, session_id, role)| {
+                row.map(|(account_id, session_id, role, zone)| {
                     let role = $crate::domain::Role::from_db(&role).ok_or_else(|| StoreError::Corrupt("accounts.role".into()))?;
-                    Ok($crate::store::Principal { account_id, session_id, role })
+                    let time_zone = $crate::domain::TimeZone::parse(&zone).map_err(|_| StoreError::Corrupt("accounts.time_zone".into()))?;
+                    Ok($crate::store::Principal { account_id, session_id, role, time_zone })
                 })
                 .transpose()
             }
@@ -104,19 +105,20 @@ macro_rules! session_repo {
                     tx.commit().await?;
                     return Ok(RefreshOutcome::Reused);
                 };
-                let session: Option<(uuid::Uuid, String, Ts)> = sqlx::query_as(
-                    "SELECT a.id, a.role, s.expires_at FROM device_sessions s JOIN accounts a ON a.id = s.account_id
+                let session: Option<(uuid::Uuid, String, String, Ts)> = sqlx::query_as(
+                    "SELECT a.id, a.role, a.time_zone, s.expires_at FROM device_sessions s JOIN accounts a ON a.id = s.account_id
                      WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
                 )
                 .bind(session_id)
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((account_id, role, session_expires)) = session else {
+                let Some((account_id, role, zone, session_expires)) = session else {
                     // Rolling back leaves the token unspent; it stays useless with its session.
                     return Ok(RefreshOutcome::Invalid);
                 };
                 let role = $crate::domain::Role::from_db(&role).ok_or_else(|| StoreError::Corrupt("accounts.role".into()))?;
+                let time_zone = $crate::domain::TimeZone::parse(&zone).map_err(|_| StoreError::Corrupt("accounts.time_zone".into()))?;
                 sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)")
                     .bind(&next_refresh.hash)
                     .bind(session_id)
@@ -136,7 +138,7 @@ macro_rules! session_repo {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(RefreshOutcome::Rotated(Principal { account_id, session_id, role }, session_expires.0))
+                Ok(RefreshOutcome::Rotated(Principal { account_id, session_id, role, time_zone }, session_expires.0))
             }
 
             async fn sessions(
