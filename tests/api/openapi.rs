@@ -528,11 +528,11 @@ fn has_six_fractional_digits(text: &str) -> bool {
 fn check_instants(value: &Value, date_time: &BTreeSet<String>, at: &str) -> usize {
     fn walk(value: &Value, key: Option<&str>, date_time: &BTreeSet<String>, at: &str, checked: &mut usize) {
         match value {
-            Value::String(text) => {
-                if key.is_some_and(|k| date_time.contains(k)) || chrono::DateTime::parse_from_rfc3339(text).is_ok() {
-                    assert!(has_six_fractional_digits(text), "{at}: {} = {text:?}", key.unwrap_or("[]"));
-                    *checked += 1;
-                }
+            Value::String(text)
+                if key.is_some_and(|k| date_time.contains(k)) || chrono::DateTime::parse_from_rfc3339(text).is_ok() =>
+            {
+                assert!(has_six_fractional_digits(text), "{at}: {} = {text:?}", key.unwrap_or("[]"));
+                *checked += 1;
             }
             Value::Array(items) => items.iter().for_each(|item| walk(item, key, date_time, at, checked)),
             Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, Some(k), date_time, at, checked)),
