@@ -7,16 +7,17 @@ use std::time::{Duration, Instant};
 
 use aftercare::clock::ManualClock;
 use aftercare::config::Settings;
-use aftercare::domain::journal::{EntryContent, Score, Symptom};
-use aftercare::domain::{Account, Email, Locale, QuietHours, Role, TimeZone};
-use aftercare::service::AppState;
+use aftercare::domain::journal::Symptom;
+use aftercare::domain::{Role, TimeZone};
 use aftercare::startup::Application;
-use aftercare::store::NewAccount;
 use chrono::{DateTime, TimeDelta, Utc};
 use figment::providers::Serialized;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 use uuid::Uuid;
+
+#[path = "../tests/support/seed.rs"]
+mod seed;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -224,25 +225,6 @@ async fn http_scenarios(db: &Database, rows: &mut Vec<Row>) {
 
 /// 10,000 patients, as the alert sweep and the reminder planner meet them in production: a
 /// tenth with two weeks of moderate pain, a tenth with a fever today, the rest a mild day.
-/// A patient account written straight to the store (no password hashing), for seeding.
-async fn create_patient(state: &AppState, email: &str, zone: TimeZone, now: DateTime<Utc>) -> Uuid {
-    let id = Uuid::now_v7();
-    let account = Account {
-        id,
-        email: Email::parse(email).unwrap(),
-        role: Role::Patient,
-        discipline: None,
-        display_name: None,
-        time_zone: zone,
-        quiet_hours: QuietHours::default(),
-        locale: Locale::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    state.store.create_account(&NewAccount { account, password_hash: "x".into() }).await.unwrap();
-    id
-}
-
 async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
     const PATIENTS: usize = 10_000;
     let now: DateTime<Utc> = "2026-11-21T11:00:00Z".parse().unwrap();
@@ -251,7 +233,7 @@ async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
     let zone = TimeZone::parse("Europe/Berlin").unwrap();
     let seeding = Instant::now();
     for n in 0..PATIENTS {
-        let id = create_patient(&state, &format!("p{n}@example.org"), zone, now).await;
+        let id = seed::create_patient(state.store.as_ref(), &format!("p{n}@example.org"), zone, None, now).await;
         let days: Vec<(i64, i64, Vec<Symptom>)> = match n % 10 {
             0 => (0..14).map(|back| (back, 5, vec![])).collect(),
             3 => vec![(0, 3, vec![Symptom::Fever])],
@@ -259,20 +241,7 @@ async fn population_scenarios(db: &Database, rows: &mut Vec<Row>) {
         };
         for (back, pain, symptoms) in days {
             let recorded_at = now - TimeDelta::days(back) - TimeDelta::hours(1);
-            let content = EntryContent {
-                recorded_at,
-                pain: Score::new(pain).unwrap(),
-                regions: vec![],
-                symptoms: symptoms.into_iter().collect(),
-                interference_activity: None,
-                interference_enjoyment: None,
-                sleep_quality: None,
-                stress: None,
-                self_care: Default::default(),
-                medications: vec![],
-                notes: None,
-                time_zone: None,
-            };
+            let content = seed::entry(recorded_at, pain, symptoms);
             state
                 .store
                 .write_entry(id, Uuid::new_v4(), &content, zone.local_date(recorded_at), None, now)
@@ -339,26 +308,13 @@ async fn caseload_scenario(db: &Database, rows: &mut Vec<Row>) {
     let scopes = Scopes::new([Scope::ReadJournal, Scope::ReceiveAlerts]).unwrap();
     let seeding = Instant::now();
     for n in 0..CLIENTS {
-        let id = create_patient(&state, &format!("client{n}@example.org"), zone, now).await;
+        let id = seed::create_patient(state.store.as_ref(), &format!("client{n}@example.org"), zone, None, now).await;
         let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient, time_zone: zone };
         let (_, code) = state.create_invite(&patient, scopes.clone(), None).await.unwrap();
         state.redeem_invite(&tess, &InviteCode::parse(&code.display()).unwrap(), None, None, None).await.unwrap();
         for back in 0..DAYS {
             let recorded_at = now - TimeDelta::days(back) - TimeDelta::hours(2);
-            let content = EntryContent {
-                recorded_at,
-                pain: Score::new((back + n as i64) % 8).unwrap(),
-                regions: vec![],
-                symptoms: Default::default(),
-                interference_activity: None,
-                interference_enjoyment: None,
-                sleep_quality: None,
-                stress: None,
-                self_care: Default::default(),
-                medications: vec![],
-                notes: None,
-                time_zone: None,
-            };
+            let content = seed::entry(recorded_at, (back + n as i64) % 8, []);
             state
                 .store
                 .write_entry(id, Uuid::new_v4(), &content, zone.local_date(recorded_at), None, now)

@@ -8,21 +8,23 @@ use std::time::{Duration, Instant};
 
 use aftercare::clock::ManualClock;
 use aftercare::config::Settings;
-use aftercare::domain::journal::{EntryContent, Score};
+use aftercare::domain::journal::EntryContent;
 use aftercare::domain::notifications::{Kind, Urgency};
-use aftercare::domain::{Account, Email, Locale, QuietHours, Role, TimeZone};
 use aftercare::push::{PushMessage, PushSender, Subscription, VapidKeys};
 use aftercare::startup::Application;
 use aftercare::store::types::Ts;
-use aftercare::store::{NewAccount, NewNotification, NewSubscription, PoolOptions, SqliteStore, Store};
+use aftercare::store::{NewNotification, NewSubscription, PoolOptions, SqliteStore, Store};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use clap::{Parser, Subcommand};
 use figment::providers::Serialized;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+#[path = "../tests/support/seed.rs"]
+mod seed;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -138,42 +140,10 @@ fn settings(db: &str, vapid_private_key: &str) -> Settings {
     .expect("settings")
 }
 
-fn patient(n: usize, prefix: &str, now: DateTime<Utc>) -> NewAccount {
-    let account = Account {
-        id: Uuid::now_v7(),
-        email: Email::parse(&format!("{prefix}{n}@example.org")).unwrap(),
-        role: Role::Patient,
-        discipline: None,
-        display_name: None,
-        time_zone: TimeZone::parse(["Europe/Berlin", "America/New_York", "Asia/Tokyo"][n % 3]).unwrap(),
-        quiet_hours: QuietHours::default(),
-        locale: Locale::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    NewAccount { account, password_hash: "x".into() }
-}
-
 async fn store(db: &str) -> Arc<dyn Store> {
     let store = aftercare::startup::open_store(&settings(db, "")).await.expect("database");
     store.migrate().await.expect("migrations");
     store
-}
-
-/// Creates patients 0..count through the store, 16 at a time; their ids in order.
-async fn seed_patients(store: &Arc<dyn Store>, count: usize, prefix: &str, now: DateTime<Utc>) -> Vec<Uuid> {
-    futures::stream::iter(0..count)
-        .map(|n| {
-            let store = store.clone();
-            let new = patient(n, prefix, now);
-            async move {
-                store.create_account(&new).await.expect("account");
-                new.account.id
-            }
-        })
-        .buffered(16)
-        .collect()
-        .await
 }
 
 async fn post(client: &reqwest::Client, url: String, body: Value, token: Option<&str>) -> Value {
@@ -230,7 +200,7 @@ async fn seed_push(db: &str, vapid_private_key: &str, endpoint: &str, count: usi
     let store = store(db).await;
     let now = Utc::now();
     let vapid_public = VapidKeys::from_base64url(vapid_private_key).expect("VAPID key").public_key_base64url();
-    let ids = seed_patients(&store, count, "push", now).await;
+    let ids = seed::patients(&store, count, "push", now).await;
     let started = Instant::now();
     futures::stream::iter(ids.into_iter().enumerate())
         .map(|(n, account_id)| {
@@ -310,21 +280,8 @@ async fn sqlite_inserts(db: &str, connections: usize, seconds: u64) {
     let sqlite = SqliteStore::connect(db, &options).await.expect("database");
     let dyn_store: Arc<dyn Store> = Arc::new(SqliteStore::connect(db, &options).await.expect("database"));
     let now = Utc::now();
-    let patients = seed_patients(&dyn_store, connections, "raw", now).await;
-    let content = EntryContent {
-        recorded_at: now,
-        pain: Score::new(4).unwrap(),
-        regions: vec![],
-        symptoms: Default::default(),
-        interference_activity: None,
-        interference_enjoyment: None,
-        sleep_quality: None,
-        stress: None,
-        self_care: Default::default(),
-        medications: vec![],
-        notes: Some("bench".into()),
-        time_zone: None,
-    };
+    let patients = seed::patients(&dyn_store, connections, "raw", now).await;
+    let content = EntryContent { notes: Some("bench".into()), ..seed::entry(now, 4, []) };
     let stored = aftercare::store::codec::encode_content(&content);
     let symptoms = aftercare::store::codec::encode_symptoms(&content.symptoms);
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -413,7 +370,7 @@ async fn plan(db: &str, patients: usize) {
     let now = Utc::now();
     let store = store(db).await;
     let seeding = Instant::now();
-    seed_patients(&store, patients, "plan", now).await;
+    seed::patients(&store, patients, "plan", now).await;
     let seed_seconds = seeding.elapsed().as_secs_f64();
     store.close().await;
     let app =

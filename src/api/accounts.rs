@@ -1,6 +1,5 @@
 //! `/v1/accounts` and `/v1/me`: registering, the profile, the password, erasing the account.
 
-use chrono::{DateTime, Utc};
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::payload::Json;
@@ -13,6 +12,7 @@ use super::ApiTags;
 use super::error::{ApiError, Problems, status};
 use super::json::JsonBody;
 use super::security::{BearerAuth, client_address};
+use super::timestamps::Timestamp;
 use crate::domain::{self, Account, ProfileChanges, ValidationErrors, time};
 use crate::service::AppState;
 use crate::service::accounts::Registration;
@@ -261,9 +261,9 @@ pub struct ProfileBody {
     /// BCP 47 language tag of notification texts.
     pub locale: String,
     /// When the account was registered (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the profile last changed (RFC 3339, UTC).
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl Example for ProfileBody {
@@ -298,8 +298,8 @@ impl From<Account> for ProfileBody {
                 end: time::format_clock_time(account.quiet_hours.end),
             },
             locale: account.locale.as_str().to_owned(),
-            created_at: account.created_at,
-            updated_at: account.updated_at,
+            created_at: Timestamp(account.created_at),
+            updated_at: Timestamp(account.updated_at),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `/v1/alerts`: the patient's alerts — when to see a physiotherapist, a doctor today, or
 //! emergency services now — with the evidence behind each, and acknowledging and resolving them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -15,6 +15,7 @@ use super::examples;
 use super::names::Name;
 use super::pagination;
 use super::security::BearerAuth;
+use super::timestamps::Timestamp;
 use crate::domain::alerts::lifecycle::{NOT_A_DIAGNOSIS, guidance};
 use crate::domain::alerts::{Alert, Evidence, Resolution, ResolutionReason, RuleId, Status, Tier};
 use crate::domain::journal::Symptom;
@@ -120,7 +121,7 @@ pub struct SeenByTherapistBody {
     /// The therapist's account.
     pub therapist_id: Uuid,
     /// When they acknowledged it (RFC 3339, UTC).
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 /// The worst pain (0–10) logged on one local day.
@@ -265,19 +266,19 @@ pub struct AlertBody {
     /// first, then single days, symptoms and check-ins, oldest first.
     pub evidence: Vec<EvidenceBody>,
     /// When the rule first fired (RFC 3339, UTC).
-    pub opened_at: DateTime<Utc>,
+    pub opened_at: Timestamp,
     /// The last evaluation that still found the rule firing.
-    pub last_seen_at: DateTime<Utc>,
+    pub last_seen_at: Timestamp,
     /// When the patient acknowledged it; `null` until then. Only the patient's acknowledgement
     /// stops the repeats.
-    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<Timestamp>,
     /// The patient, once they acknowledged it; `null` before or once the account is gone.
     pub acknowledged_by: Option<Uuid>,
     /// The therapists who have acknowledged it, oldest first: the patient and the other
     /// therapists see who has seen it.
     pub seen_by_therapists: Vec<SeenByTherapistBody>,
     /// When it was resolved; `null` while open or acknowledged.
-    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<Timestamp>,
     /// How it was resolved; `null` while open or acknowledged.
     pub resolution: Option<ResolutionBody>,
     /// The account that resolved it by hand; `null` for `auto`, while unresolved, or once that
@@ -290,7 +291,7 @@ pub struct AlertBody {
     pub resolution_note: Option<String>,
     /// When the latest notification was sent, or will be once quiet hours end (emergency and
     /// urgent alerts are sent at once).
-    pub notified_at: Option<DateTime<Utc>>,
+    pub notified_at: Option<Timestamp>,
     /// How many notifications it has caused so far.
     pub notification_count: u32,
     /// For `see_physio` alerts: the offer to make a report for the physiotherapist (a share
@@ -347,16 +348,16 @@ impl From<Alert> for AlertBody {
             source: alert.source,
             disclaimer: NOT_A_DIAGNOSIS.to_owned(),
             evidence: alert.evidence.into_iter().map(Into::into).collect(),
-            opened_at: alert.opened_at,
-            last_seen_at: alert.last_seen_at,
-            acknowledged_at: alert.acknowledged.map(|a| a.at),
+            opened_at: Timestamp(alert.opened_at),
+            last_seen_at: Timestamp(alert.last_seen_at),
+            acknowledged_at: alert.acknowledged.map(|a| a.at).map(Timestamp),
             acknowledged_by: alert.acknowledged.and_then(|a| a.by),
             seen_by_therapists: alert
                 .therapist_acknowledgements
                 .iter()
-                .filter_map(|a| Some(SeenByTherapistBody { therapist_id: a.by?, at: a.at }))
+                .filter_map(|a| Some(SeenByTherapistBody { therapist_id: a.by?, at: Timestamp(a.at) }))
                 .collect(),
-            resolved_at: alert.resolved.map(|r| r.at),
+            resolved_at: alert.resolved.map(|r| r.at).map(Timestamp),
             resolution: alert.resolved.map(|r| r.how.into()),
             resolved_by: alert.resolved.and_then(|r| r.by),
             resolution_reason: alert.resolved.and_then(|r| r.reason).map(Into::into),
@@ -365,7 +366,7 @@ impl From<Alert> for AlertBody {
                 (Resolution::Auto, None) => "It resolved itself once its condition had cleared.".to_owned(),
                 (Resolution::Manual, None) => "It was resolved by hand.".to_owned(),
             }),
-            notified_at: alert.notified_at,
+            notified_at: alert.notified_at.map(Timestamp),
             notification_count: alert.notification_count,
         }
     }

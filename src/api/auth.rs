@@ -16,6 +16,7 @@ use super::error::{ApiError, Problems, status};
 use super::examples;
 use super::json::JsonBody;
 use super::security::{BearerAuth, client_address};
+use super::timestamps::Timestamp;
 use crate::domain::ValidationErrors;
 use crate::service::AppState;
 use crate::service::auth::IssuedTokens;
@@ -78,12 +79,12 @@ pub struct TokenBody {
     #[oai(validator(minimum(value = "0")))]
     pub expires_in: i64,
     /// When the access token expires (RFC 3339, UTC); refresh before then.
-    pub access_token_expires_at: DateTime<Utc>,
+    pub access_token_expires_at: Timestamp,
     /// Use once with the `refresh_token` grant; keep it in secure storage.
     pub refresh_token: String,
     /// When the refresh token expires unless used first (RFC 3339, UTC); after that, sign in
     /// again.
-    pub refresh_token_expires_at: DateTime<Utc>,
+    pub refresh_token_expires_at: Timestamp,
     /// The device session these tokens belong to.
     pub session_id: Uuid,
 }
@@ -118,9 +119,9 @@ impl TokenBody {
             expires_in: (tokens.access_expires_at - now).num_seconds().max(0),
             access_token: tokens.access_token,
             token_type: "Bearer".into(),
-            access_token_expires_at: tokens.access_expires_at,
+            access_token_expires_at: Timestamp(tokens.access_expires_at),
             refresh_token: tokens.refresh_token,
-            refresh_token_expires_at: tokens.refresh_expires_at,
+            refresh_token_expires_at: Timestamp(tokens.refresh_expires_at),
             session_id: tokens.session_id,
         }
     }
@@ -135,11 +136,11 @@ pub struct DeviceSessionBody {
     /// The label given when signing in, e.g. "Ana's phone"; `null` when none was.
     pub device_label: Option<String>,
     /// When the device signed in (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the device last signed in or refreshed its tokens (RFC 3339, UTC).
-    pub last_used_at: DateTime<Utc>,
+    pub last_used_at: Timestamp,
     /// The session ends at this instant (RFC 3339, UTC) however often it refreshes.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// True for the session making this request.
     pub current: bool,
 }
@@ -157,17 +158,17 @@ impl Example for DeviceSessionList {
         let phone = DeviceSessionBody {
             id: examples::id("0196f6b1-9a8b-7c6d-8e5f-4a3b2c1d0e9f"),
             device_label: Some("Ana's phone".into()),
-            created_at: examples::at("2026-11-21T09:16:00Z"),
-            last_used_at: examples::at("2026-11-23T07:42:10Z"),
-            expires_at: examples::at("2027-02-19T09:16:00Z"),
+            created_at: Timestamp(examples::at("2026-11-21T09:16:00Z")),
+            last_used_at: Timestamp(examples::at("2026-11-23T07:42:10Z")),
+            expires_at: Timestamp(examples::at("2027-02-19T09:16:00Z")),
             current: true,
         };
         let tablet = DeviceSessionBody {
             id: examples::id("0196f5a0-1b2c-7d3e-9f4a-5b6c7d8e9f0a"),
             device_label: Some("Tablet".into()),
-            created_at: examples::at("2026-11-02T20:01:00Z"),
-            last_used_at: examples::at("2026-11-18T21:10:45Z"),
-            expires_at: examples::at("2027-01-31T20:01:00Z"),
+            created_at: Timestamp(examples::at("2026-11-02T20:01:00Z")),
+            last_used_at: Timestamp(examples::at("2026-11-18T21:10:45Z")),
+            expires_at: Timestamp(examples::at("2027-01-31T20:01:00Z")),
             current: false,
         };
         Self { items: vec![phone, tablet] }
@@ -247,9 +248,9 @@ impl AuthApi {
                 current: s.id == current,
                 id: s.id,
                 device_label: s.device_label,
-                created_at: s.created_at,
-                last_used_at: s.last_used_at,
-                expires_at: s.expires_at,
+                created_at: Timestamp(s.created_at),
+                last_used_at: Timestamp(s.last_used_at),
+                expires_at: Timestamp(s.expires_at),
             })
             .collect();
         Ok(Json(DeviceSessionList { items }))

@@ -22,6 +22,7 @@ use super::json::JsonBody;
 use super::names::Name;
 use super::pagination;
 use super::security::{BearerAuth, client_address};
+use super::timestamps::Timestamp;
 use crate::domain::ValidationErrors;
 use crate::domain::care::{ClientSummary, Invite, InviteCode, Scope, Scopes};
 use crate::service::AppState;
@@ -61,7 +62,7 @@ pub struct InviteCreateBody {
     pub scopes: Vec<Name<Scope>>,
     /// Patients only: when the access granted through this invite ends, RFC 3339; default:
     /// until revoked.
-    pub access_expires_at: Option<DateTime<Utc>>,
+    pub access_expires_at: Option<Timestamp>,
 }
 
 impl Example for InviteCreateBody {
@@ -82,11 +83,11 @@ pub struct InviteBody {
     /// Granted (a patient's invite) or asked for (a therapist's invite).
     pub scopes: Vec<Name<Scope>>,
     /// When the access granted through a patient's invite ends; absent: until revoked.
-    pub access_expires_at: Option<DateTime<Utc>>,
+    pub access_expires_at: Option<Timestamp>,
     /// The code cannot be redeemed from this instant on.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// When the invite was made.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
 }
 
 impl From<Invite> for InviteBody {
@@ -95,9 +96,9 @@ impl From<Invite> for InviteBody {
             id: invite.id,
             created_by_role: invite.creator_role.into(),
             scopes: scope_names(&invite.scopes),
-            access_expires_at: invite.access_expires_at,
-            expires_at: invite.expires_at,
-            created_at: invite.created_at,
+            access_expires_at: invite.access_expires_at.map(Timestamp),
+            expires_at: Timestamp(invite.expires_at),
+            created_at: Timestamp(invite.created_at),
         }
     }
 }
@@ -109,8 +110,8 @@ impl Example for InviteBody {
             created_by_role: RoleBody::Patient,
             scopes: vec![Name(Scope::ReadJournal), Name(Scope::RecordSessions), Name(Scope::ReceiveAlerts)],
             access_expires_at: None,
-            expires_at: examples::at("2026-11-28T09:30:00Z"),
-            created_at: examples::at("2026-11-21T09:30:00Z"),
+            expires_at: Timestamp(examples::at("2026-11-28T09:30:00Z")),
+            created_at: Timestamp(examples::at("2026-11-21T09:30:00Z")),
         }
     }
 }
@@ -178,7 +179,7 @@ pub struct RedeemBody {
     #[oai(validator(min_items = 1, max_items = 4))]
     pub scopes: Option<Vec<Name<Scope>>>,
     /// Patients accepting a therapist's invite: when the access ends; default: until revoked.
-    pub access_expires_at: Option<DateTime<Utc>>,
+    pub access_expires_at: Option<Timestamp>,
 }
 
 impl Example for RedeemBody {
@@ -246,9 +247,9 @@ pub struct InvitePreviewBody {
     /// Granted on redemption (a patient's invite) or asked for (a therapist's invite).
     pub scopes: Vec<Name<Scope>>,
     /// When the access granted through a patient's invite ends; absent: until revoked.
-    pub access_expires_at: Option<DateTime<Utc>>,
+    pub access_expires_at: Option<Timestamp>,
     /// The code cannot be redeemed from this instant on.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
 }
 
 impl Example for InvitePreviewBody {
@@ -268,8 +269,8 @@ impl From<InviteRecord> for InvitePreviewBody {
         Self {
             created_by: record.creator.into(),
             scopes: scope_names(&record.invite.scopes),
-            access_expires_at: record.invite.access_expires_at,
-            expires_at: record.invite.expires_at,
+            access_expires_at: record.invite.access_expires_at.map(Timestamp),
+            expires_at: Timestamp(record.invite.expires_at),
         }
     }
 }
@@ -300,13 +301,13 @@ pub struct GrantBody {
     /// What the therapist may do.
     pub scopes: Vec<Name<Scope>>,
     /// When the two were linked.
-    pub since: DateTime<Utc>,
+    pub since: Timestamp,
     /// Access ends at this instant; absent: until revoked.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
     /// Whether the therapist has access now.
     pub status: GrantStatusBody,
     /// Last change of the scopes or the expiry.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl Example for GrantBody {
@@ -316,10 +317,10 @@ impl Example for GrantBody {
             patient: PartyBody::example_patient(),
             therapist: PartyBody::example_therapist(),
             scopes: vec![Name(Scope::ReadJournal), Name(Scope::RecordSessions), Name(Scope::ReceiveAlerts)],
-            since: examples::at("2026-11-21T09:41:00Z"),
+            since: Timestamp(examples::at("2026-11-21T09:41:00Z")),
             expires_at: None,
             status: GrantStatusBody::Active,
-            updated_at: examples::at("2026-11-21T09:41:00Z"),
+            updated_at: Timestamp(examples::at("2026-11-21T09:41:00Z")),
         }
     }
 }
@@ -333,9 +334,9 @@ impl GrantBody {
             patient: record.patient.into(),
             therapist: record.therapist.into(),
             scopes: scope_names(&grant.scopes),
-            since: grant.created_at,
-            expires_at: grant.expires_at,
-            updated_at: grant.updated_at,
+            since: Timestamp(grant.created_at),
+            expires_at: grant.expires_at.map(Timestamp),
+            updated_at: Timestamp(grant.updated_at),
         }
     }
 }
@@ -367,7 +368,7 @@ pub struct GrantUpdateBody {
     /// When access ends, in the future; `null`: until revoked. Setting it on an expired grant
     /// restores access.
     #[serde(default)]
-    pub expires_at: MaybeUndefined<DateTime<Utc>>,
+    pub expires_at: MaybeUndefined<Timestamp>,
 }
 
 impl Example for GrantUpdateBody {
@@ -400,7 +401,7 @@ pub struct CaseloadJournalBody {
     /// two logged days.
     pub trend_per_week: Option<f64>,
     /// The latest entry ever, in or before the window.
-    pub last_entry_at: Option<DateTime<Utc>>,
+    pub last_entry_at: Option<Timestamp>,
     /// Local days since the latest entry (0: wrote today); absent when there is none.
     pub days_since_last_entry: Option<u32>,
 }
@@ -415,7 +416,7 @@ impl From<ClientSummary> for CaseloadJournalBody {
             mean_pain: s.mean_pain,
             max_pain: s.max_pain,
             trend_per_week: s.trend_per_week,
-            last_entry_at: s.last_entry_at,
+            last_entry_at: s.last_entry_at.map(Timestamp),
             days_since_last_entry: s.days_since_last_entry,
         }
     }
@@ -432,9 +433,9 @@ pub struct CaseloadClientBody {
     /// What the therapist may do.
     pub scopes: Vec<Name<Scope>>,
     /// When the two were linked.
-    pub since: DateTime<Utc>,
+    pub since: Timestamp,
     /// Access ends at this instant; absent: until revoked.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
     /// Present with the `read_journal` scope.
     pub journal: Option<CaseloadJournalBody>,
     /// The client's most recent massage session and how its aftercare went; present with the
@@ -457,7 +458,7 @@ pub struct CaseloadSessionBody {
     /// The session; read it with `GET /v1/patients/{patient_id}/sessions/{session_id}`.
     pub session_id: Uuid,
     /// When the session started.
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     /// Aftercare steps the client marked done (check-ins answered count as done).
     pub steps_done: u32,
     /// Steps the client skipped.
@@ -487,12 +488,12 @@ impl From<CaseloadItem> for CaseloadClientBody {
             patient: item.grant.patient.into(),
             grant_id: grant.id,
             scopes: scope_names(&grant.scopes),
-            since: grant.created_at,
-            expires_at: grant.expires_at,
+            since: Timestamp(grant.created_at),
+            expires_at: grant.expires_at.map(Timestamp),
             journal: item.journal.map(Into::into),
             last_session: item.last_session.map(|s| CaseloadSessionBody {
                 session_id: s.session_id,
-                started_at: s.started_at,
+                started_at: Timestamp(s.started_at),
                 steps_done: s.steps_done,
                 steps_skipped: s.steps_skipped,
                 steps_total: s.steps_total,
@@ -535,12 +536,12 @@ impl Example for CaseloadBody {
                 mean_pain: Some(5.5),
                 max_pain: Some(7),
                 trend_per_week: Some(-2.1),
-                last_entry_at: Some(examples::at("2026-11-24T07:55:00Z")),
+                last_entry_at: Some(Timestamp(examples::at("2026-11-24T07:55:00Z"))),
                 days_since_last_entry: Some(0),
             }),
             last_session: Some(CaseloadSessionBody {
                 session_id: examples::id(examples::SESSION),
-                started_at: examples::at("2026-11-21T10:00:00Z"),
+                started_at: Timestamp(examples::at("2026-11-21T10:00:00Z")),
                 steps_done: 4,
                 steps_skipped: 0,
                 steps_total: 5,
@@ -577,7 +578,7 @@ pub struct AccessLogEntryBody {
     /// Identifies the line.
     pub id: Uuid,
     /// When the access happened.
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// Who: a therapist with their name, or another patient (never named).
     pub actor: PartyBody,
     /// What was done or attempted: `list_journal_entries`, `read_journal_entry`,
@@ -603,7 +604,7 @@ impl From<AccessLogItem> for AccessLogEntryBody {
     fn from(item: AccessLogItem) -> Self {
         Self {
             id: item.id,
-            at: item.at,
+            at: Timestamp(item.at),
             actor: item.actor.into(),
             operation: item.operation,
             outcome: if item.allowed { OutcomeBody::Allowed } else { OutcomeBody::Denied },
@@ -628,7 +629,7 @@ impl Example for AccessLogPage {
     fn example() -> Self {
         let line = AccessLogEntryBody {
             id: examples::id("0196f7a2-3b4c-7d5e-8f60-7a8b9c0d1e2f"),
-            at: examples::at("2026-11-24T12:03:17Z"),
+            at: Timestamp(examples::at("2026-11-24T12:03:17Z")),
             actor: PartyBody::example_therapist(),
             operation: "list_journal_entries".into(),
             outcome: OutcomeBody::Allowed,
@@ -636,7 +637,7 @@ impl Example for AccessLogPage {
             share_link_id: None,
             client_address: None,
         };
-        let next = crate::store::LogPosition { at: line.at, id: line.id };
+        let next = crate::store::LogPosition { at: line.at.0, id: line.id };
         Self { items: vec![line], next_cursor: Some(pagination::encode_log_cursor(next)) }
     }
 }
@@ -699,7 +700,7 @@ impl CareApi {
         let mut errors = ValidationErrors::new();
         let scopes = parse_scopes(&mut errors, "scopes", body.0.scopes);
         let (scopes, access_expires_at) = match scopes {
-            Some(scopes) if errors.is_empty() => (scopes, body.0.access_expires_at.map(|t| t.trunc_subsecs(6))),
+            Some(scopes) if errors.is_empty() => (scopes, body.0.access_expires_at.map(|t| t.0.trunc_subsecs(6))),
             _ => return Err(ApiError::validation(errors).into()),
         };
         let (invite, code) = state.create_invite(&auth.0, scopes, access_expires_at).await?;
@@ -784,7 +785,7 @@ impl CareApi {
             return Err(ApiError::validation(errors).into());
         };
         let client = client_address(request, state.settings.server.trust_forwarded_for);
-        let access_expires_at = body.access_expires_at.map(|t| t.trunc_subsecs(6));
+        let access_expires_at = body.access_expires_at.map(|t| t.0.trunc_subsecs(6));
         let (grant, created) = state.redeem_invite(&auth.0, &code, scopes.flatten(), access_expires_at, client).await?;
         let body = Json(GrantBody::new(grant, state.clock.now()));
         Ok(if created {
@@ -831,7 +832,7 @@ impl CareApi {
         let expires_at = match body.expires_at {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(at) => Some(Some(at.trunc_subsecs(6))),
+            MaybeUndefined::Value(at) => Some(Some(at.0.trunc_subsecs(6))),
         };
         if !errors.is_empty() {
             return Err(ApiError::validation(errors).into());

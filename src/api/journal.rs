@@ -22,6 +22,7 @@ use super::json::JsonBody;
 use super::names::Name;
 use super::pagination;
 use super::security::BearerAuth;
+use super::timestamps::Timestamp;
 use crate::domain::FieldProblem;
 use crate::domain::body::Region;
 use crate::domain::journal::{
@@ -56,7 +57,7 @@ pub struct EntryWriteBody {
     /// When the entry describes (RFC 3339). The journal day is the patient's local date at this
     /// instant. From 2000-01-01 up to 10 minutes ahead of the server clock; older entries
     /// (backfill) are welcome.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: Timestamp,
     /// Overall pain now (numeric rating scale): 0 = no pain, 10 = worst pain imaginable.
     #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
     pub pain: i64,
@@ -184,7 +185,7 @@ impl EntryWriteBody {
         let content = match pain {
             Some(pain) if errors.is_empty() => EntryContent {
                 // Stored with microseconds; truncating here keeps a replay equal to the original.
-                recorded_at: self.recorded_at.trunc_subsecs(6),
+                recorded_at: self.recorded_at.0.trunc_subsecs(6),
                 pain,
                 regions,
                 symptoms: self.symptoms.into_iter().map(|s| s.0).collect(),
@@ -216,7 +217,7 @@ pub struct EntryBody {
     /// patient's zone when the entry was first written.
     pub local_date: NaiveDate,
     /// When the entry describes (RFC 3339, UTC, microsecond precision).
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: Timestamp,
     /// Overall pain: 0 = no pain, 10 = worst pain imaginable.
     #[oai(validator(maximum(value = "10")))]
     pub pain: u8,
@@ -245,9 +246,9 @@ pub struct EntryBody {
     /// The IANA time zone the phone was in at `recorded_at`; `null` when it did not say.
     pub time_zone: Option<String>,
     /// When the entry was first stored (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the entry last changed (RFC 3339, UTC).
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl Example for EntryBody {
@@ -286,7 +287,7 @@ impl From<Entry> for EntryBody {
             id: entry.id,
             version: entry.version,
             local_date: entry.local_date,
-            recorded_at: c.recorded_at,
+            recorded_at: Timestamp(c.recorded_at),
             pain: c.pain.value(),
             regions: c
                 .regions
@@ -306,8 +307,8 @@ impl From<Entry> for EntryBody {
             medications: c.medications,
             notes: c.notes,
             time_zone: c.time_zone.map(|z| z.name().to_owned()),
-            created_at: entry.created_at,
-            updated_at: entry.updated_at,
+            created_at: Timestamp(entry.created_at),
+            updated_at: Timestamp(entry.updated_at),
         }
     }
 }
@@ -389,7 +390,7 @@ pub struct EntryPage {
 impl Example for EntryPage {
     fn example() -> Self {
         let item = EntryBody::example();
-        let next = crate::store::EntryPosition { recorded_at: item.recorded_at, id: item.id };
+        let next = crate::store::EntryPosition { recorded_at: item.recorded_at.0, id: item.id };
         Self { items: vec![item], next_cursor: Some(pagination::encode_entry_cursor(next)) }
     }
 }

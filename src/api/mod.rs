@@ -135,7 +135,6 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     // Swagger UI embeds the generated document; show the published one instead.
     let docs = api.swagger_ui_html().replace(&api.spec(), &published.json);
     let allowed = Arc::new(middleware::AllowedMethods::from_document(&published.document));
-    let timestamps = timestamps::FixedTimestamps::from_document(&published.document);
     let (json, yaml) = (published.json, published.yaml);
     let max_body_bytes = state.settings.server.max_body_bytes;
     let outage = outage::DatabaseOutage::new(
@@ -164,8 +163,6 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
         .with(CatchPanic::new())
         .around(move |inner, request| outage::gate(gate.clone(), inner, request))
         .with(middleware::Observe { max_body_bytes, allowed })
-        // Outermost, so problems (with `current`) are rewritten too, after Observe renders them.
-        .with(timestamps)
         .data(state)
         .data(outage)
         .data(metrics_handle);

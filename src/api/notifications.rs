@@ -1,6 +1,6 @@
 //! `/v1/push` and `/v1/notifications`: Web Push subscriptions, the inbox, reminder settings.
 
-use chrono::{DateTime, Utc, Weekday};
+use chrono::{DateTime, Weekday};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -16,6 +16,7 @@ use super::examples;
 use super::json::JsonBody;
 use super::pagination;
 use super::security::BearerAuth;
+use super::timestamps::Timestamp;
 use crate::domain::ValidationErrors;
 use crate::domain::notifications::{Kind, ReminderSettings};
 use crate::domain::time::{format_clock_time, parse_clock_time};
@@ -110,13 +111,13 @@ pub struct SubscriptionOut {
     /// The label given when registering; `null` when none.
     pub device_label: Option<String>,
     /// When the push service said the subscription expires; `null` when it does not.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
     /// When the device was first registered (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When it was last registered again (RFC 3339, UTC).
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
     /// The last time a push was accepted for this device.
-    pub last_sent_at: Option<DateTime<Utc>>,
+    pub last_sent_at: Option<Timestamp>,
 }
 
 impl Example for SubscriptionOut {
@@ -126,9 +127,9 @@ impl Example for SubscriptionOut {
             push_service: "https://fcm.googleapis.com".into(),
             device_label: Some("Ana's phone".into()),
             expires_at: None,
-            created_at: examples::at("2026-11-21T09:20:00Z"),
-            updated_at: examples::at("2026-11-21T09:20:00Z"),
-            last_sent_at: Some(examples::at("2026-11-22T18:00:02Z")),
+            created_at: Timestamp(examples::at("2026-11-21T09:20:00Z")),
+            updated_at: Timestamp(examples::at("2026-11-21T09:20:00Z")),
+            last_sent_at: Some(Timestamp(examples::at("2026-11-22T18:00:02Z"))),
         }
     }
 }
@@ -141,10 +142,10 @@ impl From<SubscriptionRecord> for SubscriptionOut {
             id: record.id,
             push_service,
             device_label: record.device_label,
-            expires_at: record.expires_at,
-            created_at: record.created_at,
-            updated_at: record.updated_at,
-            last_sent_at: record.last_sent_at,
+            expires_at: record.expires_at.map(Timestamp),
+            created_at: Timestamp(record.created_at),
+            updated_at: Timestamp(record.updated_at),
+            last_sent_at: record.last_sent_at.map(Timestamp),
         }
     }
 }
@@ -283,13 +284,13 @@ pub struct NotificationOut {
     /// Where the app goes when it is opened.
     pub link: String,
     /// When it is (or was) due.
-    pub due_at: DateTime<Utc>,
+    pub due_at: Timestamp,
     /// Where its delivery stands.
     pub status: StatusOut,
     /// Whether it was marked read.
     pub read: bool,
     /// When it was first marked read; `null` while unread.
-    pub read_at: Option<DateTime<Utc>>,
+    pub read_at: Option<Timestamp>,
 }
 
 impl From<NotificationRecord> for NotificationOut {
@@ -300,10 +301,10 @@ impl From<NotificationRecord> for NotificationOut {
             title: n.title,
             body: n.body,
             link: n.link,
-            due_at: n.due_at,
+            due_at: Timestamp(n.due_at),
             status: n.status.into(),
             read: n.read_at.is_some(),
-            read_at: n.read_at,
+            read_at: n.read_at.map(Timestamp),
         }
     }
 }
@@ -327,12 +328,12 @@ impl Example for NotificationPage {
             title: step.title.clone(),
             body: step.body.clone(),
             link: format!("/sessions/{}/steps/0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0e9f", examples::SESSION),
-            due_at: examples::at("2026-11-21T11:15:00Z"),
+            due_at: Timestamp(examples::at("2026-11-21T11:15:00Z")),
             status: StatusOut::Sent,
             read: true,
-            read_at: Some(examples::at("2026-11-21T11:40:12Z")),
+            read_at: Some(Timestamp(examples::at("2026-11-21T11:40:12Z"))),
         };
-        let next = crate::store::EntryPosition { recorded_at: item.due_at, id: item.id };
+        let next = crate::store::EntryPosition { recorded_at: item.due_at.0, id: item.id };
         Self { items: vec![item], next_cursor: Some(pagination::encode_entry_cursor(next)) }
     }
 }

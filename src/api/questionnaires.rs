@@ -17,6 +17,7 @@ use super::journal::own_journal;
 use super::json::JsonBody;
 use super::pagination;
 use super::security::BearerAuth;
+use super::timestamps::Timestamp;
 use crate::domain::ValidationErrors;
 use crate::domain::questionnaires::{Peg, RolandMorris};
 use crate::domain::rollup::is_meaningful_change;
@@ -39,7 +40,7 @@ pub struct PegBody {
     pub activity: i64,
     /// When it was filled in (RFC 3339), from 2000-01-01 up to 10 minutes ahead of the server
     /// clock; default: now.
-    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<Timestamp>,
 }
 
 impl Example for PegBody {
@@ -58,7 +59,7 @@ pub struct RolandMorrisBody {
     pub answers: Vec<bool>,
     /// When it was filled in (RFC 3339), from 2000-01-01 up to 10 minutes ahead of the server
     /// clock; default: now.
-    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<Timestamp>,
 }
 
 impl Example for RolandMorrisBody {
@@ -133,7 +134,7 @@ pub struct QuestionnaireBody {
     #[oai(validator(minimum(value = "10"), maximum(value = "24")))]
     pub max_score: f64,
     /// When it was filled in (RFC 3339, UTC).
-    pub completed_at: DateTime<Utc>,
+    pub completed_at: Timestamp,
     /// The PEG answers; `null` for other kinds.
     pub peg: Option<PegAnswersOut>,
     /// The 24 Roland-Morris answers in order; `null` for other kinds.
@@ -157,7 +158,7 @@ impl From<QuestionnaireRecord> for QuestionnaireBody {
             kind,
             score: record.score,
             max_score,
-            completed_at: record.completed_at,
+            completed_at: Timestamp(record.completed_at),
             peg,
             roland_morris,
         }
@@ -171,7 +172,7 @@ impl Example for QuestionnaireBody {
             kind: KindBody::Peg,
             score: 5.0,
             max_score: 10.0,
-            completed_at: examples::at("2026-11-22T18:05:00Z"),
+            completed_at: Timestamp(examples::at("2026-11-22T18:05:00Z")),
             peg: Some(PegAnswersOut { pain: 6, enjoyment: 4, activity: 5 }),
             roland_morris: None,
         }
@@ -212,7 +213,7 @@ impl Example for QuestionnaireList {
         let earlier = QuestionnaireBody {
             id: examples::id("0196f6d3-0f1e-7d2c-9b3a-4f5e6d7c8b9a"),
             score: 7.0,
-            completed_at: examples::at("2026-11-15T18:00:00Z"),
+            completed_at: Timestamp(examples::at("2026-11-15T18:00:00Z")),
             peg: Some(PegAnswersOut { pain: 7, enjoyment: 7, activity: 7 }),
             ..QuestionnaireBody::example()
         };
@@ -320,7 +321,7 @@ impl QuestionnairesApi {
                 &auth.0,
                 me,
                 answers,
-                completed_at.map(|t| t.trunc_subsecs(6)),
+                completed_at.map(|t| t.0.trunc_subsecs(6)),
                 key.map(|k| (k, hash)),
             )
             .await?;

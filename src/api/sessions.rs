@@ -21,6 +21,7 @@ use super::json::JsonBody;
 use super::names::Name;
 use super::pagination;
 use super::security::BearerAuth;
+use super::timestamps::Timestamp;
 use crate::domain::ValidationErrors;
 use crate::domain::aftercare::{StepKind, Template};
 use crate::domain::body::Region;
@@ -217,7 +218,7 @@ pub struct HealthScreenOut {
     /// The answers; a missing field is a question not answered yet.
     pub screen: HealthScreenBody,
     /// When it was last saved; absent when never.
-    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<Timestamp>,
     /// Conditions not answered yet: ask before the first session.
     pub unanswered: Vec<Name<Condition>>,
 }
@@ -257,7 +258,7 @@ pub async fn health_screen_state(
 fn screen_out(screen: &HealthScreen, updated_at: Option<DateTime<Utc>>) -> Result<HealthScreenOut, ApiError> {
     Ok(HealthScreenOut {
         screen: convert(screen)?,
-        updated_at,
+        updated_at: updated_at.map(Timestamp),
         unanswered: screen.unanswered().into_iter().map(Name).collect(),
     })
 }
@@ -379,7 +380,7 @@ impl From<ScreenReport> for ScreenOut {
 #[serde(deny_unknown_fields)]
 pub struct SessionBody {
     /// When the session started (RFC 3339).
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     /// Length in minutes, 1–600.
     #[oai(validator(minimum(value = "1"), maximum(value = "600")))]
     pub duration_minutes: i64,
@@ -461,7 +462,7 @@ impl SessionBody {
         regions.sort();
         regions.dedup();
         errors.finish(|| SessionDraft {
-            started_at: self.started_at.trunc_subsecs(6),
+            started_at: self.started_at.0.trunc_subsecs(6),
             duration_minutes: duration.unwrap_or(1),
             kind: self.kind.0,
             techniques,
@@ -497,7 +498,7 @@ pub struct CheckInOut {
     /// The patient reported a swollen, red, warm or painful leg.
     pub leg_swelling_redness_warmth: bool,
     /// When the patient answered (RFC 3339, UTC); a new answer replaces the old one.
-    pub answered_at: DateTime<Utc>,
+    pub answered_at: Timestamp,
 }
 
 /// One step of a session's aftercare plan, with its prompt time and progress.
@@ -517,11 +518,11 @@ pub struct StepOut {
     /// What to do, in plain words; may contain line breaks.
     pub body: String,
     /// When the prompt is (or was) due, already moved out of quiet hours.
-    pub due_at: DateTime<Utc>,
+    pub due_at: Timestamp,
     /// Whether the step is still pending, done or skipped.
     pub state: StepStateOut,
     /// When it was marked done or skipped; `null` while pending.
-    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<Timestamp>,
     /// Soreness check-ins only: the answer, `null` until answered.
     pub check_in: Option<CheckInOut>,
 }
@@ -544,17 +545,17 @@ impl From<StepRecord> for StepOut {
             },
             title: s.title,
             body: s.body,
-            due_at: s.due_at,
+            due_at: Timestamp(s.due_at),
             state: match s.state {
                 StepState::Pending => StepStateOut::Pending,
                 StepState::Done => StepStateOut::Done,
                 StepState::Skipped => StepStateOut::Skipped,
             },
-            completed_at: s.completed_at,
+            completed_at: s.completed_at.map(Timestamp),
             check_in: s.check_in.map(|c| CheckInOut {
                 soreness: c.soreness,
                 leg_swelling_redness_warmth: c.leg_swelling,
-                answered_at: c.answered_at,
+                answered_at: Timestamp(c.answered_at),
             }),
         }
     }
@@ -567,9 +568,9 @@ pub struct SessionSummaryOut {
     /// Identifies the session.
     pub id: Uuid,
     /// When the session started (RFC 3339, UTC).
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     /// `started_at` plus `duration_minutes`; aftercare prompts are timed from here.
-    pub ended_at: DateTime<Utc>,
+    pub ended_at: Timestamp,
     /// Length in minutes, 1–600.
     #[oai(validator(minimum(value = "1"), maximum(value = "600")))]
     pub duration_minutes: u16,
@@ -594,9 +595,9 @@ pub struct SessionSummaryOut {
     /// The aftercare plan it follows.
     pub plan_name: String,
     /// When the session was recorded (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the session's details last changed (RFC 3339, UTC).
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl Example for SessionSummaryOut {
@@ -606,7 +607,7 @@ impl Example for SessionSummaryOut {
         Self {
             id: examples::id(examples::SESSION),
             started_at,
-            ended_at: started_at + chrono::TimeDelta::minutes(written.duration_minutes),
+            ended_at: Timestamp(started_at.0 + chrono::TimeDelta::minutes(written.duration_minutes)),
             duration_minutes: 60,
             kind: written.kind,
             techniques: written.techniques,
@@ -617,8 +618,8 @@ impl Example for SessionSummaryOut {
             notes: written.notes,
             recorded_by: Some(examples::id(examples::THERAPIST)),
             plan_name: crate::domain::aftercare::deep_tissue_template().name,
-            created_at: examples::at("2026-11-20T17:05:00Z"),
-            updated_at: examples::at("2026-11-20T17:05:00Z"),
+            created_at: Timestamp(examples::at("2026-11-20T17:05:00Z")),
+            updated_at: Timestamp(examples::at("2026-11-20T17:05:00Z")),
         }
     }
 }
@@ -627,8 +628,8 @@ impl From<MassageSession> for SessionSummaryOut {
     fn from(s: MassageSession) -> Self {
         Self {
             id: s.id,
-            ended_at: s.ended_at(),
-            started_at: s.started_at,
+            ended_at: Timestamp(s.ended_at()),
+            started_at: Timestamp(s.started_at),
             duration_minutes: s.duration_minutes,
             kind: Name(s.kind),
             techniques: s.techniques,
@@ -639,8 +640,8 @@ impl From<MassageSession> for SessionSummaryOut {
             notes: s.notes,
             recorded_by: s.recorded_by,
             plan_name: s.template.name,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
+            created_at: Timestamp(s.created_at),
+            updated_at: Timestamp(s.updated_at),
         }
     }
 }
@@ -718,7 +719,7 @@ impl Example for SessionOut {
             "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0ea2",
             "0196f6a0-9c8b-7a6d-8e5f-4a3b2c1d0ea3",
         ];
-        let planned = plan(&deep_tissue_template(), session.ended_at, zone, QuietHours::default());
+        let planned = plan(&deep_tissue_template(), session.ended_at.0, zone, QuietHours::default());
         let steps = planned
             .into_iter()
             .zip(ids)
@@ -736,13 +737,15 @@ impl Example for SessionOut {
                     },
                     title: p.step.title,
                     body: p.step.body,
-                    due_at: p.due_at,
+                    due_at: Timestamp(p.due_at),
                     state: if done { StepStateOut::Done } else { StepStateOut::Pending },
-                    completed_at,
+                    completed_at: completed_at.map(Timestamp),
                     check_in: match (p.step.kind, completed_at) {
-                        (StepKind::SorenessCheckIn { .. }, Some(answered_at)) => {
-                            Some(CheckInOut { soreness: 3, leg_swelling_redness_warmth: false, answered_at })
-                        }
+                        (StepKind::SorenessCheckIn { .. }, Some(answered_at)) => Some(CheckInOut {
+                            soreness: 3,
+                            leg_swelling_redness_warmth: false,
+                            answered_at: Timestamp(answered_at),
+                        }),
                         _ => None,
                     },
                 }
@@ -1022,9 +1025,9 @@ pub struct TemplateOut {
     /// The template's name and steps.
     pub template: TemplateBody,
     /// When it was created (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When it last changed (RFC 3339, UTC).
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl Example for TemplateOut {
@@ -1032,8 +1035,8 @@ impl Example for TemplateOut {
         Self {
             id: examples::id(examples::TEMPLATE),
             template: TemplateBody::example(),
-            created_at: examples::at("2026-11-10T08:00:00Z"),
-            updated_at: examples::at("2026-11-12T14:30:00Z"),
+            created_at: Timestamp(examples::at("2026-11-10T08:00:00Z")),
+            updated_at: Timestamp(examples::at("2026-11-12T14:30:00Z")),
         }
     }
 }
@@ -1042,8 +1045,8 @@ fn template_out(record: TemplateRecord) -> Result<TemplateOut, ApiError> {
     Ok(TemplateOut {
         id: record.id,
         template: convert(&record.template)?,
-        created_at: record.created_at,
-        updated_at: record.updated_at,
+        created_at: Timestamp(record.created_at),
+        updated_at: Timestamp(record.updated_at),
     })
 }
 

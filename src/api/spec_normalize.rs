@@ -19,6 +19,8 @@
 //! - enums that will grow say so, with what an old app should do with a value it does not know;
 //! - timestamps in examples are written as the service writes them ([`super::timestamps`]).
 
+use std::collections::BTreeSet;
+
 use serde_yaml::{Mapping, Value};
 
 /// The OpenAPI version the document declares; everything in it is valid for this version.
@@ -308,14 +310,14 @@ fn open_enums(document: &mut Value) {
 
 /// Examples show instants the way answers carry them.
 fn timestamps_in_examples(document: &mut Value) {
-    let fields = super::timestamps::date_time_fields(document);
-    fn walk(value: &mut Value, fields: &std::collections::BTreeSet<String>) {
+    let fields = date_time_fields(document);
+    fn walk(value: &mut Value, fields: &BTreeSet<String>) {
         match value {
             Value::Mapping(map) => {
                 for (name, inner) in map.iter_mut() {
                     if name.as_str() == Some("example")
                         && let Ok(mut json) = serde_json::to_value(&*inner)
-                        && super::timestamps::fix(&mut json, fields)
+                        && fix(&mut json, fields)
                         && let Ok(fixed) = serde_yaml::to_value(json)
                     {
                         *inner = fixed;
@@ -329,6 +331,63 @@ fn timestamps_in_examples(document: &mut Value) {
         }
     }
     walk(document, &fields);
+}
+
+/// The names of the properties the document declares as `date-time`.
+fn date_time_fields(document: &serde_yaml::Value) -> BTreeSet<String> {
+    fn walk(value: &serde_yaml::Value, into: &mut BTreeSet<String>) {
+        match value {
+            serde_yaml::Value::Mapping(map) => {
+                if let Some(props) = map.get("properties").and_then(serde_yaml::Value::as_mapping) {
+                    for (name, property) in props {
+                        let format = property.get("format").and_then(serde_yaml::Value::as_str);
+                        let items_format =
+                            property.get("items").and_then(|i| i.get("format")).and_then(serde_yaml::Value::as_str);
+                        if (format == Some("date-time") || items_format == Some("date-time"))
+                            && let Some(name) = name.as_str()
+                        {
+                            into.insert(name.to_owned());
+                        }
+                    }
+                }
+                map.values().for_each(|v| walk(v, into));
+            }
+            serde_yaml::Value::Sequence(items) => items.iter().for_each(|v| walk(v, into)),
+            _ => {}
+        }
+    }
+    let mut fields = BTreeSet::new();
+    walk(document, &mut fields);
+    fields
+}
+
+/// Rewrites the timestamps under `fields` in `value`; true when anything changed.
+fn fix(value: &mut serde_json::Value, fields: &BTreeSet<String>) -> bool {
+    fn one(value: &mut serde_json::Value) -> bool {
+        let serde_json::Value::String(text) = value else { return false };
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) else { return false };
+        let fixed = super::timestamps::format(at.to_utc());
+        let changed = *text != fixed;
+        *text = fixed;
+        changed
+    }
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut changed = false;
+            for (name, inner) in map.iter_mut() {
+                if fields.contains(name) {
+                    changed |= match &mut *inner {
+                        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, item| one(item) | c),
+                        other => one(other),
+                    };
+                }
+                changed |= fix(inner, fields);
+            }
+            changed
+        }
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |changed, item| fix(item, fields) | changed),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -483,5 +542,48 @@ components:
         normalize(&mut again);
         assert_eq!(again, doc);
         assert!(!doc["components"]["schemas"]["Closed"]["description"].as_str().unwrap().contains("Open for growth"));
+    }
+
+    fn fields() -> BTreeSet<String> {
+        ["recorded_at", "due_at", "sent"].into_iter().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn example_timestamps_get_six_fractional_digits_in_utc() {
+        let mut value = serde_json::json!({
+            "recorded_at": "2026-03-01T10:00:00Z",
+            "items": [{"due_at": "2026-03-01T10:00:00.5+01:00"}, {"due_at": "2026-03-01T10:00:00.123456789Z"}],
+            "sent": ["2026-03-01T10:00:00.000001Z"],
+        });
+        assert!(fix(&mut value, &fields()));
+        assert_eq!(value["recorded_at"], "2026-03-01T10:00:00.000000Z");
+        assert_eq!(value["items"][0]["due_at"], "2026-03-01T09:00:00.500000Z");
+        assert_eq!(value["items"][1]["due_at"], "2026-03-01T10:00:00.123456Z");
+        assert_eq!(value["sent"][0], "2026-03-01T10:00:00.000001Z");
+        assert!(!fix(&mut value, &fields()), "a fixed answer stays as it is");
+    }
+
+    #[test]
+    fn other_example_fields_and_values_that_are_not_timestamps_stay() {
+        let mut value = serde_json::json!({
+            "notes": "2026-03-01T10:00:00Z",
+            "recorded_at": "yesterday",
+            "due_at": null,
+            "local_date": "2026-03-01",
+        });
+        let before = value.clone();
+        assert!(!fix(&mut value, &fields()));
+        assert_eq!(value, before);
+    }
+
+    #[test]
+    fn the_date_time_fields_are_read_from_the_document() {
+        let document: serde_yaml::Value = serde_yaml::from_str(
+            "components: {schemas: {A: {properties: {at: {type: string, format: date-time}, \
+             day: {type: string, format: date}, times: {type: array, items: {type: string, format: date-time}}}}}}",
+        )
+        .unwrap();
+        let found: Vec<String> = date_time_fields(&document).into_iter().collect();
+        assert_eq!(found, ["at", "times"]);
     }
 }

@@ -2,17 +2,18 @@
 //! `2026-03-01T10:00:00.000000Z` (microseconds: what both stores keep, so nothing is lost).
 //!
 //! poem-openapi writes a `DateTime<Utc>` with chrono's automatic precision: no fraction, three or
-//! six digits depending on the value, so one field comes in two shapes and strict decoders in
-//! generated clients accept one and reject the other. The fields rewritten are the ones the
-//! published document declares `format: date-time`, so a field added later is covered without
-//! anyone remembering to; a value there that is not a timestamp is left as it is.
+//! six digits depending on the value, so one field would come in two shapes and strict decoders
+//! in generated clients accept one and reject the other. Every instant the API carries is a
+//! [`Timestamp`] instead, which is written one way and documented as `format: date-time` like
+//! the `DateTime<Utc>` it wraps.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use poem::http::header;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// The one way the service writes an instant.
@@ -20,106 +21,96 @@ pub fn format(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// The names of the properties the document declares as `date-time`.
-pub fn date_time_fields(document: &serde_yaml::Value) -> BTreeSet<String> {
-    fn walk(value: &serde_yaml::Value, into: &mut BTreeSet<String>) {
-        match value {
-            serde_yaml::Value::Mapping(map) => {
-                if let Some(props) = map.get("properties").and_then(serde_yaml::Value::as_mapping) {
-                    for (name, property) in props {
-                        let format = property.get("format").and_then(serde_yaml::Value::as_str);
-                        let items_format =
-                            property.get("items").and_then(|i| i.get("format")).and_then(serde_yaml::Value::as_str);
-                        if (format == Some("date-time") || items_format == Some("date-time"))
-                            && let Some(name) = name.as_str()
-                        {
-                            into.insert(name.to_owned());
-                        }
-                    }
-                }
-                map.values().for_each(|v| walk(v, into));
-            }
-            serde_yaml::Value::Sequence(items) => items.iter().for_each(|v| walk(v, into)),
-            _ => {}
+/// An instant in the API: read from any RFC 3339 text (any offset, any precision), written in
+/// UTC with six fractional digits and `Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    fn parse(text: &str) -> Result<Self, chrono::ParseError> {
+        text.parse::<DateTime<Utc>>().map(Timestamp)
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = chrono::ParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Timestamp::parse(text)
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(at: DateTime<Utc>) -> Self {
+        Timestamp(at)
+    }
+}
+
+impl From<Timestamp> for DateTime<Utc> {
+    fn from(at: Timestamp) -> Self {
+        at.0
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format(self.0))
+    }
+}
+
+impl Type for Timestamp {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        // The name poem-openapi gives `DateTime<Utc>`, so the document does not change.
+        "string_date-time".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Timestamp {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(text) => Ok(Timestamp::parse(&text)?),
+            other => Err(ParseError::expected_type(other)),
         }
     }
-    let mut fields = BTreeSet::new();
-    walk(document, &mut fields);
-    fields
 }
 
-/// Rewrites the timestamps under `fields` in `value`; true when anything changed.
-pub fn fix(value: &mut Value, fields: &BTreeSet<String>) -> bool {
-    fn one(value: &mut Value) -> bool {
-        let Value::String(text) = value else { return false };
-        let Ok(at) = DateTime::parse_from_rfc3339(text) else { return false };
-        let fixed = format(at.to_utc());
-        let changed = *text != fixed;
-        *text = fixed;
-        changed
-    }
-    match value {
-        Value::Object(map) => {
-            let mut changed = false;
-            for (name, inner) in map.iter_mut() {
-                if fields.contains(name) {
-                    changed |= match &mut *inner {
-                        Value::Array(items) => items.iter_mut().fold(false, |c, item| one(item) | c),
-                        other => one(other),
-                    };
-                }
-                changed |= fix(inner, fields);
-            }
-            changed
-        }
-        Value::Array(items) => items.iter_mut().fold(false, |changed, item| fix(item, fields) | changed),
-        _ => false,
+impl ParseFromParameter for Timestamp {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Timestamp::parse(value)?)
     }
 }
 
-/// The middleware that applies [`fix`] to every JSON answer.
-pub struct FixedTimestamps {
-    fields: Arc<BTreeSet<String>>,
-}
-
-impl FixedTimestamps {
-    pub fn from_document(document: &serde_yaml::Value) -> Self {
-        Self { fields: Arc::new(date_time_fields(document)) }
+impl ToJSON for Timestamp {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(format(self.0)))
     }
 }
 
-impl<E: Endpoint> Middleware<E> for FixedTimestamps {
-    type Output = FixedTimestampsEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        FixedTimestampsEndpoint { inner, fields: self.fields.clone() }
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(self.0))
     }
 }
 
-pub struct FixedTimestampsEndpoint<E> {
-    inner: E,
-    fields: Arc<BTreeSet<String>>,
-}
-
-impl<E: Endpoint> Endpoint for FixedTimestampsEndpoint<E> {
-    type Output = Response;
-
-    async fn call(&self, request: Request) -> Result<Self::Output> {
-        let mut response = self.inner.call(request).await?.into_response();
-        let json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"));
-        if !json {
-            return Ok(response);
-        }
-        let bytes = response.take_body().into_bytes().await?;
-        let rewritten = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|mut value| fix(&mut value, &self.fields).then(|| serde_json::to_vec(&value).ok()).flatten());
-        response.set_body(rewritten.unwrap_or_else(|| bytes.to_vec()));
-        Ok(response)
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        DateTime::<Utc>::deserialize(deserializer).map(Timestamp)
     }
 }
 
@@ -127,46 +118,38 @@ impl<E: Endpoint> Endpoint for FixedTimestampsEndpoint<E> {
 mod tests {
     use super::*;
 
-    fn fields() -> BTreeSet<String> {
-        ["recorded_at", "due_at", "sent"].into_iter().map(str::to_owned).collect()
+    #[test]
+    fn every_instant_is_written_in_utc_with_six_fractional_digits() {
+        for (text, written) in [
+            ("2026-03-01T10:00:00Z", "2026-03-01T10:00:00.000000Z"),
+            ("2026-03-01T10:00:00.5+01:00", "2026-03-01T09:00:00.500000Z"),
+            ("2026-03-01T10:00:00.123456789Z", "2026-03-01T10:00:00.123456Z"),
+            ("2026-03-01T10:00:00.000001Z", "2026-03-01T10:00:00.000001Z"),
+            ("2026-03-01t10:00:00.25-02:30", "2026-03-01T12:30:00.250000Z"),
+        ] {
+            let at = Timestamp::parse_from_json(Some(Value::String(text.into()))).unwrap();
+            assert_eq!(at.to_json(), Some(Value::String(written.into())), "{text}");
+            assert_eq!(serde_json::to_value(at).unwrap(), Value::String(written.into()), "{text}");
+            let read: Timestamp = serde_json::from_value(Value::String(text.into())).unwrap();
+            assert_eq!(read, at, "{text}");
+            assert_eq!(Timestamp::parse_from_parameter(text).unwrap(), at, "{text}");
+        }
     }
 
     #[test]
-    fn every_timestamp_has_six_fractional_digits_in_utc() {
-        let mut value = serde_json::json!({
-            "recorded_at": "2026-03-01T10:00:00Z",
-            "items": [{"due_at": "2026-03-01T10:00:00.5+01:00"}, {"due_at": "2026-03-01T10:00:00.123456789Z"}],
-            "sent": ["2026-03-01T10:00:00.000001Z"],
-        });
-        assert!(fix(&mut value, &fields()));
-        assert_eq!(value["recorded_at"], "2026-03-01T10:00:00.000000Z");
-        assert_eq!(value["items"][0]["due_at"], "2026-03-01T09:00:00.500000Z");
-        assert_eq!(value["items"][1]["due_at"], "2026-03-01T10:00:00.123456Z");
-        assert_eq!(value["sent"][0], "2026-03-01T10:00:00.000001Z");
-        assert!(!fix(&mut value, &fields()), "a fixed answer stays as it is");
+    fn what_is_not_an_instant_is_refused() {
+        for value in [serde_json::json!("yesterday"), serde_json::json!("2026-03-01"), serde_json::json!(3)] {
+            assert!(Timestamp::parse_from_json(Some(value.clone())).is_err(), "{value}");
+            assert!(serde_json::from_value::<Timestamp>(value.clone()).is_err(), "{value}");
+        }
     }
 
     #[test]
-    fn other_fields_and_values_that_are_not_timestamps_stay() {
-        let mut value = serde_json::json!({
-            "notes": "2026-03-01T10:00:00Z",
-            "recorded_at": "yesterday",
-            "due_at": null,
-            "local_date": "2026-03-01",
-        });
-        let before = value.clone();
-        assert!(!fix(&mut value, &fields()));
-        assert_eq!(value, before);
-    }
-
-    #[test]
-    fn the_fields_are_read_from_the_document() {
-        let document: serde_yaml::Value = serde_yaml::from_str(
-            "components: {schemas: {A: {properties: {at: {type: string, format: date-time}, \
-             day: {type: string, format: date}, times: {type: array, items: {type: string, format: date-time}}}}}}",
-        )
-        .unwrap();
-        let found: Vec<String> = date_time_fields(&document).into_iter().collect();
-        assert_eq!(found, ["at", "times"]);
+    fn it_is_documented_as_the_date_time_it_wraps() {
+        assert_eq!(Timestamp::name(), <DateTime<Utc> as Type>::name());
+        assert_eq!(
+            serde_json::to_value(Timestamp::schema_ref().unwrap_inline()).unwrap(),
+            serde_json::to_value(<DateTime<Utc> as Type>::schema_ref().unwrap_inline()).unwrap()
+        );
     }
 }

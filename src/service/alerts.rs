@@ -351,12 +351,8 @@ impl AppState {
     pub async fn acknowledge_alert(&self, principal: &Principal, patient_id: Uuid, id: Uuid) -> Result<Alert> {
         let allowed = self.authorize(principal, Action::AcknowledgeAlerts, patient_id).await?;
         let (by, now) = (principal.account_id, self.clock.now());
-        let alert = if by == patient_id {
-            self.store.acknowledge_alert(patient_id, id, by, now, allowed.audit()).await?
-        } else {
-            self.store.acknowledge_alert_as_therapist(patient_id, id, by, now, allowed.audit()).await?
-        }
-        .ok_or(Error::NotFound)?;
+        let alert =
+            self.store.acknowledge_alert(patient_id, id, by, now, allowed.audit()).await?.ok_or(Error::NotFound)?;
         let acknowledged = if by == patient_id {
             alert.acknowledged.is_some()
         } else {

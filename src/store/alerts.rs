@@ -138,19 +138,11 @@ pub trait AlertRepo {
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Vec<Alert>>;
     async fn alert(&self, patient_id: Uuid, id: Uuid, audit: Option<&AccessRecord>) -> StoreResult<Option<Alert>>;
-    /// Records the patient's acknowledgement of an open alert; returns the alert as it is now,
-    /// whatever it was.
+    /// Records `by`'s acknowledgement of an alert; returns the alert as it is now, whatever it
+    /// was. The patient's own (`by == patient_id`) is recorded once, on an open alert; a
+    /// therapist is added to those who have seen an unresolved alert (once each), leaving the
+    /// patient's acknowledgement untouched.
     async fn acknowledge_alert(
-        &self,
-        patient_id: Uuid,
-        id: Uuid,
-        by: Uuid,
-        now: DateTime<Utc>,
-        audit: Option<&AccessRecord>,
-    ) -> StoreResult<Option<Alert>>;
-    /// Adds a therapist to those who have seen an unresolved alert (once each); the patient's
-    /// acknowledgement is untouched. Returns the alert as it is now, whatever it was.
-    async fn acknowledge_alert_as_therapist(
         &self,
         patient_id: Uuid,
         id: Uuid,

@@ -1170,8 +1170,10 @@ on_both_backends! {
 
     async fn a_caseload_of_three_hundred_clients(app) {
         use aftercare::domain::care::{InviteCode, Scope, Scopes};
-        use aftercare::domain::{Account, DisplayName, Email, Locale, QuietHours, Role, TimeZone};
-        use aftercare::store::{NewAccount, Principal};
+        use aftercare::domain::{Role, TimeZone};
+        use aftercare::store::Principal;
+
+        use crate::seed;
 
         app.clock.set("2026-11-20T12:00:00Z".parse().unwrap());
         let tom = app.therapist("tom@example.org", "Tom").await;
@@ -1180,41 +1182,17 @@ on_both_backends! {
         // Set up through the use cases directly: three hundred sign-ups over HTTP would only
         // test the password hasher.
         for i in 0..300u32 {
-            let id = Uuid::now_v7();
-            let account = Account {
-                id,
-                email: Email::parse(&format!("client{i}@example.org")).unwrap(),
-                role: Role::Patient,
-                discipline: None,
-                display_name: Some(DisplayName::parse(&format!("Client {i:03}")).unwrap()),
-                time_zone: TimeZone::parse("Europe/Berlin").unwrap(),
-                quiet_hours: QuietHours::default(),
-                locale: Locale::default(),
-                created_at: now,
-                updated_at: now,
-            };
-            app.state.store.create_account(&NewAccount { account, password_hash: "unused".into() }).await.unwrap();
-            let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient, time_zone: TimeZone::parse("Europe/Berlin").unwrap() };
+            let zone = TimeZone::parse("Europe/Berlin").unwrap();
+            let (email, name) = (format!("client{i}@example.org"), format!("Client {i:03}"));
+            let id = seed::create_patient(app.state.store.as_ref(), &email, zone, Some(&name), now).await;
+            let patient = Principal { account_id: id, session_id: Uuid::now_v7(), role: Role::Patient, time_zone: zone };
             let (_, code) = app.state.create_invite(&patient, Scopes::new([Scope::ReadJournal]).unwrap(), None).await.unwrap();
             app.state.redeem_invite(&therapist, &InviteCode::parse(&code.display()).unwrap(), None, None, None).await.unwrap();
             // Client i last wrote i % 14 days ago (clients divisible by 15 never did).
             if i % 15 != 0 {
                 for back in [i % 14, i % 14 + 1] {
                     let at = now - TimeDelta::days(i64::from(back)) - TimeDelta::hours(1);
-                    let content = aftercare::domain::journal::EntryContent {
-                        recorded_at: at,
-                        pain: aftercare::domain::journal::Score::new(i64::from(i % 11)).unwrap(),
-                        regions: vec![],
-                        symptoms: Default::default(),
-                        interference_activity: None,
-                        interference_enjoyment: None,
-                        sleep_quality: None,
-                        stress: None,
-                        self_care: Default::default(),
-                        medications: vec![],
-                        notes: None,
-                        time_zone: None,
-                    };
+                    let content = seed::entry(at, i64::from(i % 11), []);
                     app.state.put_entry(&patient, id, Uuid::now_v7(), content, None).await.unwrap();
                 }
             }

@@ -3,6 +3,8 @@
 
 mod helpers;
 mod push_receiver;
+#[path = "../support/seed.rs"]
+mod seed;
 
 mod accounts;
 mod alerts;

@@ -621,27 +621,16 @@ on_both_backends! {
     }
 
     async fn planning_more_patients_than_a_batch_plans_each_once(app) with MANUAL {
-        use aftercare::domain::{Account, Email, Locale, QuietHours, Role, TimeZone};
-        use aftercare::store::NewAccount;
+        use aftercare::domain::TimeZone;
+
+        use crate::seed;
         app.clock.set("2026-03-10T12:00:00Z".parse().unwrap());
         let now = app.clock_now();
         // Straight to the store: 520 sign-ups over HTTP would only test the password hasher.
         let mut ids = Vec::new();
         for i in 0..520u32 {
-            let account = Account {
-                id: Uuid::now_v7(),
-                email: Email::parse(&format!("p{i}@example.org")).unwrap(),
-                role: Role::Patient,
-                discipline: None,
-                display_name: None,
-                time_zone: TimeZone::parse(if i % 2 == 0 { "Europe/Berlin" } else { "America/New_York" }).unwrap(),
-                quiet_hours: QuietHours::default(),
-                locale: Locale::default(),
-                created_at: now,
-                updated_at: now,
-            };
-            ids.push(account.id);
-            app.state.store.create_account(&NewAccount { account, password_hash: "unused".into() }).await.unwrap();
+            let zone = TimeZone::parse(if i % 2 == 0 { "Europe/Berlin" } else { "America/New_York" }).unwrap();
+            ids.push(seed::create_patient(app.state.store.as_ref(), &format!("p{i}@example.org"), zone, None, now).await);
         }
         assert_eq!(app.state.plan_all_reminders().await.unwrap(), 520);
         let planned = |id: Uuid| {

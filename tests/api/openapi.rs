@@ -8,7 +8,7 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, on_both_backends, spawn_app};
 
 const COMMITTED: &str = include_str!("../../openapi/openapi.yaml");
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
@@ -513,23 +513,145 @@ async fn a_method_a_path_does_not_have_is_405_with_allow() {
     }
 }
 
-/// Every instant in an answer has one shape, whatever its value: whole seconds sent by a client
-/// and microseconds from the clock alike.
-#[tokio::test]
-async fn every_timestamp_in_an_answer_has_six_fractional_digits() {
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let tokens = app.patient("stamps@example.org").await;
-    let recorded_at = (app.clock_now() - chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let entry = serde_json::json!({"recorded_at": recorded_at, "pain": 4});
-    let path = format!("/v1/journal/entries/{}", uuid::Uuid::new_v4());
-    let response = app.request(Method::PUT, &path, Some(&tokens.access), Some(&entry)).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    let fixed = recorded_at.replace('Z', ".000000Z");
-    assert_eq!(body["recorded_at"], fixed.as_str());
-    let created_at = body["created_at"].as_str().unwrap();
-    assert!(created_at.len() == 27 && created_at.ends_with('Z') && &created_at[19..20] == ".", "{created_at}");
+/// An instant as the service writes it: `2026-03-01T10:00:00.000000Z`.
+fn has_six_fractional_digits(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.len() == 27
+        && text.ends_with('Z')
+        && bytes[19] == b'.'
+        && bytes[20..26].iter().all(u8::is_ascii_digit)
+        && chrono::DateTime::parse_from_rfc3339(text).is_ok()
+}
 
-    let changes: Value = app.get("/v1/journal/changes", &tokens.access).await.json().await.unwrap();
-    assert_eq!(changes["changes"][0]["entry"]["recorded_at"], fixed.as_str());
+/// Checks every instant in `value`: the fields the document declares `date-time`, and any other
+/// string that reads as one. Returns how many were checked; panics naming the first bad one.
+fn check_instants(value: &Value, date_time: &BTreeSet<String>, at: &str) -> usize {
+    fn walk(value: &Value, key: Option<&str>, date_time: &BTreeSet<String>, at: &str, checked: &mut usize) {
+        match value {
+            Value::String(text)
+                if key.is_some_and(|k| date_time.contains(k)) || chrono::DateTime::parse_from_rfc3339(text).is_ok() =>
+            {
+                assert!(has_six_fractional_digits(text), "{at}: {} = {text:?}", key.unwrap_or("[]"));
+                *checked += 1;
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(item, key, date_time, at, checked)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, Some(k), date_time, at, checked)),
+            _ => {}
+        }
+    }
+    let mut checked = 0;
+    walk(value, None, date_time, at, &mut checked);
+    checked
+}
+
+// Every instant in every answer has one shape, whatever its value: whole seconds sent by a
+// client and microseconds from the clock alike, in successes and in problems. The answers are
+// real ones: a patient and her therapist with data of every kind, and every GET in the document.
+on_both_backends! {
+    async fn every_timestamp_in_an_answer_has_six_fractional_digits(app) {
+        use chrono::TimeDelta;
+        use serde_json::json;
+
+        let spec: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let date_time: BTreeSet<String> = {
+            let mut names = BTreeSet::new();
+            for schema in spec["components"]["schemas"].as_object().unwrap().values() {
+                for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                    if property["format"] == "date-time" || property["items"]["format"] == "date-time" {
+                        names.insert(name.clone());
+                    }
+                }
+            }
+            names
+        };
+        assert!(date_time.contains("recorded_at") && date_time.contains("due_at"), "{date_time:?}");
+        let mut checked = 0;
+
+        let ana = app.named_patient("ana@example.org", "Ana").await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let grant = app.link(&ana, &tom, &["read_journal", "receive_alerts", "record_sessions", "manage_aftercare"]).await;
+        checked += check_instants(&grant, &date_time, "POST /v1/care/invites/redeem");
+        let invite = app.create_invite(&ana, json!({"scopes": ["read_journal"]})).await;
+        checked += check_instants(&invite, &date_time, "POST /v1/care/invites");
+        let browser = crate::push_receiver::PushReceiver::start().await.subscribe();
+        let device = app.register_device(&ana.tokens, &browser).await;
+        checked += check_instants(&device, &date_time, "POST /v1/push/subscriptions");
+
+        // Whole seconds from the client come back with six zeros.
+        let recorded_at = (app.clock_now() - TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let entry_id = uuid::Uuid::new_v4();
+        let entry = json!({"recorded_at": recorded_at, "pain": 4});
+        let response = app.put_entry(ana.token(), entry_id, &entry).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let fixed = recorded_at.replace('Z', ".000000Z");
+        assert_eq!(body["recorded_at"], fixed.as_str());
+        checked += check_instants(&body, &date_time, "PUT entry");
+        // A stale write's problem carries the current copy, written the same way.
+        let stale = json!({"recorded_at": recorded_at, "pain": 9, "base_version": 7});
+        let response = app.put_entry(ana.token(), entry_id, &stale).await;
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["current"]["entry"]["recorded_at"], fixed.as_str());
+        checked += check_instants(&problem, &date_time, "PUT entry (409)");
+        // A red flag opens an alert; its copy reaches the therapist.
+        let flagged = json!({"recorded_at": (app.clock_now() - TimeDelta::minutes(30)).to_rfc3339(), "pain": 7, "symptoms": ["fever"]});
+        assert_eq!(app.put_entry(ana.token(), uuid::Uuid::new_v4(), &flagged).await.status(), StatusCode::CREATED);
+        let peg = json!({"kind": "peg", "pain": 6, "enjoyment": 5, "activity": 7});
+        let response = app.post("/v1/questionnaires", Some(ana.token()), &peg).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let questionnaire: Value = response.json().await.unwrap();
+        checked += check_instants(&questionnaire, &date_time, "POST /v1/questionnaires");
+        let session = json!({"started_at": (app.clock_now() - TimeDelta::hours(3)).to_rfc3339(), "duration_minutes": 60, "kind": "deep_tissue"});
+        let response = app.post("/v1/sessions", Some(ana.token()), &session).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let recorded: Value = response.json().await.unwrap();
+        checked += check_instants(&recorded, &date_time, "POST /v1/sessions");
+        let alerts: Value = app.json(ana.token(), "/v1/alerts").await;
+        let alert_id = alerts["items"][0]["id"].as_str().expect("an alert").to_owned();
+        let path = format!("/v1/patients/{}/alerts/{alert_id}/acknowledge", ana.id);
+        let response = app.request(Method::POST, &path, Some(tom.token()), None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        checked += check_instants(&response.json().await.unwrap(), &date_time, &path);
+        let response = app.request(Method::POST, &format!("/v1/alerts/{alert_id}/acknowledge"), Some(ana.token()), None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        checked += check_instants(&response.json().await.unwrap(), &date_time, "POST /v1/alerts/{alert_id}/acknowledge");
+        let response = app.password_grant("ana@example.org", crate::helpers::PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        checked += check_instants(&response.json().await.unwrap(), &date_time, "POST /v1/auth/token");
+
+        // Every GET in the document, as the patient and as her therapist.
+        let ids = [
+            ("{patient_id}", ana.id.clone()),
+            ("{entry_id}", entry_id.to_string()),
+            ("{alert_id}", alert_id.clone()),
+            ("{session_id}", recorded["session"]["id"].as_str().unwrap().to_owned()),
+            ("{questionnaire_id}", questionnaire["id"].as_str().unwrap().to_owned()),
+        ];
+        let mut reached = 0;
+        for (path, operations) in spec["paths"].as_object().unwrap() {
+            if operations.get("get").is_none() {
+                continue;
+            }
+            let concrete = ids.iter().fold(path.clone(), |p, (name, id)| p.replace(name, id));
+            assert!(!concrete.contains('{'), "{path} has a parameter this test does not fill in");
+            let callers: &[&crate::care::Who] = if path.starts_with("/v1/patients/") { &[&tom] } else { &[&ana, &tom] };
+            for who in callers {
+                let response = app.get(&concrete, who.token()).await;
+                let status = response.status();
+                if status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
+                    continue; // not this role's operation
+                }
+                assert_eq!(status, StatusCode::OK, "GET {concrete}");
+                let is_json = response.headers()["content-type"].to_str().unwrap().contains("json");
+                if is_json {
+                    let body: Value = response.json().await.unwrap();
+                    checked += check_instants(&body, &date_time, &format!("GET {concrete}"));
+                }
+                reached += 1;
+            }
+        }
+        assert!(reached >= 30, "only {reached} answers were read");
+        assert!(checked >= 60, "only {checked} instants were checked");
+    }
 }

@@ -421,61 +421,50 @@ macro_rules! alert_repo {
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
                 let mut conn = self.audited(audit).await?;
-                sqlx::query(
-                    "UPDATE alerts SET acknowledged_at = $3, acknowledged_by = $4
-                     WHERE id = $1 AND patient_id = $2 AND acknowledged_at IS NULL AND resolved_at IS NULL",
-                )
-                .bind(id)
-                .bind(patient_id)
-                .bind(Ts::from(now))
-                .bind(by)
-                .execute(conn.conn())
-                .await?;
-                // Read back on the same connection: the answer is what this write left.
-                let alert = alert_on(conn.conn(), patient_id, id).await?;
-                conn.finish().await?;
-                Ok(alert)
-            }
-
-            async fn acknowledge_alert_as_therapist(
-                &self,
-                patient_id: uuid::Uuid,
-                id: uuid::Uuid,
-                by: uuid::Uuid,
-                now: chrono::DateTime<chrono::Utc>,
-                audit: Option<&$crate::store::AccessRecord>,
-            ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
-                let mut conn = self.audited(audit).await?;
-                // Compare-and-set on the list as read, so two therapists acknowledging at once
-                // both stay on it.
-                for _ in 0..8 {
-                    let Some(alert) = alert_on(conn.conn(), patient_id, id).await? else { break };
-                    if alert.resolved.is_some() || alert.therapist_acknowledgements.iter().any(|a| a.by == Some(by)) {
-                        break;
-                    }
-                    let row: Option<(String,)> =
-                        sqlx::query_as("SELECT therapist_acknowledgements FROM alerts WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(conn.conn())
-                            .await?;
-                    let Some((before,)) = row else { break };
-                    let mut acks = alert.therapist_acknowledgements;
-                    acks.push($crate::domain::alerts::Acknowledged { at: now, by: Some(by) });
-                    let written = sqlx::query(
-                        "UPDATE alerts SET therapist_acknowledgements = $3
-                         WHERE id = $1 AND patient_id = $2 AND resolved_at IS NULL AND therapist_acknowledgements = $4",
+                if by == patient_id {
+                    sqlx::query(
+                        "UPDATE alerts SET acknowledged_at = $3, acknowledged_by = $4
+                         WHERE id = $1 AND patient_id = $2 AND acknowledged_at IS NULL AND resolved_at IS NULL",
                     )
                     .bind(id)
                     .bind(patient_id)
-                    .bind(encode_acknowledgements(&acks))
-                    .bind(before)
+                    .bind(Ts::from(now))
+                    .bind(by)
                     .execute(conn.conn())
-                    .await?
-                    .rows_affected();
-                    if written > 0 {
-                        break;
+                    .await?;
+                } else {
+                    // Compare-and-set on the list as read, so two therapists acknowledging at
+                    // once both stay on it.
+                    for _ in 0..8 {
+                        let Some(alert) = alert_on(conn.conn(), patient_id, id).await? else { break };
+                        if alert.resolved.is_some() || alert.therapist_acknowledgements.iter().any(|a| a.by == Some(by)) {
+                            break;
+                        }
+                        let row: Option<(String,)> =
+                            sqlx::query_as("SELECT therapist_acknowledgements FROM alerts WHERE id = $1")
+                                .bind(id)
+                                .fetch_optional(conn.conn())
+                                .await?;
+                        let Some((before,)) = row else { break };
+                        let mut acks = alert.therapist_acknowledgements;
+                        acks.push($crate::domain::alerts::Acknowledged { at: now, by: Some(by) });
+                        let written = sqlx::query(
+                            "UPDATE alerts SET therapist_acknowledgements = $3
+                             WHERE id = $1 AND patient_id = $2 AND resolved_at IS NULL AND therapist_acknowledgements = $4",
+                        )
+                        .bind(id)
+                        .bind(patient_id)
+                        .bind(encode_acknowledgements(&acks))
+                        .bind(before)
+                        .execute(conn.conn())
+                        .await?
+                        .rows_affected();
+                        if written > 0 {
+                            break;
+                        }
                     }
                 }
+                // Read back on the same connection: the answer is what this write left.
                 let alert = alert_on(conn.conn(), patient_id, id).await?;
                 conn.finish().await?;
                 Ok(alert)
