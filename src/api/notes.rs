@@ -3,7 +3,6 @@
 //! the patient reads and answers them under `/v1/notes`. The patient is told by a generic push
 //! ("your therapist left a note"), never with the text.
 
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -20,6 +19,7 @@ use super::journal::own_journal;
 use super::json::JsonBody;
 use super::pagination;
 use super::security::BearerAuth;
+use super::timestamps::Timestamp;
 use crate::domain::Role;
 use crate::domain::notes::{Note, Subject, SubjectKind};
 use crate::service::AppState;
@@ -146,9 +146,9 @@ pub struct NoteBody {
     /// The text.
     pub body: String,
     /// When it was written (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the side it was written to (the other one) marked it read; `null` until then.
-    pub read_at: Option<DateTime<Utc>>,
+    pub read_at: Option<Timestamp>,
 }
 
 impl From<Note> for NoteBody {
@@ -164,8 +164,8 @@ impl From<Note> for NoteBody {
             therapist_id: note.therapist_id,
             therapist_name: note.therapist_name,
             body: note.body,
-            created_at: note.created_at,
-            read_at: note.read_at,
+            created_at: Timestamp(note.created_at),
+            read_at: note.read_at.map(Timestamp),
         }
     }
 }
@@ -180,8 +180,8 @@ impl Example for NoteBody {
             therapist_id: Some(examples::id(examples::THERAPIST)),
             therapist_name: Some("Jonas".into()),
             body: "How is the left side since Tuesday?".into(),
-            created_at: examples::at("2026-11-24T09:05:12Z"),
-            read_at: Some(examples::at("2026-11-24T12:40:00Z")),
+            created_at: Timestamp(examples::at("2026-11-24T09:05:12Z")),
+            read_at: Some(Timestamp(examples::at("2026-11-24T12:40:00Z"))),
         }
     }
 }
@@ -202,7 +202,7 @@ impl Example for NotePage {
             id: examples::id(examples::NOTE_ANSWER),
             author: AuthorBody::Patient,
             body: "Better since the session, only stiff in the morning.".into(),
-            created_at: examples::at("2026-11-24T12:41:30Z"),
+            created_at: Timestamp(examples::at("2026-11-24T12:41:30Z")),
             read_at: None,
             ..NoteBody::example()
         };

@@ -17,6 +17,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::timestamps::Timestamp;
+
 use super::ApiTags;
 use super::accounts::Done;
 use super::error::{ApiError, Problems, status};
@@ -103,7 +105,7 @@ pub struct ReportBody {
     /// Last local date (inclusive).
     pub to: NaiveDate,
     /// When it was made (RFC 3339, UTC).
-    pub generated_at: DateTime<Utc>,
+    pub generated_at: Timestamp,
     /// The summary numbers the report shows.
     pub summary: SummaryBody,
     /// The report as a complete HTML document (`text/html; charset=utf-8`) with print styles:
@@ -118,7 +120,7 @@ impl Example for ReportBody {
         Self {
             from: examples::date("2026-11-10"),
             to: examples::date("2026-11-23"),
-            generated_at: examples::at("2026-11-23T18:00:00Z"),
+            generated_at: Timestamp(examples::at("2026-11-23T18:00:00Z")),
             summary: SummaryBody::example(),
             html: "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Pain report: Ana, 10 Nov \
                    2026 – 23 Nov 2026 (14 days)</title></head><body>…</body></html>"
@@ -196,15 +198,15 @@ pub struct ShareLinkBody {
     /// Active, expired or revoked.
     pub state: LinkStateBody,
     /// When it was made.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// It stops working at this instant.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// When the patient revoked it; `null` unless revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<Timestamp>,
     /// How many times the report was opened through it (each open is in the access log).
     pub open_count: u64,
     /// The latest open; `null` before the first.
-    pub last_opened_at: Option<DateTime<Utc>>,
+    pub last_opened_at: Option<Timestamp>,
 }
 
 impl ShareLinkBody {
@@ -215,11 +217,11 @@ impl ShareLinkBody {
             label: link.label,
             from: link.from,
             to: link.to,
-            created_at: link.created_at,
-            expires_at: link.expires_at,
-            revoked_at: link.revoked_at,
+            created_at: Timestamp(link.created_at),
+            expires_at: Timestamp(link.expires_at),
+            revoked_at: link.revoked_at.map(Timestamp),
             open_count: link.open_count,
-            last_opened_at: link.last_opened_at,
+            last_opened_at: link.last_opened_at.map(Timestamp),
         }
     }
 }
@@ -232,11 +234,11 @@ impl Example for ShareLinkBody {
             from: examples::date("2026-10-25"),
             to: examples::date("2026-11-23"),
             state: LinkStateBody::Active,
-            created_at: examples::at("2026-11-23T18:00:00Z"),
-            expires_at: examples::at("2026-11-30T18:00:00Z"),
+            created_at: Timestamp(examples::at("2026-11-23T18:00:00Z")),
+            expires_at: Timestamp(examples::at("2026-11-30T18:00:00Z")),
             revoked_at: None,
             open_count: 1,
-            last_opened_at: Some(examples::at("2026-11-24T09:12:00Z")),
+            last_opened_at: Some(Timestamp(examples::at("2026-11-24T09:12:00Z"))),
         }
     }
 }
@@ -440,7 +442,7 @@ fn report_body(report: crate::domain::report::Report) -> ReportBody {
     ReportBody {
         from: report.from,
         to: report.to,
-        generated_at: report.generated_at,
+        generated_at: Timestamp(report.generated_at),
         html: report_page::render(&report),
         summary: report.summary.into(),
     }
