@@ -207,7 +207,7 @@ pub struct PartyBody {
 }
 
 impl PartyBody {
-    fn example_patient() -> Self {
+    pub(super) fn example_patient() -> Self {
         Self {
             id: examples::id(examples::PATIENT),
             role: RoleBody::Patient,
@@ -216,7 +216,7 @@ impl PartyBody {
         }
     }
 
-    fn example_therapist() -> Self {
+    pub(super) fn example_therapist() -> Self {
         Self {
             id: examples::id(examples::THERAPIST),
             role: RoleBody::Therapist,
@@ -325,7 +325,7 @@ impl Example for GrantBody {
 }
 
 impl GrantBody {
-    fn new(record: GrantRecord, now: DateTime<Utc>) -> Self {
+    pub(super) fn new(record: GrantRecord, now: DateTime<Utc>) -> Self {
         let grant = record.grant;
         Self {
             status: if grant.is_live(now) { GrantStatusBody::Active } else { GrantStatusBody::Expired },
@@ -583,7 +583,7 @@ pub struct AccessLogEntryBody {
     /// What was done or attempted: `list_journal_entries`, `read_journal_entry`,
     /// `read_journal_days`, `read_journal_summary`, `read_questionnaires`,
     /// `read_caseload_summary` (the client's summary in the therapist's caseload),
-    /// `read_sessions`, `read_health_screen`, … New
+    /// `read_sessions`, `read_health_screen`, `export_journal` (a download of everything), … New
     /// operations may appear; show unknown ones as they are.
     pub operation: String,
     /// Whether the data was shown.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod care;
 pub mod error;
 pub mod examples;
+pub mod export;
 pub mod journal;
 pub mod json;
 pub mod middleware;
@@ -50,6 +51,9 @@ pub enum ApiTags {
     Journal,
     /// Web Push devices, the notification inbox and reminder settings.
     Notifications,
+    /// Everything a patient's journal holds, to take away or hand to a clinician: JSON, CSV
+    /// and FHIR R4.
+    Export,
     /// Probes for orchestrators and load balancers.
     Operations,
     /// A patient's journal as the therapists they granted access see it (read only).
@@ -72,6 +76,7 @@ pub type Apis = (
     care::CareApi,
     patients::PatientsApi,
     alerts::AlertsApi,
+    export::ExportApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -98,6 +103,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             care::CareApi,
             patients::PatientsApi,
             alerts::AlertsApi,
+            export::ExportApi,
         ),
         "Aftercare API",
         env!("CARGO_PKG_VERSION"),

@@ -5,6 +5,7 @@ pub mod aftercare;
 pub mod alerts;
 pub mod body;
 pub mod care;
+pub mod fhir;
 pub mod journal;
 pub mod massage;
 pub mod notifications;

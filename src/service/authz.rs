@@ -55,6 +55,8 @@ pub enum Action {
     ReadAlerts,
     /// Acknowledge or resolve alerts.
     AcknowledgeAlerts,
+    /// Download everything at once (JSON, CSV or FHIR): one access log line per export.
+    ExportJournal,
 }
 
 impl Action {
@@ -80,6 +82,7 @@ impl Action {
         Action::ReceiveAlerts,
         Action::ReadAlerts,
         Action::AcknowledgeAlerts,
+        Action::ExportJournal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +108,7 @@ impl Action {
             Action::ReceiveAlerts => "receive_alerts",
             Action::ReadAlerts => "read_alerts",
             Action::AcknowledgeAlerts => "acknowledge_alerts",
+            Action::ExportJournal => "export_journal",
         }
     }
 
@@ -119,7 +123,8 @@ impl Action {
             | Action::ReadQuestionnaires
             | Action::ReadCaseloadSummary
             | Action::ReadSessions
-            | Action::ReadHealthScreen => Some(Scope::ReadJournal),
+            | Action::ReadHealthScreen
+            | Action::ExportJournal => Some(Scope::ReadJournal),
             Action::RecordSession => Some(Scope::RecordSessions),
             Action::ManageAftercare => Some(Scope::ManageAftercare),
             Action::ReceiveAlerts | Action::ReadAlerts | Action::AcknowledgeAlerts => Some(Scope::ReceiveAlerts),

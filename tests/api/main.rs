@@ -13,6 +13,7 @@ mod contract;
 mod coordination;
 mod errors;
 mod escalation;
+mod export;
 mod journal;
 mod notifications;
 mod openapi;
