@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `openapi`, `vapid-keygen`.
+//! The command line: `serve` (default), `migrate`, `openapi`, `vapid-keygen`, `demo`.
 
 use std::path::PathBuf;
 
@@ -34,6 +34,13 @@ pub enum Command {
     },
     /// Print a new VAPID key pair for Web Push.
     VapidKeygen,
+    /// Fill the database with a therapist and clients with months of journals, print their
+    /// sign-ins, and serve (use a fresh database; an existing demo is reused as it is).
+    Demo {
+        /// Seed and print the sign-ins, then exit instead of serving.
+        #[arg(long)]
+        seed_only: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -58,6 +65,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await.context("database migration")?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::Demo { seed_only } => {
+            let settings = Settings::load(cli.config)?;
+            telemetry::init_logging(&settings.log);
+            let sign_ins = crate::demo::seed(&settings).await.context("seeding the demo")?;
+            println!("{}", crate::demo::describe(&sign_ins));
+            if seed_only {
+                return Ok(());
+            }
+            Application::build(settings).await?.run_until(shutdown_signal()).await
         }
         Command::Serve => {
             let settings = Settings::load(cli.config)?;

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod coordination;
+pub mod demo;
 pub mod domain;
 pub mod drain;
 pub mod push;

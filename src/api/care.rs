@@ -208,7 +208,7 @@ pub struct PartyBody {
 }
 
 impl PartyBody {
-    fn example_patient() -> Self {
+    pub(super) fn example_patient() -> Self {
         Self {
             id: examples::id(examples::PATIENT),
             role: RoleBody::Patient,
@@ -217,7 +217,7 @@ impl PartyBody {
         }
     }
 
-    fn example_therapist() -> Self {
+    pub(super) fn example_therapist() -> Self {
         Self {
             id: examples::id(examples::THERAPIST),
             role: RoleBody::Therapist,
@@ -326,7 +326,7 @@ impl Example for GrantBody {
 }
 
 impl GrantBody {
-    fn new(record: GrantRecord, now: DateTime<Utc>) -> Self {
+    pub(super) fn new(record: GrantRecord, now: DateTime<Utc>) -> Self {
         let grant = record.grant;
         Self {
             status: if grant.is_live(now) { GrantStatusBody::Active } else { GrantStatusBody::Expired },
@@ -587,7 +587,7 @@ pub struct AccessLogEntryBody {
     /// `read_sessions`, `read_health_screen`, `read_notes` and `write_notes` (the notes
     /// between the patient and the therapist), `read_report`, `open_share_link` (someone
     /// opened a share link the patient made; the actor is then the patient, on whose
-    /// authority the link speaks), … New operations may appear; show unknown ones as they are.
+    /// authority the link speaks), `export_journal` (a download of everything), … New operations may appear; show unknown ones as they are.
     pub operation: String,
     /// Whether the data was shown.
     pub outcome: OutcomeBody,

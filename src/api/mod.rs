@@ -7,6 +7,7 @@ pub mod auth;
 pub mod care;
 pub mod error;
 pub mod examples;
+pub mod export;
 pub mod journal;
 pub mod json;
 pub mod middleware;
@@ -56,6 +57,9 @@ pub enum ApiTags {
     Notes,
     /// Web Push devices, the notification inbox and reminder settings.
     Notifications,
+    /// Everything a patient's journal holds, to take away or hand to a clinician: JSON, CSV
+    /// and FHIR R4.
+    Export,
     /// Probes for orchestrators and load balancers.
     Operations,
     /// A patient's journal as the therapists they granted access see it (read only).
@@ -83,6 +87,7 @@ pub type Apis = (
     alerts::AlertsApi,
     notes::NotesApi,
     reports::ReportsApi,
+    export::ExportApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -111,6 +116,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             alerts::AlertsApi,
             notes::NotesApi,
             reports::ReportsApi,
+            export::ExportApi,
         ),
         "Aftercare API",
         env!("CARGO_PKG_VERSION"),

@@ -255,7 +255,10 @@ pub async fn health_screen_state(
     screen_out(&screen, at)
 }
 
-fn screen_out(screen: &HealthScreen, updated_at: Option<DateTime<Utc>>) -> Result<HealthScreenOut, ApiError> {
+pub(super) fn screen_out(
+    screen: &HealthScreen,
+    updated_at: Option<DateTime<Utc>>,
+) -> Result<HealthScreenOut, ApiError> {
     Ok(HealthScreenOut {
         screen: convert(screen)?,
         updated_at: updated_at.map(Timestamp),

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod body;
 pub mod care;
 pub mod chart;
+pub mod fhir;
 pub mod journal;
 pub mod massage;
 pub mod notes;

@@ -63,6 +63,8 @@ pub enum Action {
     ReadNotes,
     /// Write a note or an answer, or mark one read.
     WriteNotes,
+    /// Download everything at once (JSON, CSV or FHIR): one access log line per export.
+    ExportJournal,
 }
 
 impl Action {
@@ -92,6 +94,7 @@ impl Action {
         Action::AcknowledgeAlerts,
         Action::ReadNotes,
         Action::WriteNotes,
+        Action::ExportJournal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -121,6 +124,7 @@ impl Action {
             Action::AcknowledgeAlerts => "acknowledge_alerts",
             Action::ReadNotes => "read_notes",
             Action::WriteNotes => "write_notes",
+            Action::ExportJournal => "export_journal",
         }
     }
 
@@ -138,7 +142,8 @@ impl Action {
             | Action::ReadSessions
             | Action::ReadHealthScreen
             | Action::ReadNotes
-            | Action::WriteNotes => Some(Scope::ReadJournal),
+            | Action::WriteNotes
+            | Action::ExportJournal => Some(Scope::ReadJournal),
             Action::RecordSession => Some(Scope::RecordSessions),
             Action::ManageAftercare => Some(Scope::ManageAftercare),
             Action::ReceiveAlerts | Action::ReadAlerts | Action::AcknowledgeAlerts => Some(Scope::ReceiveAlerts),

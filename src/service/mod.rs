@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authz;
 pub mod care;
 pub mod context;
+pub mod export;
 pub mod journal;
 pub mod massage;
 pub mod notes;

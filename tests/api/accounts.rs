@@ -34,7 +34,7 @@ impl TestApp {
     }
 
     /// `table.column (rows)` for every column holding `id`.
-    async fn where_id_remains(&self, id: uuid::Uuid) -> Vec<String> {
+    pub(crate) async fn where_id_remains(&self, id: uuid::Uuid) -> Vec<String> {
         let mut found = Vec::new();
         for (table, column) in self.id_columns().await {
             let rows = self.count(&format!("SELECT count(*) FROM \"{table}\" WHERE \"{column}\" = $1"), Some(id)).await;

@@ -15,6 +15,7 @@ mod contract;
 mod coordination;
 mod errors;
 mod escalation;
+mod export;
 mod journal;
 mod notes;
 mod notifications;

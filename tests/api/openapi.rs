@@ -185,7 +185,20 @@ fn contract_problems(spec: &Value) -> Vec<String> {
                         }
                     }
                     s if s.starts_with('2') => {
-                        let json = content.and_then(|c| c.iter().find(|(k, _)| k.starts_with("application/json")));
+                        // JSON (`application/json`, or a JSON media type such as the FHIR export's
+                        // `application/fhir+json`) with a named schema; or a CSV download, a string
+                        // with an example.
+                        let is_json = |k: &str| {
+                            k.starts_with("application/json") || (k.starts_with("application/") && k.ends_with("+json"))
+                        };
+                        let json = content.and_then(|c| c.iter().find(|(k, _)| is_json(k)));
+                        let csv = content.and_then(|c| c.get("text/csv"));
+                        if let (None, Some(media)) = (json, csv) {
+                            if media["schema"]["type"] != "string" || !non_empty(&media["schema"]["example"]) {
+                                fail(format!("{name} {status}: a text/csv body needs a string schema with an example"));
+                            }
+                            continue;
+                        }
                         match json.filter(|(_, media)| media["schema"]["$ref"].is_string()) {
                             None => fail(format!("{name} {status}: no application/json body with a named schema")),
                             Some((_, media)) => {
