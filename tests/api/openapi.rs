@@ -633,8 +633,29 @@ on_both_backends! {
         assert_eq!(response.status(), StatusCode::OK);
         checked += check_instants(&response.json().await.unwrap(), &date_time, "POST /v1/auth/token");
 
+        // A note from the therapist, answered, and a share link.
+        let note = json!({"subject": {"kind": "entry", "id": entry_id}, "body": "How is the left side since Tuesday?"});
+        let response = app.post(&format!("/v1/patients/{}/notes", ana.id), Some(tom.token()), &note).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let note: Value = response.json().await.unwrap();
+        checked += check_instants(&note, &date_time, "POST /v1/patients/{patient_id}/notes");
+        let note_id = note["id"].as_str().expect("a note id").to_owned();
+        let reply = json!({"body": "Better, thank you."});
+        let response = app.post(&format!("/v1/notes/{note_id}/replies"), Some(ana.token()), &reply).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        checked += check_instants(&response.json().await.unwrap(), &date_time, "POST /v1/notes/{note_id}/replies");
+        let today = app.clock_now().date_naive();
+        let link = json!({"from": today - chrono::Days::new(7), "to": today, "label": "Physio"});
+        let response = app.post("/v1/me/share-links", Some(ana.token()), &link).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let link: Value = response.json().await.unwrap();
+        checked += check_instants(&link, &date_time, "POST /v1/me/share-links");
+        let link_id = link["link"]["id"].as_str().expect("a share link id").to_owned();
+
         // Every GET in the document, as the patient and as her therapist.
         let ids = [
+            ("{note_id}", note_id.clone()),
+            ("{link_id}", link_id.clone()),
             ("{patient_id}", ana.id.clone()),
             ("{entry_id}", entry_id.to_string()),
             ("{alert_id}", alert_id.clone()),
