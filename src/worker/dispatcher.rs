@@ -240,9 +240,11 @@ struct Pipeline {
     outcomes: Vec<(ClaimedDelivery, DeliveryResult)>,
     first_outcome_at: Option<Instant>,
     to_hand_back: Vec<ClaimedDelivery>,
-    /// How much of `depth` must be free before the next claim: the low-water mark, more after a
-    /// claim that found less than it asked for, 1 after a wake-up.
-    claim_when_room: usize,
+    /// Claim as soon as there is room: after a wake-up, a hand-back, housekeeping, or a claim
+    /// that got all it asked for. Otherwise (the queue had less for us) only after `low_water`
+    /// sends finished since.
+    claim_soon: bool,
+    finished_since_claim: usize,
     next_housekeeping: Instant,
     housekeeping_now: bool,
 }
@@ -277,7 +279,8 @@ impl Pipeline {
             outcomes: Vec::new(),
             first_outcome_at: None,
             to_hand_back: Vec::new(),
-            claim_when_room: 1,
+            claim_soon: true,
+            finished_since_claim: 0,
             next_housekeeping: Instant::now(),
             housekeeping_now: true,
             state,
@@ -288,13 +291,25 @@ impl Pipeline {
         !self.tasks.is_empty() || !self.waiting.is_empty()
     }
 
+    /// How many more deliveries to claim: what `depth` leaves of the sends under way and the
+    /// deliveries waiting, counting at most a share of waiting ones per push service (a batch
+    /// that brought more for one push service must not keep the others from being claimed).
     fn room(&self) -> usize {
-        self.depth.saturating_sub(self.tasks.len() + self.waiting.len())
+        if self.waiting.len() >= 2 * self.depth {
+            return 0;
+        }
+        let mut queued: HashMap<&str, usize> = HashMap::new();
+        for waiting in &self.waiting {
+            *queued.entry(waiting.origin.as_str()).or_default() += 1;
+        }
+        let share = self.origins.share();
+        let waiting: usize = queued.values().map(|n| (*n).min(share)).sum();
+        self.depth.saturating_sub(self.tasks.len() + waiting)
     }
 
     /// Something changed that may make work claimable: claim at the next turn.
     fn claim_soon(&mut self) {
-        self.claim_when_room = 1;
+        self.claim_soon = true;
     }
 
     async fn housekeeping(&mut self) {
@@ -315,7 +330,8 @@ impl Pipeline {
     /// paused or already have a share under way and another waiting.
     async fn claim(&mut self) {
         let room = self.room();
-        if room == 0 || room < self.claim_when_room {
+        let ready = self.claim_soon || self.finished_since_claim >= self.low_water;
+        if room == 0 || !ready || (room < self.low_water && self.busy()) {
             return;
         }
         let limit = room.min(self.batch_size);
@@ -328,12 +344,11 @@ impl Pipeline {
         let now = self.state.clock.now();
         let limit_u32 = u32::try_from(limit).unwrap_or(u32::MAX);
         let until = lease_until(&self.state, now);
+        self.finished_since_claim = 0;
         match self.state.store.claim_deliveries_except(now, until, &self.owner, limit_u32, &skip).await {
             Ok(claimed) => {
-                // Less than asked for: the queue has nothing more for now; wait for more room
-                // (or an event) before asking again.
-                self.claim_when_room =
-                    if claimed.len() < limit { room - claimed.len() + self.low_water } else { self.low_water };
+                // All it asked for: there may be more. Less: the queue has nothing more for now.
+                self.claim_soon = claimed.len() >= limit;
                 self.waiting.extend(claimed.into_iter().map(|delivery| Waiting {
                     origin: origin_of(&delivery.endpoint).to_owned(),
                     delivery,
@@ -342,7 +357,7 @@ impl Pipeline {
             }
             Err(error) => {
                 tracing::warn!(%error, "claiming push deliveries failed; retrying");
-                self.claim_when_room = self.depth + 1;
+                self.claim_soon = false;
             }
         }
     }
@@ -357,7 +372,7 @@ impl Pipeline {
         let mut starting = Vec::new();
         let mut kept = VecDeque::with_capacity(self.waiting.len());
         for waiting in self.waiting.drain(..) {
-            if now.duration_since(waiting.claimed_at) > self.max_wait {
+            if now.duration_since(waiting.claimed_at) > self.max_wait || self.origins.paused(&waiting.origin, now) {
                 self.to_hand_back.push(waiting.delivery);
             } else if self.tasks.len() + starting.len() < self.max_in_flight
                 && self.origins.admit(&waiting.origin, now)
@@ -400,6 +415,7 @@ impl Pipeline {
             }
         };
         let Some((origin, delivery, _)) = self.running.remove(&id) else { return };
+        self.finished_since_claim += 1;
         self.first_outcome_at.get_or_insert_with(Instant::now);
         self.outcomes.push((delivery, result));
         if !self.origins.finished(&origin, timed_out, Instant::now()) {

@@ -83,6 +83,17 @@ impl Origins {
             .collect()
     }
 
+    /// How many sends one push service may have under way at most.
+    pub fn share(&self) -> usize {
+        self.share
+    }
+
+    /// Whether a push service is paused now.
+    pub fn paused(&mut self, origin: &str, now: Instant) -> bool {
+        self.refresh(now);
+        self.by_origin.get(origin).is_some_and(|entry| entry.open_until.is_some())
+    }
+
     /// When the earliest paused push service may be tried again.
     pub fn next_resume(&self) -> Option<Instant> {
         self.by_origin.values().filter_map(|origin| origin.open_until).min()
@@ -186,6 +197,7 @@ mod tests {
         assert!(!origins.finished(hung, true, now));
         assert!(origins.finished(hung, true, now), "the third time-out in a row pauses it");
         assert!(!origins.admit(hung, now));
+        assert!(origins.paused(hung, now));
         let none = HashMap::new();
         assert_eq!(origins.skipped(now + pause - Duration::from_millis(1), &none), [hung]);
         assert_eq!(origins.next_resume(), Some(now + pause));
