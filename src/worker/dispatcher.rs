@@ -374,8 +374,7 @@ impl Pipeline {
         for waiting in self.waiting.drain(..) {
             if now.duration_since(waiting.claimed_at) > self.max_wait || self.origins.paused(&waiting.origin, now) {
                 self.to_hand_back.push(waiting.delivery);
-            } else if self.tasks.len() + starting.len() < self.max_in_flight
-                && self.origins.admit(&waiting.origin, now)
+            } else if self.tasks.len() + starting.len() < self.max_in_flight && self.origins.admit(&waiting.origin, now)
             {
                 starting.push(waiting);
             } else {
