@@ -965,6 +965,8 @@ on_both_backends! {
             assert!(names.contains(&"claim read-back"));
         }
         for (name, plan) in &plans {
+            // Shown with --nocapture.
+            println!("{name}:\n{plan}\n");
             let scans = full_scans(plan, sqlite);
             assert!(scans.is_empty(), "{name} reads a whole table: {scans:?}\n{plan}");
         }
