@@ -261,12 +261,20 @@ async fn wait_sent(db: &str, count: i64, timeout: Duration) {
             }
         }
     };
+    // Each poll is one transaction of its own; the script subtracts them from the database's
+    // count of committed transactions to get the service's per delivery.
+    let mut queries = 0u64;
     loop {
         let done = count_of(QUERY).await;
+        queries += 1;
         if done >= count || started.elapsed() > timeout {
             let seconds = started.elapsed().as_secs_f64();
             let dead = count_of(DEAD).await;
-            println!("done={done} dead={dead} seconds={seconds:.2} per_second={:.0}", done as f64 / seconds);
+            queries += 1;
+            println!(
+                "done={done} dead={dead} seconds={seconds:.2} per_second={:.0} queries={queries}",
+                done as f64 / seconds
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -104,6 +104,9 @@ pub struct ClaimedDelivery {
     pub endpoint: String,
     pub p256dh: String,
     pub auth: String,
+    /// Set on a therapist's copy of a client's alert: it may go out only while the therapist
+    /// holds a live grant from this client with `receive_alerts`.
+    pub about_patient_id: Option<Uuid>,
 }
 
 /// What happened to a claimed delivery.
@@ -190,7 +193,12 @@ pub trait NotificationRepo {
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Hands one leased delivery back unsent: its attempt is given back and it keeps its due
     /// time, so it goes before what became due after it. False when the lease was no longer held.
-    async fn release_delivery(&self, delivery: &ClaimedDelivery) -> StoreResult<bool>;
+    async fn release_delivery(&self, delivery: &ClaimedDelivery) -> StoreResult<bool> {
+        Ok(self.release_deliveries(std::slice::from_ref(delivery)).await? > 0)
+    }
+    /// [`NotificationRepo::release_delivery`] for many at once, in one statement; how many were
+    /// still held and went back.
+    async fn release_deliveries(&self, deliveries: &[ClaimedDelivery]) -> StoreResult<u64>;
     /// Records the outcome of an attempt. Only the lease's holder may: once a lease ran out and
     /// another dispatcher took the delivery over, a late outcome of the first is dropped (false)
     /// rather than overwriting the newer one. Two facts are kept even then: an accepted message
@@ -200,14 +208,41 @@ pub trait NotificationRepo {
         delivery: &ClaimedDelivery,
         result: &DeliveryResult,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let outcomes = [(delivery.clone(), result.clone())];
+        Ok(self.complete_deliveries(&outcomes, now).await?.first().copied().unwrap_or(false))
+    }
+    /// [`NotificationRepo::complete_delivery`] for many outcomes at once, in one transaction of
+    /// at most three statements whatever their number; whether each was recorded, in order.
+    async fn complete_deliveries(
+        &self,
+        outcomes: &[(ClaimedDelivery, DeliveryResult)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>>;
+    /// Gives up on the therapists' copies among `deliveries` (leased, about to be sent) whose
+    /// consent is no longer in force at `now`: no live grant from the client with
+    /// `receive_alerts`. They are recorded as dead; their ids are returned. One statement.
+    async fn drop_alert_copies_without_consent(
+        &self,
+        deliveries: &[ClaimedDelivery],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>>;
     /// Returns deliveries whose lease ran out (their dispatcher died) to the queue.
     async fn rescue_expired_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Gives back unsent leases of dispatchers whose owner starts with `owner_prefix` (on shutdown).
     async fn release_leases(&self, owner_prefix: &str) -> StoreResult<u64>;
-    /// The earliest instant something becomes due or a lease expires.
-    async fn next_wake(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// When the dispatcher has something to do next: the earliest due time of a scheduled
+    /// notification (past ones included: they wait for fan-out), of a pending delivery due after
+    /// `after` (those due already are claimed, or wait for a push service that is full or
+    /// paused), or of a lease's expiry.
+    async fn next_wake(&self, after: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
     async fn queue_stats(&self) -> StoreResult<QueueStats>;
+    /// The query plans of the dispatcher's hot statements (claim, read-back, completion,
+    /// hand-back, consent check, fan-out, rescue, wake-up time and statistics) with
+    /// representative parameters: `(name, plan)`, the plan as SQLite's `EXPLAIN QUERY PLAN` rows
+    /// (one `detail` a line) or PostgreSQL's `EXPLAIN (FORMAT JSON)` with sequential scans
+    /// disfavoured, so that a plan showing one had no index to use. For tests of the indexes.
+    async fn dispatcher_query_plans(&self) -> StoreResult<Vec<(String, String)>>;
     /// Keeps `candidate` (a base64url VAPID private key) as the one key of every instance on
     /// this database unless one is kept already, and returns the kept one.
     async fn shared_vapid_key(&self, candidate: &str, now: DateTime<Utc>) -> StoreResult<String>;

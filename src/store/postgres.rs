@@ -50,16 +50,26 @@ notification_repo!(
     new_uuid = "gen_random_uuid()",
     // SKIP LOCKED lets several dispatchers claim disjoint batches without waiting on each other;
     // MATERIALIZED keeps the planner from re-running the locking subquery. $5 is a JSON array of
-    // push-service origins to leave out (saturated or failing ones).
+    // push-service origins to leave out (saturated or failing ones). The claimed rows come back
+    // with what sending them needs in the same statement, in due order.
     claim = "WITH due AS MATERIALIZED (
             SELECT id FROM push_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
               AND NOT EXISTS (SELECT 1 FROM push_subscriptions s, jsonb_array_elements_text($5::jsonb) AS skip(origin)
                               WHERE s.id = push_deliveries.subscription_id
                                 AND left(s.endpoint, length(skip.origin) + 1) = skip.origin || '/')
-            ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-         UPDATE push_deliveries d SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = d.attempts + 1,
-                updated_at = $1
-         FROM due WHERE d.id = due.id",
+            ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+         claimed AS (
+            UPDATE push_deliveries d SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = d.attempts + 1,
+                   updated_at = $1
+            FROM due WHERE d.id = due.id
+            RETURNING d.id, d.attempts, d.notification_id, d.subscription_id, d.next_attempt_at)
+         SELECT d.id, d.attempts, d.notification_id, d.subscription_id, n.kind, n.title, n.body, n.link,
+                n.ttl_seconds, n.urgency, n.topic, n.about_patient_id, s.endpoint, s.p256dh, s.auth
+         FROM claimed d
+         JOIN notifications n ON n.id = d.notification_id
+         JOIN push_subscriptions s ON s.id = d.subscription_id
+         ORDER BY d.next_attempt_at, d.id",
+    claim_reads_back = true,
     // Another instance's fan-out skips what this one holds, and a producer's concurrent reschedule
     // waits for it.
     claim_due_lock = " FOR UPDATE SKIP LOCKED"

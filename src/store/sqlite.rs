@@ -90,16 +90,18 @@ notification_repo!(
     Sqlite,
     new_uuid = "randomblob(16)",
     // One statement takes SQLite's single write lock for its whole run, so the rows its subquery
-    // picks cannot be claimed by another connection in between; the claim's token in lease_owner
-    // then reads back exactly the rows it leased. $5 is a JSON array of push-service origins to
-    // leave out (saturated or failing ones).
+    // picks cannot be claimed by another connection in between; it returns the ids it leased,
+    // read back by primary key. $5 is a JSON array of push-service
+    // origins to leave out (saturated or failing ones).
     claim = "UPDATE push_deliveries SET state = 'leased', lease_until = $2, lease_owner = $3, attempts = attempts + 1,
                 updated_at = $1
          WHERE id IN (SELECT id FROM push_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
                         AND NOT EXISTS (SELECT 1 FROM push_subscriptions s, json_each($5) AS skip
                                         WHERE s.id = push_deliveries.subscription_id
                                           AND substr(s.endpoint, 1, length(skip.value) + 1) = skip.value || '/')
-                      ORDER BY next_attempt_at LIMIT $4)",
+                      ORDER BY next_attempt_at LIMIT $4)
+         RETURNING id",
+    claim_reads_back = false,
     // BEGIN IMMEDIATE holds the one write lock from the start, so nothing can be committed
     // between reading the due notifications and marking them.
     claim_due_lock = ""

@@ -64,17 +64,39 @@ impl Origins {
         }
     }
 
-    /// The push services not to claim deliveries for now: at their share, or paused.
-    pub fn skipped(&mut self, now: Instant) -> Vec<String> {
+    /// The push services not to claim deliveries for now: paused, or with their share under way
+    /// and another share's worth (`queued`, by origin) claimed and waiting for a slot.
+    pub fn skipped(&mut self, now: Instant, queued: &HashMap<String, usize>) -> Vec<String> {
         self.refresh(now);
-        let mut skip: Vec<String> = self
-            .by_origin
-            .iter()
-            .filter(|(_, origin)| origin.in_flight >= limit(self.share, origin))
-            .map(|(name, _)| name.clone())
-            .collect();
-        skip.sort();
-        skip
+        let idle = Origin::default();
+        let mut names: Vec<&String> = self.by_origin.keys().chain(queued.keys()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter(|name| {
+                let origin = self.by_origin.get(*name).unwrap_or(&idle);
+                let limit = limit(self.share, origin);
+                limit == 0 || origin.in_flight + queued.get(*name).copied().unwrap_or(0) >= limit + self.share
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// How many sends one push service may have under way at most.
+    pub fn share(&self) -> usize {
+        self.share
+    }
+
+    /// Whether a push service is paused now.
+    pub fn paused(&mut self, origin: &str, now: Instant) -> bool {
+        self.refresh(now);
+        self.by_origin.get(origin).is_some_and(|entry| entry.open_until.is_some())
+    }
+
+    /// When the earliest paused push service may be tried again.
+    pub fn next_resume(&self) -> Option<Instant> {
+        self.by_origin.values().filter_map(|origin| origin.open_until).min()
     }
 
     /// Whether a send to `origin` may start now; counts it when it may.
@@ -147,10 +169,13 @@ mod tests {
             assert!(origins.admit("https://hung.example", now));
         }
         assert!(!origins.admit("https://hung.example", now), "the 17th is over the share");
-        assert_eq!(origins.skipped(now), ["https://hung.example"]);
+        let none = HashMap::new();
+        assert!(origins.skipped(now, &none).is_empty(), "another share may be claimed to wait for a slot");
+        let waiting = HashMap::from([("https://hung.example".to_owned(), 16)]);
+        assert_eq!(origins.skipped(now, &waiting), ["https://hung.example"]);
         assert!(origins.admit("https://fine.example", now));
         assert!(!origins.finished("https://hung.example", false, now));
-        assert!(origins.skipped(now).is_empty(), "a slot came free");
+        assert!(origins.skipped(now, &waiting).is_empty(), "a slot came free");
         // A share rounds down but never to nothing.
         let mut tiny = Origins::new(1, 50, 3, Duration::from_secs(60));
         assert!(tiny.admit("https://a.example", now));
@@ -172,10 +197,14 @@ mod tests {
         assert!(!origins.finished(hung, true, now));
         assert!(origins.finished(hung, true, now), "the third time-out in a row pauses it");
         assert!(!origins.admit(hung, now));
-        assert_eq!(origins.skipped(now + pause - Duration::from_millis(1)), [hung]);
+        assert!(origins.paused(hung, now));
+        let none = HashMap::new();
+        assert_eq!(origins.skipped(now + pause - Duration::from_millis(1), &none), [hung]);
+        assert_eq!(origins.next_resume(), Some(now + pause));
 
         let later = now + pause;
-        assert!(origins.skipped(later).is_empty());
+        assert!(origins.skipped(later, &none).is_empty());
+        assert_eq!(origins.next_resume(), None);
         assert!(origins.admit(hung, later), "one trial send");
         assert!(!origins.admit(hung, later), "only one");
         assert!(origins.finished(hung, true, later), "a trial that times out pauses it again");

@@ -874,3 +874,90 @@ async fn redis_wake_ups_reach_every_listening_instance_and_survive_a_lost_connec
     stop.send(true).unwrap();
     tokio::time::timeout(PROMPTLY, listening).await.expect("the listener stops on shutdown").unwrap();
 }
+
+/// Indexes over the live queue only: scanning one whole reads what is due or leased, not the
+/// table's history.
+const QUEUE_INDEXES: [&str; 3] = ["push_deliveries_due", "push_deliveries_leases", "notifications_due"];
+const OUTBOX_TABLES: [&str; 3] = ["notifications", "push_deliveries", "push_subscriptions"];
+
+/// The places where a plan reads a whole outbox table: on SQLite a `SCAN` of it (or of its alias
+/// d, n or s) other than of a queue index; on PostgreSQL (sequential scans disfavoured, so one
+/// that remains had no index to use) a sequential scan, or an index read without a condition
+/// that is not a queue index.
+fn full_scans(plan: &str, sqlite: bool) -> Vec<String> {
+    let partial = |line: &str| QUEUE_INDEXES.iter().any(|index| line.contains(&format!("INDEX {index}")));
+    if sqlite {
+        return plan
+            .lines()
+            .filter(|line| {
+                let Some(name) = line.trim().strip_prefix("SCAN ").and_then(|rest| rest.split_whitespace().next())
+                else {
+                    return false;
+                };
+                (OUTBOX_TABLES.contains(&name) || ["d", "n", "s"].contains(&name)) && !partial(line)
+            })
+            .map(str::to_owned)
+            .collect();
+    }
+    fn walk(node: &Value, found: &mut Vec<String>) {
+        let kind = node["Node Type"].as_str().unwrap_or_default();
+        let relation = node["Relation Name"].as_str().unwrap_or_default();
+        let index = node["Index Name"].as_str().unwrap_or_default();
+        let outbox = OUTBOX_TABLES.contains(&relation);
+        let conditioned = node.get("Index Cond").is_some() || QUEUE_INDEXES.contains(&index);
+        if (outbox && kind == "Seq Scan")
+            || (outbox && kind.starts_with("Index") && !conditioned)
+            || (kind == "Bitmap Index Scan" && !conditioned && OUTBOX_TABLES.iter().any(|t| index.starts_with(t)))
+        {
+            found.push(format!("{kind} on {relation} {index}"));
+        }
+        for child in node["Plans"].as_array().into_iter().flatten() {
+            walk(child, found);
+        }
+    }
+    let mut found = Vec::new();
+    let parsed: Value = serde_json::from_str(plan).expect("a JSON plan");
+    for statement in parsed.as_array().into_iter().flatten() {
+        walk(&statement["Plan"], &mut found);
+    }
+    found
+}
+
+on_both_backends! {
+    async fn every_hot_dispatcher_statement_uses_an_index(app) with MANUAL {
+        let sqlite = app.state.store.backend() == aftercare::store::Backend::Sqlite;
+        // Some history and a queue, so that the plans are not those of empty tables.
+        let receiver = PushReceiver::start().await;
+        receiver.set_now(app.clock_now());
+        let (ana, _phone) = patient_with_device(&app, &receiver, "ana@example.org").await;
+        let account_id = app.account_id(&ana).await;
+        let now = app.clock_now();
+        for n in 0..60 {
+            let notice = Notice {
+                account_id,
+                kind: Kind::Aftercare,
+                dedupe_key: format!("aftercare:{n}"),
+                link: "/".into(),
+                due_at: now - TimeDelta::minutes(1),
+                subject_date: None,
+            };
+            app.state.store.schedule(&aftercare_notification(&notice, now), false).await.unwrap();
+        }
+        app.round().await;
+
+        let plans = app.state.store.dispatcher_query_plans().await.expect("the plans");
+        let names: Vec<&str> = plans.iter().map(|(name, _)| name.as_str()).collect();
+        for hot in ["claim", "completion", "hand-back", "consent check", "fan-out: due", "fan-out: deliveries", "rescue", "next wake", "queue stats"] {
+            assert!(names.contains(&hot), "{hot} is among {names:?}");
+        }
+        if sqlite {
+            assert!(names.contains(&"claim read-back"));
+        }
+        for (name, plan) in &plans {
+            // Shown with --nocapture.
+            println!("{name}:\n{plan}\n");
+            let scans = full_scans(plan, sqlite);
+            assert!(scans.is_empty(), "{name} reads a whole table: {scans:?}\n{plan}");
+        }
+    }
+}

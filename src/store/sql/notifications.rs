@@ -1,11 +1,232 @@
 macro_rules! notification_repo {
-    ($store:ty, $db:ty, new_uuid = $new_uuid:literal, claim = $claim:literal, claim_due_lock = $claim_due_lock:literal) => {
+    ($store:ty, $db:ty, new_uuid = $new_uuid:literal, claim = $claim:literal, claim_reads_back = $claim_reads_back:literal,
+     claim_due_lock = $claim_due_lock:literal) => {
         /// Due notifications turned into deliveries per transaction.
         const FAN_OUT_BATCH: usize = 500;
 
         /// `$first, $first+1, …`: one placeholder per id of a claimed batch.
         fn id_placeholders(first: usize, count: usize) -> String {
             (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        }
+
+        /// `($first, …), (…), …`: `rows` rows of `width` numbered placeholders, for a VALUES list.
+        fn row_placeholders(first: usize, rows: usize, width: usize) -> String {
+            (0..rows)
+                .map(|row| format!("({})", id_placeholders(first + row * width, width)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+
+        type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>;
+
+        /// What the dispatcher reads about each delivery it claimed (aliases d, n and s).
+        const CLAIMED_COLUMNS: &str = "d.id, d.attempts, d.notification_id, d.subscription_id, n.kind, n.title, n.body, n.link,
+                 n.ttl_seconds, n.urgency, n.topic, n.about_patient_id, s.endpoint, s.p256dh, s.auth";
+
+        /// The claim's read-back where the claim itself returns only ids: the claimed rows by
+        /// primary key, with their notification and subscription, in due order.
+        fn read_back_query<'q>(prefix: &str, ids: &[uuid::Uuid]) -> Query<'q> {
+            let sql = format!(
+                "{prefix}SELECT {CLAIMED_COLUMNS}
+                 FROM push_deliveries d
+                 JOIN notifications n ON n.id = d.notification_id
+                 JOIN push_subscriptions s ON s.id = d.subscription_id
+                 WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.id",
+                id_placeholders(1, ids.len())
+            );
+            ids.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), |q, id| q.bind(*id))
+        }
+
+        /// One statement records every outcome of a batch but the gone subscriptions: `$1` is
+        /// now, then (id, lease owner, result, retry time, status, error) for each. Only the
+        /// lease's holder's outcome counts, except that an accepted message also completes a
+        /// delivery that was taken back and waits for a retry.
+        fn completion_query<'q>(
+            prefix: &str,
+            outcomes: &'q [($crate::store::ClaimedDelivery, $crate::store::DeliveryResult)],
+            now: $crate::store::types::Ts,
+        ) -> Option<Query<'q>> {
+            use $crate::store::DeliveryResult;
+            use $crate::store::types::Ts;
+            let rows: Vec<_> =
+                outcomes.iter().filter(|(_, result)| !matches!(result, DeliveryResult::Gone { .. })).collect();
+            if rows.is_empty() {
+                return None;
+            }
+            let sql = format!(
+                "{prefix}WITH v (id, owner, result, at, status, error) AS (VALUES {})
+                 UPDATE push_deliveries
+                    SET state = CASE v.result WHEN 'sent' THEN 'sent' WHEN 'retry' THEN 'pending' ELSE 'dead' END,
+                        next_attempt_at = CASE WHEN v.result = 'retry' THEN v.at ELSE push_deliveries.next_attempt_at END,
+                        last_status = v.status, last_error = v.error, lease_until = NULL, lease_owner = NULL, updated_at = $1
+                 FROM v
+                 WHERE push_deliveries.id = v.id
+                   AND ((push_deliveries.state = 'leased' AND push_deliveries.lease_owner = v.owner)
+                        OR (v.result = 'sent' AND push_deliveries.state = 'pending'))
+                 RETURNING push_deliveries.id",
+                row_placeholders(2, rows.len(), 6)
+            );
+            let query = rows.into_iter().fold(
+                sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false).bind(now),
+                |q, (delivery, result)| {
+                    let (kind, at, status, error): (&str, Option<Ts>, Option<i32>, Option<&'q str>) = match result {
+                        DeliveryResult::Sent { status } => ("sent", None, Some(i32::from(*status)), None),
+                        DeliveryResult::Retry { at, status, error } => {
+                            ("retry", Some(Ts::from(*at)), status.map(i32::from), Some(error.as_str()))
+                        }
+                        DeliveryResult::Dead { status, error } => ("dead", None, status.map(i32::from), Some(error.as_str())),
+                        DeliveryResult::Gone { status } => ("gone", None, Some(i32::from(*status)), None),
+                    };
+                    q.bind(delivery.id).bind(delivery.lease_owner.as_str()).bind(kind).bind(at).bind(status).bind(error)
+                },
+            );
+            Some(query)
+        }
+
+        /// Hands leased deliveries back unsent (the attempt given back, the due time kept): the
+        /// (id, lease owner) of each, from `$1` on.
+        fn release_query<'q>(prefix: &str, deliveries: &'q [$crate::store::ClaimedDelivery]) -> Query<'q> {
+            let sql = format!(
+                "{prefix}WITH v (id, owner) AS (VALUES {})
+                 UPDATE push_deliveries
+                    SET state = 'pending', attempts = push_deliveries.attempts - 1, lease_until = NULL, lease_owner = NULL
+                 FROM v
+                 WHERE push_deliveries.id = v.id AND push_deliveries.state = 'leased' AND push_deliveries.lease_owner = v.owner",
+                row_placeholders(1, deliveries.len(), 2)
+            );
+            deliveries
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), |q, d| q.bind(d.id).bind(d.lease_owner.as_str()))
+        }
+
+        /// Records as dead the therapists' copies among leased deliveries whose consent is not in
+        /// force at `$1`: (id, lease owner) of each from `$3` on.
+        fn consent_query<'q>(
+            prefix: &str,
+            deliveries: &[&'q $crate::store::ClaimedDelivery],
+            now: $crate::store::types::Ts,
+        ) -> Query<'q> {
+            let sql = format!(
+                concat!(
+                    "{}WITH v (id, owner) AS (VALUES {})
+                     UPDATE push_deliveries
+                        SET state = 'dead', last_error = 'consent withdrawn', lease_until = NULL, lease_owner = NULL,
+                            updated_at = $1
+                     FROM v
+                     WHERE push_deliveries.id = v.id AND push_deliveries.state = 'leased' AND push_deliveries.lease_owner = v.owner
+                       AND EXISTS (SELECT 1 FROM notifications
+                                   WHERE notifications.id = push_deliveries.notification_id
+                                     AND notifications.about_patient_id IS NOT NULL
+                                     AND NOT EXISTS (",
+                    $crate::store::sql::alert_consent_live!(),
+                    "))
+                     RETURNING push_deliveries.id"
+                ),
+                prefix,
+                row_placeholders(3, deliveries.len(), 2)
+            );
+            deliveries.iter().fold(
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .persistent(false)
+                    .bind(now)
+                    .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str())),
+                |q, d| q.bind(d.id).bind(d.lease_owner.as_str()),
+            )
+        }
+
+        const RESCUE_SQL: &str = "UPDATE push_deliveries SET state = 'pending', next_attempt_at = $1, lease_until = NULL, lease_owner = NULL,
+                    updated_at = $1
+             WHERE state = 'leased' AND lease_until < $1";
+
+        const NEXT_WAKE_SQL: &str = "SELECT (SELECT min(due_at) FROM notifications WHERE state = 'scheduled'),
+                    (SELECT min(next_attempt_at) FROM push_deliveries WHERE state = 'pending' AND next_attempt_at > $1),
+                    (SELECT min(lease_until) FROM push_deliveries WHERE state = 'leased')";
+
+        // Each count on its own partial index: the queue, not the table's history.
+        const QUEUE_STATS_SQL: &str = "SELECT (SELECT count(*) FROM push_deliveries WHERE state = 'pending'),
+                    (SELECT count(*) FROM push_deliveries WHERE state = 'leased'),
+                    (SELECT min(next_attempt_at) FROM push_deliveries WHERE state = 'pending')";
+
+        const FAN_OUT_SELECT_SQL: &str = concat!(
+            "SELECT id FROM notifications WHERE state = 'scheduled' AND due_at <= $1
+             ORDER BY due_at, id LIMIT $2",
+            $claim_due_lock
+        );
+
+        /// A daily reminder whose day the patient has logged is not sent.
+        fn fan_out_cancel_sql(prefix: &str, count: usize) -> String {
+            format!(
+                "{prefix}UPDATE notifications SET state = 'cancelled'
+                 WHERE id IN ({}) AND kind = 'daily_reminder'
+                   AND EXISTS (SELECT 1 FROM journal_entries e
+                               WHERE e.patient_id = notifications.account_id AND e.local_date = notifications.subject_date
+                                 AND NOT e.deleted)",
+                id_placeholders(1, count)
+            )
+        }
+
+        /// A therapist's copy of a client's alert goes out only under the consent in force now:
+        /// revoked, ended, expired or without `receive_alerts`, it is not sent.
+        fn fan_out_withdrawn_sql(prefix: &str, count: usize) -> String {
+            format!(
+                "{prefix}UPDATE notifications SET state = 'cancelled'
+                 WHERE id IN ({}) AND about_patient_id IS NOT NULL
+                   AND NOT EXISTS ({})",
+                id_placeholders(3, count),
+                $crate::store::sql::alert_consent_live!()
+            )
+        }
+
+        fn fan_out_insert_sql(prefix: &str, count: usize) -> String {
+            format!(
+                concat!(
+                    "{}INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
+                     SELECT ", $new_uuid, ", n.id, s.id, 'pending', 0, $1, $1
+                     FROM notifications n JOIN push_subscriptions s ON s.account_id = n.account_id
+                     WHERE n.id IN ({}) AND n.state = 'scheduled' AND s.vapid_key = $2
+                       AND (s.expires_at IS NULL OR s.expires_at > $1)
+                     ON CONFLICT (notification_id, subscription_id) DO NOTHING"
+                ),
+                prefix,
+                id_placeholders(3, count)
+            )
+        }
+
+        fn fan_out_mark_sql(prefix: &str, count: usize) -> String {
+            format!(
+                "{prefix}UPDATE notifications SET state = 'dispatched', dispatched_at = $1 WHERE id IN ({}) AND state = 'scheduled'",
+                id_placeholders(2, count)
+            )
+        }
+
+        fn claimed_from_row(
+            row: &<$db as sqlx::Database>::Row,
+            token: &str,
+        ) -> $crate::store::StoreResult<$crate::store::ClaimedDelivery> {
+            use sqlx::Row as _;
+            use $crate::domain::notifications::{Kind, Urgency};
+            let kind: String = row.try_get("kind")?;
+            let urgency: String = row.try_get("urgency")?;
+            let ttl: i64 = row.try_get::<i64, _>("ttl_seconds").or_else(|_| row.try_get::<i32, _>("ttl_seconds").map(i64::from))?;
+            let attempts: i64 = row.try_get::<i64, _>("attempts").or_else(|_| row.try_get::<i32, _>("attempts").map(i64::from))?;
+            Ok($crate::store::ClaimedDelivery {
+                id: row.try_get("id")?,
+                lease_owner: token.to_owned(),
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                notification_id: row.try_get("notification_id")?,
+                kind: Kind::parse(&kind).ok_or_else(|| corrupt_notification("kind"))?,
+                title: row.try_get("title")?,
+                body: row.try_get("body")?,
+                link: row.try_get("link")?,
+                ttl: std::time::Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
+                urgency: urgency.parse::<Urgency>().map_err(|_| corrupt_notification("urgency"))?,
+                topic: row.try_get("topic")?,
+                subscription_id: row.try_get("subscription_id")?,
+                endpoint: row.try_get("endpoint")?,
+                p256dh: row.try_get("p256dh")?,
+                auth: row.try_get("auth")?,
+                about_patient_id: row.try_get("about_patient_id")?,
+            })
         }
 
         fn corrupt_notification(what: &str) -> $crate::store::StoreError {
@@ -208,67 +429,29 @@ macro_rules! notification_repo {
                     // producer commits meanwhile stays scheduled for the next round instead of
                     // being marked dispatched without deliveries, and dispatchers fanning out at
                     // the same time take disjoint sets.
-                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(concat!(
-                        "SELECT id FROM notifications WHERE state = 'scheduled' AND due_at <= $1
-                         ORDER BY due_at, id LIMIT $2",
-                        $claim_due_lock
-                    ))
-                    .bind(now)
-                    .bind(FAN_OUT_BATCH as i64)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(FAN_OUT_SELECT_SQL)
+                        .bind(now)
+                        .bind(FAN_OUT_BATCH as i64)
+                        .fetch_all(&mut *tx)
+                        .await?;
                     if ids.is_empty() {
                         tx.commit().await?;
                         return Ok(dispatched);
                     }
-                    let bind_ids = |query: sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>| {
-                        ids.iter().fold(query, |query, id| query.bind(*id))
-                    };
-                    // A daily reminder whose day the patient has logged is not sent.
-                    let cancel = format!(
-                        "UPDATE notifications SET state = 'cancelled'
-                         WHERE id IN ({}) AND kind = 'daily_reminder'
-                           AND EXISTS (SELECT 1 FROM journal_entries e
-                                       WHERE e.patient_id = notifications.account_id AND e.local_date = notifications.subject_date
-                                         AND NOT e.deleted)",
-                        id_placeholders(1, ids.len())
-                    );
-                    bind_ids(sqlx::query(sqlx::AssertSqlSafe(cancel))).execute(&mut *tx).await?;
-                    // A therapist's copy of a client's alert goes out only under the consent in
-                    // force now: revoked, ended, expired or without `receive_alerts`, it is not sent.
-                    let withdrawn = format!(
-                        "UPDATE notifications SET state = 'cancelled'
-                         WHERE id IN ({}) AND about_patient_id IS NOT NULL
-                           AND NOT EXISTS ({})",
-                        id_placeholders(3, ids.len()),
-                        $crate::store::sql::alert_consent_live!()
-                    );
+                    let bind_ids = |query: Query<'static>| ids.iter().fold(query.persistent(false), |query, id| query.bind(*id));
+                    let sql = |text: String| sqlx::query(sqlx::AssertSqlSafe(text));
+                    bind_ids(sql(fan_out_cancel_sql("", ids.len()))).execute(&mut *tx).await?;
                     bind_ids(
-                        sqlx::query(sqlx::AssertSqlSafe(withdrawn))
+                        sql(fan_out_withdrawn_sql("", ids.len()))
                             .bind(now)
                             .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str())),
                     )
                     .execute(&mut *tx)
                     .await?;
-                    let deliveries = format!(
-                        concat!(
-                            "INSERT INTO push_deliveries (id, notification_id, subscription_id, state, attempts, next_attempt_at, updated_at)
-                             SELECT ", $new_uuid, ", n.id, s.id, 'pending', 0, $1, $1
-                             FROM notifications n JOIN push_subscriptions s ON s.account_id = n.account_id
-                             WHERE n.id IN ({}) AND n.state = 'scheduled' AND s.vapid_key = $2
-                               AND (s.expires_at IS NULL OR s.expires_at > $1)
-                             ON CONFLICT (notification_id, subscription_id) DO NOTHING"
-                        ),
-                        id_placeholders(3, ids.len())
-                    );
-                    bind_ids(sqlx::query(sqlx::AssertSqlSafe(deliveries)).bind(now).bind(vapid_key.to_owned()))
+                    bind_ids(sql(fan_out_insert_sql("", ids.len())).bind(now).bind(vapid_key.to_owned()))
                         .execute(&mut *tx)
                         .await?;
-                    let mark = format!(
-                        "UPDATE notifications SET state = 'dispatched', dispatched_at = $1 WHERE id IN ({}) AND state = 'scheduled'",
-                        id_placeholders(2, ids.len())
-                    );
-                    dispatched += bind_ids(sqlx::query(sqlx::AssertSqlSafe(mark)).bind(now))
+                    dispatched += bind_ids(sql(fan_out_mark_sql("", ids.len())).bind(now))
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
@@ -288,180 +471,115 @@ macro_rules! notification_repo {
                 skip: &[String],
             ) -> $crate::store::StoreResult<Vec<$crate::store::ClaimedDelivery>> {
                 use sqlx::Row as _;
-                use $crate::domain::notifications::{Kind, Urgency};
                 use $crate::store::types::Ts;
-                // A token of this claim alone, to read back exactly the rows it leased.
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                // A token of this claim alone: only its holder may record an outcome.
                 let token = format!("{owner}:{}", uuid::Uuid::new_v4().simple());
-                // Deliveries of a therapist's copy made before the consent went (waiting for a
-                // retry, say) are given up on rather than sent.
-                sqlx::query(concat!(
-                    "UPDATE push_deliveries SET state = 'dead', last_error = 'consent withdrawn', updated_at = $1
-                     WHERE state = 'pending' AND next_attempt_at <= $1
-                       AND notification_id IN (SELECT notifications.id FROM notifications
-                                               WHERE notifications.about_patient_id IS NOT NULL
-                                                 AND NOT EXISTS (",
-                    $crate::store::sql::alert_consent_live!(),
-                    "))"
-                ))
-                .bind(Ts::from(now))
-                .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str()))
-                .execute(&self.pool)
-                .await?;
-                let claimed = sqlx::query($claim)
+                let rows = sqlx::query($claim)
                     .bind(Ts::from(now))
                     .bind(Ts::from(lease_until))
                     .bind(&token)
                     .bind(i64::from(limit))
                     .bind(serde_json::to_string(skip).unwrap_or_else(|_| "[]".into()))
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                if claimed == 0 {
-                    return Ok(Vec::new());
-                }
-                let rows = sqlx::query(
-                    "SELECT d.id, d.attempts, d.notification_id, d.subscription_id, n.kind, n.title, n.body, n.link,
-                            n.ttl_seconds, n.urgency, n.topic, s.endpoint, s.p256dh, s.auth
-                     FROM push_deliveries d
-                     JOIN notifications n ON n.id = d.notification_id
-                     JOIN push_subscriptions s ON s.id = d.subscription_id
-                     WHERE d.state = 'leased' AND d.lease_owner = $1",
-                )
-                .bind(&token)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        let kind: String = row.try_get("kind")?;
-                        let urgency: String = row.try_get("urgency")?;
-                        let ttl: i64 = row.try_get::<i64, _>("ttl_seconds").or_else(|_| row.try_get::<i32, _>("ttl_seconds").map(i64::from))?;
-                        let attempts: i64 = row.try_get::<i64, _>("attempts").or_else(|_| row.try_get::<i32, _>("attempts").map(i64::from))?;
-                        Ok($crate::store::ClaimedDelivery {
-                            id: row.try_get("id")?,
-                            lease_owner: token.clone(),
-                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                            notification_id: row.try_get("notification_id")?,
-                            kind: Kind::parse(&kind).ok_or_else(|| corrupt_notification("kind"))?,
-                            title: row.try_get("title")?,
-                            body: row.try_get("body")?,
-                            link: row.try_get("link")?,
-                            ttl: std::time::Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
-                            urgency: urgency.parse::<Urgency>().map_err(|_| corrupt_notification("urgency"))?,
-                            topic: row.try_get("topic")?,
-                            subscription_id: row.try_get("subscription_id")?,
-                            endpoint: row.try_get("endpoint")?,
-                            p256dh: row.try_get("p256dh")?,
-                            auth: row.try_get("auth")?,
-                        })
-                    })
-                    .collect()
+                    .fetch_all(&self.pool)
+                    .await?;
+                let rows = if $claim_reads_back || rows.is_empty() {
+                    rows
+                } else {
+                    let ids = rows.iter().map(|row| row.try_get("id")).collect::<Result<Vec<uuid::Uuid>, _>>()?;
+                    read_back_query("", &ids).fetch_all(&self.pool).await?
+                };
+                rows.iter().map(|row| claimed_from_row(row, &token)).collect()
             }
 
-            async fn complete_delivery(
+            async fn complete_deliveries(
                 &self,
-                delivery: &$crate::store::ClaimedDelivery,
-                result: &$crate::store::DeliveryResult,
+                outcomes: &[($crate::store::ClaimedDelivery, $crate::store::DeliveryResult)],
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::store::StoreResult<Vec<bool>> {
+                use sqlx::Row as _;
                 use $crate::store::DeliveryResult;
                 use $crate::store::types::Ts;
+                if outcomes.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let now = Ts::from(now);
-                let recorded = match result {
-                    DeliveryResult::Sent { status } => {
-                        let mut tx = self.begin_write().await?;
-                        // The push service took the message: that also settles a delivery that
-                        // was taken back after this lease ran out and waits for another attempt.
-                        let recorded = sqlx::query(
-                            "UPDATE push_deliveries SET state = 'sent', last_status = $2, last_error = NULL,
-                                    lease_until = NULL, lease_owner = NULL, updated_at = $3
-                             WHERE id = $1 AND ((state = 'leased' AND lease_owner = $4) OR state = 'pending')",
-                        )
-                        .bind(delivery.id)
-                        .bind(i32::from(*status))
-                        .bind(now)
-                        .bind(&delivery.lease_owner)
-                        .execute(&mut *tx)
+                let mut tx = self.begin_write().await?;
+                let recorded: std::collections::HashSet<uuid::Uuid> = match completion_query("", outcomes, now) {
+                    Some(query) => query
+                        .fetch_all(&mut *tx)
                         .await?
-                        .rows_affected()
-                            > 0;
-                        sqlx::query("UPDATE push_subscriptions SET last_sent_at = $2 WHERE id = $1")
-                            .bind(delivery.subscription_id)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        tx.commit().await?;
-                        recorded
-                    }
-                    DeliveryResult::Retry { at, status, error } => {
-                        sqlx::query(
-                            "UPDATE push_deliveries SET state = 'pending', next_attempt_at = $2, last_status = $3, last_error = $4,
-                                    lease_until = NULL, lease_owner = NULL, updated_at = $5
-                             WHERE id = $1 AND state = 'leased' AND lease_owner = $6",
-                        )
-                        .bind(delivery.id)
-                        .bind(Ts::from(*at))
-                        .bind(status.map(i32::from))
-                        .bind(error)
-                        .bind(now)
-                        .bind(&delivery.lease_owner)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected()
-                            > 0
-                    }
-                    DeliveryResult::Dead { status, error } => {
-                        sqlx::query(
-                            "UPDATE push_deliveries SET state = 'dead', last_status = $2, last_error = $3,
-                                    lease_until = NULL, lease_owner = NULL, updated_at = $4
-                             WHERE id = $1 AND state = 'leased' AND lease_owner = $5",
-                        )
-                        .bind(delivery.id)
-                        .bind(status.map(i32::from))
-                        .bind(error)
-                        .bind(now)
-                        .bind(&delivery.lease_owner)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected()
-                            > 0
-                    }
-                    DeliveryResult::Gone { .. } => {
-                        // The push service says the subscription no longer exists, whoever asked;
-                        // its deliveries go with it.
-                        sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
-                            .bind(delivery.subscription_id)
-                            .execute(&self.pool)
-                            .await?;
-                        true
-                    }
+                        .iter()
+                        .map(|row| row.try_get::<uuid::Uuid, _>(0))
+                        .collect::<Result<_, _>>()?,
+                    None => Default::default(),
                 };
-                Ok(recorded)
+                let mut sent: Vec<uuid::Uuid> = outcomes
+                    .iter()
+                    .filter(|(_, result)| matches!(result, DeliveryResult::Sent { .. }))
+                    .map(|(delivery, _)| delivery.subscription_id)
+                    .collect();
+                sent.sort_unstable();
+                sent.dedup();
+                if !sent.is_empty() {
+                    let sql = format!("UPDATE push_subscriptions SET last_sent_at = $1 WHERE id IN ({})", id_placeholders(2, sent.len()));
+                    sent.iter()
+                        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false).bind(now), |q, id| q.bind(*id))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // The push service says the subscription no longer exists, whoever asked; its
+                // deliveries go with it.
+                let gone: Vec<uuid::Uuid> = outcomes
+                    .iter()
+                    .filter(|(_, result)| matches!(result, DeliveryResult::Gone { .. }))
+                    .map(|(delivery, _)| delivery.subscription_id)
+                    .collect();
+                if !gone.is_empty() {
+                    let sql = format!("DELETE FROM push_subscriptions WHERE id IN ({})", id_placeholders(1, gone.len()));
+                    gone.iter()
+                        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), |q, id| q.bind(*id))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(outcomes
+                    .iter()
+                    .map(|(delivery, result)| matches!(result, DeliveryResult::Gone { .. }) || recorded.contains(&delivery.id))
+                    .collect())
             }
 
-            async fn release_delivery(&self, delivery: &$crate::store::ClaimedDelivery) -> $crate::store::StoreResult<bool> {
-                Ok(sqlx::query(
-                    "UPDATE push_deliveries SET state = 'pending', attempts = attempts - 1, lease_until = NULL, lease_owner = NULL
-                     WHERE id = $1 AND state = 'leased' AND lease_owner = $2",
-                )
-                .bind(delivery.id)
-                .bind(&delivery.lease_owner)
-                .execute(&self.pool)
-                .await?
-                .rows_affected()
-                    > 0)
+            async fn release_deliveries(&self, deliveries: &[$crate::store::ClaimedDelivery]) -> $crate::store::StoreResult<u64> {
+                if deliveries.is_empty() {
+                    return Ok(0);
+                }
+                Ok(release_query("", deliveries).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn drop_alert_copies_without_consent(
+                &self,
+                deliveries: &[$crate::store::ClaimedDelivery],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+                use sqlx::Row as _;
+                let copies: Vec<&$crate::store::ClaimedDelivery> =
+                    deliveries.iter().filter(|d| d.about_patient_id.is_some()).collect();
+                if copies.is_empty() {
+                    return Ok(Vec::new());
+                }
+                consent_query("", &copies, $crate::store::types::Ts::from(now))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|row| Ok(row.try_get::<uuid::Uuid, _>(0)?))
+                    .collect()
             }
 
             async fn rescue_expired_leases(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<u64> {
                 use $crate::store::types::Ts;
-                Ok(sqlx::query(
-                    "UPDATE push_deliveries SET state = 'pending', next_attempt_at = $1, lease_until = NULL, lease_owner = NULL,
-                            updated_at = $1
-                     WHERE state = 'leased' AND lease_until < $1",
-                )
-                .bind(Ts::from(now))
-                .execute(&self.pool)
-                .await?
-                .rows_affected())
+                Ok(sqlx::query(RESCUE_SQL).bind(Ts::from(now)).execute(&self.pool).await?.rows_affected())
             }
 
             async fn release_leases(&self, owner_prefix: &str) -> $crate::store::StoreResult<u64> {
@@ -476,27 +594,114 @@ macro_rules! notification_repo {
                 .rows_affected())
             }
 
-            async fn next_wake(&self) -> $crate::store::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+            async fn next_wake(&self, after: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
                 use $crate::store::types::Ts;
-                let times: (Option<Ts>, Option<Ts>, Option<Ts>) = sqlx::query_as(
-                    "SELECT (SELECT min(due_at) FROM notifications WHERE state = 'scheduled'),
-                            (SELECT min(next_attempt_at) FROM push_deliveries WHERE state = 'pending'),
-                            (SELECT min(lease_until) FROM push_deliveries WHERE state = 'leased')",
-                )
-                .fetch_one(&self.pool)
-                .await?;
+                let times: (Option<Ts>, Option<Ts>, Option<Ts>) =
+                    sqlx::query_as(NEXT_WAKE_SQL).bind(Ts::from(after)).fetch_one(&self.pool).await?;
                 Ok([times.0, times.1, times.2].into_iter().flatten().min().map(|t| t.0))
             }
 
             async fn queue_stats(&self) -> $crate::store::StoreResult<$crate::store::QueueStats> {
                 use $crate::store::types::Ts;
-                let (depth, oldest): (i64, Option<Ts>) = sqlx::query_as(
-                    "SELECT count(*), min(CASE WHEN state = 'pending' THEN next_attempt_at END)
-                     FROM push_deliveries WHERE state IN ('pending', 'leased')",
-                )
-                .fetch_one(&self.pool)
-                .await?;
-                Ok($crate::store::QueueStats { depth: u64::try_from(depth).unwrap_or(0), oldest_due: oldest.map(|t| t.0) })
+                let (pending, leased, oldest): (i64, i64, Option<Ts>) = sqlx::query_as(QUEUE_STATS_SQL).fetch_one(&self.pool).await?;
+                Ok($crate::store::QueueStats {
+                    depth: u64::try_from(pending + leased).unwrap_or(0),
+                    oldest_due: oldest.map(|t| t.0),
+                })
+            }
+
+            async fn dispatcher_query_plans(&self) -> $crate::store::StoreResult<Vec<(String, String)>> {
+                use sqlx::Row as _;
+                use $crate::domain::notifications::{Kind, Urgency};
+                use $crate::store::DeliveryResult;
+                use $crate::store::types::Ts;
+                let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
+                let prefix = if sqlite { "EXPLAIN QUERY PLAN " } else { "EXPLAIN (FORMAT JSON) " };
+                let now = chrono::Utc::now();
+                let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
+                let delivery = |id: uuid::Uuid, about: Option<uuid::Uuid>| $crate::store::ClaimedDelivery {
+                    id,
+                    lease_owner: "dispatcher-x:1".into(),
+                    attempts: 1,
+                    notification_id: uuid::Uuid::new_v4(),
+                    kind: Kind::Test,
+                    title: String::new(),
+                    body: String::new(),
+                    link: String::new(),
+                    ttl: std::time::Duration::from_secs(60),
+                    urgency: Urgency::Normal,
+                    topic: String::new(),
+                    subscription_id: uuid::Uuid::new_v4(),
+                    endpoint: String::new(),
+                    p256dh: String::new(),
+                    auth: String::new(),
+                    about_patient_id: about,
+                };
+                let deliveries: Vec<_> = ids.iter().map(|id| delivery(*id, Some(uuid::Uuid::new_v4()))).collect();
+                let copies: Vec<&$crate::store::ClaimedDelivery> = deliveries.iter().collect();
+                let outcomes = vec![
+                    (deliveries[0].clone(), DeliveryResult::Sent { status: 201 }),
+                    (deliveries[1].clone(), DeliveryResult::Retry { at: now, status: Some(503), error: "x".into() }),
+                    (deliveries[2].clone(), DeliveryResult::Dead { status: Some(400), error: "x".into() }),
+                ];
+                let ts = Ts::from(now);
+                let pattern = format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str());
+                let with_prefix = |sql: &str| format!("{prefix}{sql}");
+                let bind_ids = |query: Query<'static>, ids: &[uuid::Uuid]| ids.iter().fold(query, |q, id| q.bind(*id));
+                let text = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+                let mut queries: Vec<(&str, Query<'_>)> = vec![
+                    (
+                        "claim",
+                        text(with_prefix($claim))
+                            .bind(ts)
+                            .bind(ts)
+                            .bind("dispatcher-x:1")
+                            .bind(100i64)
+                            .bind(r#"["https://push.example"]"#),
+                    ),
+                    ("completion", completion_query(prefix, &outcomes, ts).expect("outcomes to record")),
+                    ("hand-back", release_query(prefix, &deliveries)),
+                    ("consent check", consent_query(prefix, &copies, ts)),
+                    ("fan-out: due", text(with_prefix(FAN_OUT_SELECT_SQL)).bind(ts).bind(FAN_OUT_BATCH as i64)),
+                    ("fan-out: logged days", bind_ids(text(fan_out_cancel_sql(prefix, ids.len())), &ids)),
+                    ("fan-out: consent", bind_ids(text(fan_out_withdrawn_sql(prefix, ids.len())).bind(ts).bind(pattern.clone()), &ids)),
+                    ("fan-out: deliveries", bind_ids(text(fan_out_insert_sql(prefix, ids.len())).bind(ts).bind("key"), &ids)),
+                    ("fan-out: mark", bind_ids(text(fan_out_mark_sql(prefix, ids.len())).bind(ts), &ids)),
+                    ("rescue", text(with_prefix(RESCUE_SQL)).bind(ts)),
+                    ("next wake", text(with_prefix(NEXT_WAKE_SQL)).bind(ts)),
+                    ("queue stats", text(with_prefix(QUEUE_STATS_SQL))),
+                ];
+                if !$claim_reads_back {
+                    queries.insert(1, ("claim read-back", read_back_query(prefix, &ids)));
+                }
+                let mut conn = self.pool.acquire().await?;
+                if !sqlite {
+                    // Only a plan with no index to use still scans the table then.
+                    sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await?;
+                }
+                let mut plans = Vec::new();
+                for (name, query) in queries {
+                    let rows = query.fetch_all(&mut *conn).await;
+                    let rows = match rows {
+                        Ok(rows) => rows,
+                        Err(error) => {
+                            if !sqlite {
+                                let _ = sqlx::query("RESET enable_seqscan").execute(&mut *conn).await;
+                            }
+                            return Err(error.into());
+                        }
+                    };
+                    let plan = if sqlite {
+                        rows.iter().map(|row| row.try_get::<String, _>("detail")).collect::<Result<Vec<_>, _>>()?.join("\n")
+                    } else {
+                        rows.iter().map(|row| row.try_get_unchecked::<String, _>(0)).collect::<Result<Vec<_>, _>>()?.join("\n")
+                    };
+                    plans.push((name.to_owned(), plan));
+                }
+                if !sqlite {
+                    sqlx::query("RESET enable_seqscan").execute(&mut *conn).await?;
+                }
+                Ok(plans)
             }
 
             async fn shared_vapid_key(&self, candidate: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<String> {
