@@ -16,7 +16,7 @@ use aftercare::store::types::Ts;
 use aftercare::store::{NewNotification, NewSubscription, PoolOptions, SqliteStore, Store};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand};
 use figment::providers::Serialized;
 use futures::StreamExt as _;
