@@ -27,7 +27,7 @@ pub mod spec;
 pub mod spec_normalize;
 pub mod timestamps;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use poem::endpoint::make_sync;
@@ -134,14 +134,26 @@ fn metrics(handle: Data<&PrometheusHandle>) -> Response {
     Response::builder().content_type("text/plain; version=0.0.4").body(handle.render())
 }
 
+/// The published document and the docs page that shows it. Both are fixed for the life of the
+/// process, so they are made once: every instance in one process (tests start several at once)
+/// shares them instead of spending seconds of a debug build regenerating them at start-up.
+fn published() -> &'static (spec::Published, String) {
+    static PUBLISHED: OnceLock<(spec::Published, String)> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        let api = openapi();
+        let published = spec::Published::new();
+        // Swagger UI embeds the generated document; show the published one instead.
+        let docs = api.swagger_ui_html().replace(&api.spec(), &published.json);
+        (published, docs)
+    })
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     let api = openapi();
-    let published = spec::Published::new();
-    // Swagger UI embeds the generated document; show the published one instead.
-    let docs = api.swagger_ui_html().replace(&api.spec(), &published.json);
+    let (published, docs) = published();
     let allowed = Arc::new(middleware::AllowedMethods::from_document(&published.document));
-    let (json, yaml) = (published.json, published.yaml);
+    let (json, yaml) = (published.json.as_str(), published.yaml.as_str());
     let max_body_bytes = state.settings.server.max_body_bytes;
     let outage = outage::DatabaseOutage::new(
         state.store.clone(),
@@ -151,20 +163,17 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     let shared = get(reports::open_share_link).with(CatchPanic::new()).data(state.clone());
     let service = Route::new()
         .nest("/", api)
-        .at(
-            "/openapi.json",
-            get(make_sync(move |_| Response::builder().content_type("application/json").body(json.clone()))),
-        )
+        .at("/openapi.json", get(make_sync(move |_| Response::builder().content_type("application/json").body(json))))
         .at(
             "/openapi.yaml",
             get(make_sync(move |_| {
                 Response::builder()
                     .content_type("application/yaml")
                     .header("Content-Disposition", "inline; filename=\"openapi.yaml\"")
-                    .body(yaml.clone())
+                    .body(yaml)
             })),
         )
-        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at("/docs", get(make_sync(move |_| Html(docs.as_str()))))
         .at("/metrics", get(metrics))
         .with(CatchPanic::new())
         .around(move |inner, request| outage::gate(gate.clone(), inner, request))
