@@ -87,8 +87,9 @@ pub struct NoteWriteBody {
     /// One of the patient's live journal entries, sessions or alerts (422 `unknown_subject`
     /// otherwise).
     pub subject: SubjectBody,
-    /// The note: 1–2000 characters as sent; surrounding spaces are trimmed.
-    #[oai(validator(max_length = 2000))]
+    /// The note: 1–2000 characters as sent; surrounding spaces are trimmed, and at least one
+    /// character must be neither a space nor a control character.
+    #[oai(validator(max_length = 2000, pattern = r"[^\s\x00-\x1f\x7f-\x9f]"))]
     pub body: String,
 }
 
@@ -103,8 +104,9 @@ impl Example for NoteWriteBody {
 #[oai(rename = "NoteAnswer", example)]
 #[serde(deny_unknown_fields)]
 pub struct NoteAnswerBody {
-    /// The answer: 1–2000 characters as sent; surrounding spaces are trimmed.
-    #[oai(validator(max_length = 2000))]
+    /// The answer: 1–2000 characters as sent; surrounding spaces are trimmed, and at least one
+    /// character must be neither a space nor a control character.
+    #[oai(validator(max_length = 2000, pattern = r"[^\s\x00-\x1f\x7f-\x9f]"))]
     pub body: String,
 }
 

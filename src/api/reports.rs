@@ -138,8 +138,9 @@ pub struct ShareLinkCreateBody {
     pub from: NaiveDate,
     /// Last local date of the report (inclusive); at most five years after `from`.
     pub to: NaiveDate,
-    /// Who it is for, in the patient's words, e.g. "Dr Patel (physio)"; at most 100 characters.
-    #[oai(validator(max_length = 100))]
+    /// Who it is for, in the patient's words, e.g. "Dr Patel (physio)"; at most 100 characters,
+    /// no control characters.
+    #[oai(validator(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     pub label: Option<String>,
     /// Days until the link stops working, 1–90 (default 7).
     #[oai(validator(minimum(value = "1"), maximum(value = "90")))]
