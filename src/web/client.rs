@@ -356,29 +356,33 @@ fn sessions(sessions: &[SessionView], zone: Option<TimeZone>) -> Markup {
 }
 
 fn health_screen(client: &ClientPage, zone: Option<TimeZone>) -> Markup {
-    let Some((screen, updated_at)) = &client.screen else {
-        return html! { p.muted { "The client has not filled in the health screen." } };
-    };
-    let present = screen.present();
-    let unanswered = screen.unanswered();
     let latest_warnings = client.sessions.first().map(|v| v.warnings.as_slice()).unwrap_or_default();
     html! {
-        p.muted { "Updated " (when(*updated_at, zone)) "." }
-        @if present.is_empty() {
-            p { "No conditions reported." }
-        } @else {
-            p { "Reported: " (present.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+        @match &client.screen {
+            None => p.muted { "The client has not filled in the health screen." },
+            Some((screen, updated_at)) => {
+                p.muted { "Updated " (when(*updated_at, zone)) "." }
+                @let present = screen.present();
+                @if present.is_empty() {
+                    p { "No conditions reported." }
+                } @else {
+                    p { "Reported: " (present.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+                }
+                @let unanswered = screen.unanswered();
+                @if !unanswered.is_empty() {
+                    p.muted { "Not answered: " (unanswered.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+                }
+            }
         }
         @if !latest_warnings.is_empty() {
-            p { strong { "Warnings for a session like the latest" } }
+            h3 { "Warnings for a session like the latest" }
             @for warning in latest_warnings {
                 p class={ "warning " (warning.outcome.as_str()) } {
                     strong { (capitalised(warning.outcome.as_str())) ": " } (warning.reason)
                 }
             }
-        }
-        @if !unanswered.is_empty() {
-            p.muted { "Not answered: " (unanswered.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+        } @else if !client.sessions.is_empty() {
+            p { "No warnings for a session like the latest." }
         }
     }
 }
