@@ -46,6 +46,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/clients/:patient_id/report", get(client::report))
         .at("/clients/:patient_id/alerts/:alert_id/acknowledge", post(client::acknowledge))
         .at("/clients/:patient_id/notes", post(client::send_note))
+        .at("/clients/:patient_id/notes/:note_id/replies", post(client::reply))
         .at("/invites", get(invites::page).post(invites::make))
         .at("/invites/:invite_id/revoke", post(invites::revoke))
         .at("/devices", get(devices::page))

@@ -347,6 +347,13 @@ on_both_backends! {
         assert_eq!(reply.status(), StatusCode::CREATED);
         let page = browser.page(&app, &path).await;
         assert!(page.contains("How is the fever today?") && page.contains("Gone since this morning."));
+        // Tom answers in the same thread from the page.
+        let answered = browser.submit(&app, &format!("{path}/notes/{}/replies", reply.json::<Value>().await.unwrap()["id"].as_str().unwrap()), &[("body", "Good. See you Thursday.")]).await;
+        assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+        let notes: Value = app.get("/v1/notes", ben.token()).await.json().await.unwrap();
+        assert_eq!(notes["items"][0]["body"], "Good. See you Thursday.");
+        assert_eq!(notes["items"][0]["thread_id"], note_id.as_str());
+        assert!(browser.page(&app, &path).await.contains("Good. See you Thursday."));
         // Without this session's value, no note.
         assert_eq!(browser.post(&app, &format!("{path}/notes"), &[("about", &about), ("body", "x")], &[]).await.status(), StatusCode::FORBIDDEN);
 
