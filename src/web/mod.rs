@@ -54,6 +54,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/assets/desk.css", get(stylesheet))
         .around(|endpoint, request| async move {
             let request_id = Uuid::now_v7().to_string();
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
             let served = crate::service::context::with_request_id(request_id.clone(), endpoint.call(request)).await;
             let mut response = match served {
                 Ok(response) => response,
@@ -83,6 +84,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
                 headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("a valid header value"));
             }
             headers.insert("x-request-id", request_id.parse().expect("a uuid is a valid header value"));
+            tracing::info!(request_id = %request_id, %method, %path, status = response.status().as_u16(), "desk request");
             Ok(response)
         })
         .data(state)
