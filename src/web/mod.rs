@@ -157,6 +157,25 @@ impl Failure {
             Failure::Service(Error::Validation(errors)) => {
                 layout::plain(StatusCode::UNPROCESSABLE_ENTITY, "Not saved", &format!("That was not saved: {errors}"))
             }
+            Failure::Service(Error::RateLimited { retry_after }) => {
+                let minutes = retry_after.as_secs().div_ceil(60).max(1);
+                layout::plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    &format!(
+                        "Too many attempts. Try again in {minutes} minute{}.",
+                        if minutes == 1 { "" } else { "s" }
+                    ),
+                )
+            }
+            Failure::Service(Error::Forbidden(_) | Error::Refused(_)) => {
+                layout::plain(StatusCode::FORBIDDEN, "Not allowed", "Your account cannot do this.")
+            }
+            Failure::Service(Error::Conflict(_) | Error::Stale(_)) => layout::plain(
+                StatusCode::CONFLICT,
+                "Changed meanwhile",
+                "This changed while you were looking at it. Go back, reload the page and try again.",
+            ),
             Failure::Service(error) => {
                 tracing::error!(%error, "desk page failed");
                 layout::plain(

@@ -387,6 +387,9 @@ on_both_backends! {
         assert_eq!(notes["items"][0]["body"], "Good. See you Thursday.");
         assert_eq!(notes["items"][0]["thread_id"], note_id.as_str());
         assert!(browser.page(&app, &path).await.contains("Good. See you Thursday."));
+        // A blank note, or one about nothing, is not sent.
+        assert_eq!(browser.submit(&app, &format!("{path}/notes"), &[("about", &about), ("body", "  ")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(browser.submit(&app, &format!("{path}/notes"), &[("about", "nothing"), ("body", "Hello")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
         // Without this session's value, no note.
         assert_eq!(browser.post(&app, &format!("{path}/notes"), &[("about", &about), ("body", "x")], &[]).await.status(), StatusCode::FORBIDDEN);
 
