@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::alerts::Tier;
-use crate::domain::chart::{long_date, tier_words};
+use crate::domain::chart::{decimal, long_date, signed_decimal, tier_words};
 use crate::domain::report::{Audience, Report, SessionLine};
 use crate::domain::rollup::MEANINGFUL_POINTS;
 
@@ -66,11 +66,11 @@ fn range(from: NaiveDate, to: NaiveDate) -> String {
 }
 
 fn one(value: f64) -> String {
-    format!("{value:.1}")
+    decimal(value)
 }
 
 fn signed(value: f64) -> String {
-    if value > 0.0 { format!("+{value:.1}") } else { format!("{value:.1}") }
+    signed_decimal(value)
 }
 
 fn audience(report: &Report) -> String {

@@ -69,9 +69,10 @@ pub struct PainChartBody {
     /// How days are grouped into points; follows the length of the range.
     pub aggregation: AggregationBody,
     /// A standalone SVG document (`image/svg+xml`), scalable to any width: worst pain of each
-    /// day (or week, or month) as a solid line with dots, mean pain dashed, the patient's usual
-    /// range as a band, massage sessions as triangles along the bottom, alerts as diamonds along
-    /// the top. Its `<title>` and `<desc>` say what it shows for screen readers.
+    /// day as a solid line with dots (for a week or a month, the average of its days' worst),
+    /// mean pain dashed, the patient's usual range as a band, massage sessions as triangles
+    /// along the bottom, alerts as diamonds along the top; the legend says what a point is. Its
+    /// `<title>` and `<desc>` say what it shows for screen readers.
     pub svg: String,
 }
 
