@@ -7,6 +7,9 @@
 //! and "page n of m" are decided before anything is drawn and the geometry is testable without
 //! a PDF. A4 portrait; a month fits one page, a longer range flows onto more, a table repeating
 //! its header row on each page.
+//!
+//! The chart's PNG is rasterised here too, by resvg from the same usvg tree (resvg comes with
+//! krilla-svg, so the PNG adds no crate).
 
 use std::sync::LazyLock;
 

@@ -134,6 +134,68 @@ impl Example for ReportBody {
     }
 }
 
+/// How the chart is sent.
+///
+/// - `json`: a `PainChart` with the SVG.
+/// - `png`: the chart as a PNG image, 1280 × 672 pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ChartFormat", rename_all = "snake_case")]
+pub enum ChartFormat {
+    /// A `PainChart` with the SVG.
+    Json,
+    /// The chart as a PNG image, 1280 × 672 pixels.
+    Png,
+}
+
+/// A PNG image.
+pub struct PngFile(pub Vec<u8>);
+
+impl Payload for PngFile {
+    const CONTENT_TYPE: &'static str = "image/png";
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new_with_format("string", "binary");
+        schema.description = Some("The pain chart as a PNG image, 1280 × 672 pixels (twice the SVG's own size).");
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+}
+
+impl IntoResponse for PngFile {
+    fn into_response(self) -> Response {
+        Response::builder().content_type("image/png").body(self.0)
+    }
+}
+
+/// The chart as JSON with its SVG, or as a PNG.
+#[derive(ResponseContent)]
+pub enum ChartContent {
+    Json(Json<PainChartBody>),
+    Png(PngFile),
+}
+
+#[derive(ApiResponse)]
+pub enum ChartAnswer {
+    /// The chart: a `PainChart` with the SVG, or a PNG image with `format=png`.
+    #[oai(status = 200)]
+    Ok(ChartContent),
+}
+
+/// The PNG's scale over the SVG's own size: sharp on a phone's screen.
+const PNG_SCALE: f32 = 2.0;
+
+async fn chart_answer(chart: PainChart, format: Option<ChartFormat>) -> Result<ChartAnswer, crate::service::Error> {
+    if format == Some(ChartFormat::Png) {
+        let svg = chart.svg;
+        let png = tokio::task::spawn_blocking(move || report_pdf::chart_png(&svg, PNG_SCALE))
+            .await
+            .map_err(|e| crate::service::Error::Internal(anyhow::anyhow!("the PNG task failed: {e}")))?
+            .map_err(crate::service::Error::Internal)?;
+        Ok(ChartAnswer::Ok(ChartContent::Png(PngFile(png))))
+    } else {
+        Ok(ChartAnswer::Ok(ChartContent::Json(Json(chart.into()))))
+    }
+}
+
 /// How the report is sent.
 ///
 /// - `json`: a `ClinicianReport` with the HTML page and the summary numbers.
@@ -404,8 +466,9 @@ impl ReportsApi {
     /// My pain chart
     ///
     /// Worst and mean pain over `from`–`to` (default: the 30 days up to today) as SVG, with
-    /// massage sessions, alerts and the usual range marked. Daily points up to 92 days, weekly
-    /// up to two years, monthly beyond; at most five years.
+    /// massage sessions, alerts and the usual range marked (or, with `format=png`, the same
+    /// chart as a PNG image). Daily points up to 92 days, weekly up to two years, monthly
+    /// beyond; at most five years.
     #[oai(path = "/v1/journal/chart", method = "get", operation_id = "getJournalChart")]
     async fn my_chart(
         &self,
@@ -415,9 +478,11 @@ impl ReportsApi {
         from: Query<Option<NaiveDate>>,
         /// Last local date (inclusive); default: today.
         to: Query<Option<NaiveDate>>,
-    ) -> Result<Json<PainChartBody>, Read> {
+        /// `json` (default, with the SVG) or `png`.
+        format: Query<Option<ChartFormat>>,
+    ) -> Result<ChartAnswer, Read> {
         let me = own_journal(&auth.0)?;
-        Ok(Json(state.pain_chart(&auth.0, me, from.0, to.0).await?.into()))
+        Ok(chart_answer(state.pain_chart(&auth.0, me, from.0, to.0).await?, format.0).await?)
     }
 
     /// My clinician report
@@ -447,8 +512,8 @@ impl ReportsApi {
 
     /// A patient's pain chart
     ///
-    /// As `GET /v1/journal/chart`, for the patient. Needs a live grant with the
-    /// `read_journal` scope; the read is written to the patient's access log.
+    /// As `GET /v1/journal/chart` (SVG in JSON, or a PNG), for the patient. Needs a live grant
+    /// with the `read_journal` scope; the read is written to the patient's access log.
     #[oai(path = "/v1/patients/:patient_id/journal/chart", method = "get", operation_id = "getPatientJournalChart")]
     async fn patient_chart(
         &self,
@@ -460,8 +525,10 @@ impl ReportsApi {
         from: Query<Option<NaiveDate>>,
         /// Last local date (inclusive); default: today in the patient's time zone.
         to: Query<Option<NaiveDate>>,
-    ) -> Result<Json<PainChartBody>, Read> {
-        Ok(Json(state.pain_chart(&auth.0, patient_id.0, from.0, to.0).await?.into()))
+        /// `json` (default, with the SVG) or `png`.
+        format: Query<Option<ChartFormat>>,
+    ) -> Result<ChartAnswer, Read> {
+        Ok(chart_answer(state.pain_chart(&auth.0, patient_id.0, from.0, to.0).await?, format.0).await?)
     }
 
     /// A patient's clinician report

@@ -155,6 +155,14 @@ on_both_backends! {
         assert_eq!(count(svg, "worst-point"), 30);
         assert_eq!(count(svg, "session"), 1);
 
+        // The same chart as a PNG, twice the drawing's size.
+        let png = app.send(Method::GET, &format!("/v1/journal/chart?from={from}&to={to}&format=png"), &ana, None).await;
+        assert_eq!(png.status(), StatusCode::OK);
+        assert_eq!(png.headers()["content-type"], "image/png");
+        let png = png.bytes().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!((u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap())), (1280, 672));
+
         let three_days = app.json(ana.token(), &format!("/v1/journal/chart?from={}&to={to}", to - Days::new(2))).await;
         assert_eq!(three_days["aggregation"], "daily");
         assert_eq!(count(three_days["svg"].as_str().unwrap(), "worst-point"), 3);
