@@ -1,6 +1,6 @@
 //! `/v1/patients/{patient_id}/export…`: everything a patient provided and the service derived,
 //! to take away (GDPR Art. 15 and 20) or to hand to a clinician: one JSON document, CSV tables
-//! (entries and sessions, one file each), and a FHIR R4 `Bundle`.
+//! (entries, sessions and notes, one file each), and a FHIR R4 `Bundle`.
 //!
 //! The patient uses their own id; a therapist needs a live grant with `read_journal`. Each
 //! export is one line in the patient's access log (`export_journal`). The body is written while
@@ -29,6 +29,7 @@ use super::care::{AccessLogEntryBody, GrantBody, OutcomeBody, PartyBody};
 use super::error::{Problems, status};
 use super::examples;
 use super::journal::{DayBody, EntryBody};
+use super::notes::NoteBody;
 use super::questionnaires::QuestionnaireBody;
 use super::security::BearerAuth;
 use super::sessions::{HealthScreenOut, SessionSummaryOut, StepOut, screen_out};
@@ -36,12 +37,13 @@ use super::timestamps::{self, Timestamp};
 use crate::domain::body::Region;
 use crate::domain::fhir;
 use crate::domain::journal::Entry;
+use crate::domain::notes::Note;
 use crate::domain::screening::HealthScreen;
 use crate::service::AppState;
 use crate::service::export::{EXPORT_PAGE, Export};
 use crate::store::{
-    EntryPosition, LogPosition, MassageSession, QuestionnaireAnswers, QuestionnairePosition, QuestionnaireRecord,
-    SessionPosition, StepRecord, StepState,
+    EntryPosition, LogPosition, MassageSession, NotePosition, QuestionnaireAnswers, QuestionnairePosition,
+    QuestionnaireRecord, SessionPosition, StepRecord, StepState,
 };
 
 /// The `format` of the JSON export; `version` changes only when a field is removed or changes
@@ -122,22 +124,28 @@ impl Media for FhirExport {
     }
 }
 
-/// A CSV table.
-pub struct CsvExport<const SESSIONS: bool>;
+/// The CSV tables, by their `CsvExport` parameter.
+pub const ENTRIES_TABLE: u8 = 0;
+pub const SESSIONS_TABLE: u8 = 1;
+pub const NOTES_TABLE: u8 = 2;
 
-impl<const SESSIONS: bool> Media for CsvExport<SESSIONS> {
+/// A CSV table.
+pub struct CsvExport<const TABLE: u8>;
+
+impl<const TABLE: u8> Media for CsvExport<TABLE> {
     const CONTENT_TYPE: &'static str = CSV;
 
     fn schema_ref() -> MetaSchemaRef {
-        let (header, row) = if SESSIONS { (SESSION_COLUMNS.join(","), "") } else { (entry_columns().join(","), "") };
-        let example = format!("{header}\n{row}");
+        let (header, description) = match TABLE {
+            SESSIONS_TABLE => {
+                (SESSION_COLUMNS.join(","), "RFC 4180 CSV in UTF-8, one session per row after the header row.")
+            }
+            NOTES_TABLE => (NOTE_COLUMNS.join(","), "RFC 4180 CSV in UTF-8, one note per row after the header row."),
+            _ => (entry_columns().join(","), "RFC 4180 CSV in UTF-8, one journal entry per row after the header row."),
+        };
         let mut schema = MetaSchema::new("string");
-        schema.description = Some(if SESSIONS {
-            "RFC 4180 CSV in UTF-8, one session per row after the header row."
-        } else {
-            "RFC 4180 CSV in UTF-8, one journal entry per row after the header row."
-        });
-        schema.example = Some(Value::String(example.trim_end().to_owned()));
+        schema.description = Some(description);
+        schema.example = Some(Value::String(header));
         MetaSchemaRef::Inline(Box::new(schema))
     }
 }
@@ -185,6 +193,11 @@ pub struct ExportBody {
     pub questionnaires: Vec<QuestionnaireBody>,
     /// Massage sessions with their aftercare plans, newest first.
     pub sessions: Vec<ExportSessionBody>,
+    /// Notes between the patient and their therapists, newest first (a thread's notes share
+    /// `thread_id`): all of the patient's conversations in their own export, only the reader's
+    /// own in a therapist's. Added to version 1; absent in exports made before it.
+    #[oai(default)]
+    pub notes: Vec<NoteBody>,
     /// Alerts with their evidence and advice, open and resolved, newest first; `null` when the
     /// reader may not see them.
     pub alerts: Option<Vec<AlertBody>>,
@@ -216,6 +229,7 @@ impl Example for ExportBody {
             entries: vec![entry],
             questionnaires: vec![QuestionnaireBody::example()],
             sessions: vec![ExportSessionBody { session: session.session, steps: session.steps }],
+            notes: vec![NoteBody::example()],
             alerts: Some(vec![AlertBody::example()]),
             access_log: Some(vec![AccessLogEntryBody {
                 id: examples::id("0196f7a2-3b4c-7d5e-8f60-7a8b9c0d1e2f"),
@@ -237,8 +251,10 @@ impl Example for ExportBody {
 /// `Observation` (LOINC 72514-3, category `survey`, `valueInteger` 0–10, `effectiveDateTime`),
 /// plus one per region with its SNOMED CT `bodySite`; each PEG response as an `Observation`
 /// (LOINC 91148-7) with its three items as `component`s; each Roland-Morris score as an
-/// `Observation`; each massage session as a `Procedure`; and each open alert as an active
-/// `Flag`. Resources keep the ids of what they map, and refer to each other by `urn:uuid:`.
+/// `Observation`; each massage session as a `Procedure`; each open alert as an active
+/// `Flag`; and each note between the patient and a therapist as a completed `Communication`
+/// (`payload.contentString`, `sent`, the patient as `subject` and as sender or recipient by
+/// reference, the therapist by `display`; an answer's `inResponseTo` is its thread's first note). Resources keep the ids of what they map, and refer to each other by `urn:uuid:`.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "FhirBundle", rename_all = "camelCase", example)]
 pub struct FhirBundleBody {
@@ -261,7 +277,8 @@ pub struct FhirBundleBody {
 pub struct FhirEntryBody {
     /// `urn:uuid:` and the resource's id.
     pub full_url: String,
-    /// A FHIR R4 resource: `Patient`, `Observation`, `Procedure` or `Flag`, as FHIR defines it.
+    /// A FHIR R4 resource: `Patient`, `Observation`, `Procedure`, `Flag` or `Communication`, as
+    /// FHIR defines it.
     pub resource: Value,
 }
 
@@ -317,7 +334,7 @@ pub enum EntriesCsvDownload {
     /// The entries table.
     #[oai(status = 200)]
     Ok(
-        Download<CsvExport<false>>,
+        Download<CsvExport<ENTRIES_TABLE>>,
         /// `attachment; filename="aftercare-entries-<date>.csv"`.
         #[oai(header = "Content-Disposition")]
         String,
@@ -329,8 +346,20 @@ pub enum SessionsCsvDownload {
     /// The sessions table.
     #[oai(status = 200)]
     Ok(
-        Download<CsvExport<true>>,
+        Download<CsvExport<SESSIONS_TABLE>>,
         /// `attachment; filename="aftercare-sessions-<date>.csv"`.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum NotesCsvDownload {
+    /// The notes table.
+    #[oai(status = 200)]
+    Ok(
+        Download<CsvExport<NOTES_TABLE>>,
+        /// `attachment; filename="aftercare-notes-<date>.csv"`.
         #[oai(header = "Content-Disposition")]
         String,
     ),
@@ -347,10 +376,11 @@ impl ExportApi {
     /// One document with everything the patient provided and the service derived: profile,
     /// health screen, care team, entries with regions and symptoms, daily roll-ups,
     /// questionnaires with scores, sessions with their aftercare plans, adherence and check-in
-    /// answers, alerts with their evidence, and the access log (schema `JournalExport`, sent as
-    /// `application/vnd.aftercare.export+json`). Streamed as it is read. The patient uses their
-    /// own id; a therapist needs a live grant with `read_journal`, and sees alerts only with
-    /// `receive_alerts`. Each export is one `export_journal` line in the patient's access log.
+    /// answers, notes with therapists, alerts with their evidence, and the access log (schema
+    /// `JournalExport`, sent as `application/vnd.aftercare.export+json`). Streamed as it is
+    /// read. The patient uses their own id; a therapist needs a live grant with `read_journal`,
+    /// and sees alerts only with `receive_alerts`. Each export is one `export_journal` line in
+    /// the patient's access log.
     #[oai(path = "/:patient_id/export", method = "get", operation_id = "exportPatientJournal")]
     async fn export_json(
         &self,
@@ -402,13 +432,33 @@ impl ExportApi {
         Ok(SessionsCsvDownload::Ok(Download::new(stream(export, write_sessions_csv)), attachment(&name)))
     }
 
+    /// Export the notes as CSV
+    ///
+    /// One row per note between the patient and a therapist, newest first, after a header row:
+    /// its thread, what it is about, who wrote it, the therapist, the text, when it was written
+    /// and read. A therapist's export holds only her own conversations. RFC 4180, UTF-8, CRLF
+    /// line ends. Same access rules and access log line as the JSON export.
+    #[oai(path = "/:patient_id/export/notes.csv", method = "get", operation_id = "exportPatientNotesCsv")]
+    async fn export_notes_csv(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The patient's account id.
+        patient_id: Path<Uuid>,
+    ) -> Result<NotesCsvDownload, ExportProblems> {
+        let export = state.open_export(&auth.0, patient_id.0).await?;
+        let name = file_name("aftercare-notes", &export, "csv").await?;
+        Ok(NotesCsvDownload::Ok(Download::new(stream(export, write_notes_csv)), attachment(&name)))
+    }
+
     /// Export as a FHIR R4 Bundle
     ///
     /// A FHIR R4 `Bundle` of type `collection` for a clinician's system (schema `FhirBundle`,
     /// sent as `application/fhir+json`): the `Patient`, pain ratings as `Observation`s (LOINC
     /// 72514-3, with SNOMED CT body sites for regional pain), PEG (LOINC 91148-7, items as
-    /// components) and Roland-Morris scores, massage sessions as `Procedure`s and open alerts
-    /// as `Flag`s (those only when the reader may see alerts). Same access rules and access log
+    /// components) and Roland-Morris scores, massage sessions as `Procedure`s, open alerts as
+    /// `Flag`s (those only when the reader may see alerts) and notes with therapists as
+    /// `Communication`s. Same access rules and access log
     /// line as the JSON export.
     #[oai(path = "/:patient_id/export/fhir", method = "get", operation_id = "exportPatientFhir")]
     async fn export_fhir(
@@ -609,6 +659,25 @@ impl SessionPages {
     }
 }
 
+/// Pages of notes, newest first.
+#[derive(Default)]
+struct NotePages {
+    before: Option<NotePosition>,
+    done: bool,
+}
+
+impl NotePages {
+    async fn next(&mut self, export: &Export) -> Result<Option<Vec<Note>>, Stop> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = export.notes(self.before, EXPORT_PAGE).await?;
+        self.done = page.len() < EXPORT_PAGE as usize;
+        self.before = page.last().map(|n| NotePosition { created_at: n.created_at, id: n.id });
+        Ok(Some(page))
+    }
+}
+
 /// Pages of questionnaire responses, oldest first.
 #[derive(Default)]
 struct QuestionnairePages {
@@ -686,6 +755,15 @@ async fn write_json(export: Export, mut out: Out) -> Result<Out, Stop> {
         }
     }
     sessions.close(o).await?;
+
+    let mut notes = JsonArray::open(o, "notes").await?;
+    let mut pages = NotePages::default();
+    while let Some(page) = pages.next(&export).await? {
+        for note in page {
+            notes.push(o, &NoteBody::from(note)).await?;
+        }
+    }
+    notes.close(o).await?;
 
     if export.alerts_visible {
         let mut alerts = JsonArray::open(o, "alerts").await?;
@@ -888,6 +966,44 @@ async fn write_sessions_csv(export: Export, mut out: Out) -> Result<Out, Stop> {
     Ok(out)
 }
 
+const NOTE_COLUMNS: &[&str] = &[
+    "id",
+    "thread_id",
+    "subject_kind",
+    "subject_id",
+    "author",
+    "therapist_id",
+    "therapist_name",
+    "body",
+    "created_at",
+    "read_at",
+];
+
+fn note_row(note: &Note) -> Vec<String> {
+    vec![
+        note.id.to_string(),
+        note.thread_id.to_string(),
+        note.subject.kind.as_str().to_owned(),
+        note.subject.id.to_string(),
+        note.author.as_str().to_owned(),
+        optional(note.therapist_id),
+        note.therapist_name.clone().unwrap_or_default(),
+        note.body.clone(),
+        timestamps::format(note.created_at),
+        optional(note.read_at.map(timestamps::format)),
+    ]
+}
+
+async fn write_notes_csv(export: Export, mut out: Out) -> Result<Out, Stop> {
+    let header: Vec<String> = NOTE_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    out.write(&csv_rows([header], |header| header)?).await?;
+    let mut pages = NotePages::default();
+    while let Some(page) = pages.next(&export).await? {
+        out.write(&csv_rows(&page, note_row)?).await?;
+    }
+    Ok(out)
+}
+
 async fn write_fhir(export: Export, mut out: Out) -> Result<Out, Stop> {
     let o = &mut out;
     o.write(fhir::bundle_start(Uuid::now_v7(), export.exported_at).as_bytes()).await?;
@@ -935,6 +1051,13 @@ async fn write_fhir(export: Export, mut out: Out) -> Result<Out, Stop> {
     for alert in export.open_alerts().await? {
         o.write(b",").await?;
         o.write(&serde_json::to_vec(&fhir::flag(&alert))?).await?;
+    }
+    let mut pages = NotePages::default();
+    while let Some(page) = pages.next(&export).await? {
+        for note in &page {
+            o.write(b",").await?;
+            o.write(&serde_json::to_vec(&fhir::communication(note))?).await?;
+        }
     }
     o.write(fhir::BUNDLE_END.as_bytes()).await?;
     Ok(out)

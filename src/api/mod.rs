@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod patients;
 pub mod questionnaires;
 pub mod report_page;
+pub mod report_pdf;
 pub mod reports;
 pub mod security;
 pub mod sessions;

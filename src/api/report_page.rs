@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::alerts::Tier;
-use crate::domain::chart::{long_date, tier_words};
+use crate::domain::chart::{decimal, long_date, signed_decimal, tier_words};
 use crate::domain::report::{Audience, Report, SessionLine};
 use crate::domain::rollup::MEANINGFUL_POINTS;
 
@@ -39,6 +39,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); gap: 0 1.25rem; }
 footer { margin-top: 1rem; border-top: 1px solid #d1d5db; padding-top: .3rem; font-size: .78rem; color: #4b5563; }
 td.date { white-space: nowrap; }
+a.download { font-weight: 600; color: #1d4ed8; }
 @media (max-width: 40rem) {
   body { padding: .6rem; font-size: 15px; } .card .value { font-size: 1.15rem; } table { font-size: .85rem; }
   .chart { overflow-x: auto; } .chart svg { min-width: 34rem; }
@@ -58,22 +59,23 @@ td.date { white-space: nowrap; }
   h2 { break-after: avoid; }
   footer { font-size: 7.5pt; }
   a { color: inherit; text-decoration: none; }
+  .noprint { display: none; }
 }
 "#;
 
-fn range(from: NaiveDate, to: NaiveDate) -> String {
+pub(super) fn range(from: NaiveDate, to: NaiveDate) -> String {
     format!("{} – {} ({} days)", long_date(from), long_date(to), (to - from).num_days() + 1)
 }
 
 fn one(value: f64) -> String {
-    format!("{value:.1}")
+    decimal(value)
 }
 
 fn signed(value: f64) -> String {
-    if value > 0.0 { format!("+{value:.1}") } else { format!("{value:.1}") }
+    signed_decimal(value)
 }
 
-fn audience(report: &Report) -> String {
+pub(super) fn audience(report: &Report) -> String {
     match &report.audience {
         Audience::Patient => "Prepared by the patient".to_owned(),
         Audience::Therapist(Some(name)) => format!("Prepared for {name}"),
@@ -84,7 +86,7 @@ fn audience(report: &Report) -> String {
     }
 }
 
-fn pain_pair(session: &SessionLine) -> String {
+pub(super) fn pain_pair(session: &SessionLine) -> String {
     match (session.pain_before, session.pain_after) {
         (Some(b), Some(a)) => format!("{b} → {a}"),
         (Some(b), None) => format!("{b} → ?"),
@@ -93,7 +95,7 @@ fn pain_pair(session: &SessionLine) -> String {
     }
 }
 
-fn adherence(session: &SessionLine) -> String {
+pub(super) fn adherence(session: &SessionLine) -> String {
     let due = session.done + session.skipped + session.missed;
     match session.adherence_percent() {
         None => "not due yet".to_owned(),
@@ -101,7 +103,7 @@ fn adherence(session: &SessionLine) -> String {
     }
 }
 
-fn check_ins(session: &SessionLine) -> String {
+pub(super) fn check_ins(session: &SessionLine) -> String {
     if session.check_ins.is_empty() {
         return "—".to_owned();
     }
@@ -130,6 +132,15 @@ fn tier_class(tier: Tier) -> &'static str {
 
 /// The whole page.
 pub fn render(report: &Report) -> String {
+    page(report, None)
+}
+
+/// The page with a link to download the same report as a PDF (for a share link's visitor).
+pub fn render_with_pdf(report: &Report, pdf_href: &str) -> String {
+    page(report, Some(pdf_href))
+}
+
+fn page(report: &Report, pdf_href: Option<&str>) -> String {
     let s = &report.summary.current;
     let days = (report.to - report.from).num_days() + 1;
     let name = report.patient_name.clone().unwrap_or_else(|| "Patient".to_owned());
@@ -149,6 +160,9 @@ pub fn render(report: &Report) -> String {
                     div.meta { (range(report.from, report.to)) }
                     div.meta {
                         "Generated " (long_date(report.generated_on)) " · time zone " (report.time_zone) " · " (audience(report))
+                    }
+                    @if let Some(href) = pdf_href {
+                        div.meta.noprint { a.download href=(href) download { "Download PDF" } }
                     }
                 }
                 section aria-label="Summary" {
@@ -326,7 +340,7 @@ pub fn render(report: &Report) -> String {
 }
 
 /// "3 Nov 2026".
-fn short(date: NaiveDate) -> String {
+pub(super) fn short(date: NaiveDate) -> String {
     date.format("%-d %b %Y").to_string()
 }
 

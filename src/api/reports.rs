@@ -2,18 +2,20 @@
 //!
 //! The chart and the report are JSON answers carrying the SVG and the HTML page, so the phone app
 //! and clinic integrations read them like every other answer (with the summary numbers beside
-//! them). A share link opens the report as a plain web page at `/r/{token}`, for a clinician with
-//! no account and no app; that page is HTML, not part of the JSON API, and so not in the OpenAPI
-//! document.
+//! them). The report is also a PDF (`format=pdf`, or `Accept: application/pdf`), laid out and
+//! written in-process. A share link opens the report as a plain web page at `/r/{token}` (and as
+//! the PDF at `/r/{token}?format=pdf`), for a clinician with no account and no app; those are not
+//! part of the JSON API, and so not in the OpenAPI document.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use poem::http::StatusCode;
 use poem::web::{Data, Path as PoemPath};
-use poem::{Request, Response, handler};
+use poem::{IntoResponse, Request, Response, handler};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::Example;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,8 +28,10 @@ use super::examples;
 use super::journal::{Read, SummaryBody, own_journal};
 use super::json::JsonBody;
 use super::report_page;
+use super::report_pdf::{self, PDF};
 use super::security::{BearerAuth, client_address};
 use crate::domain::chart::Aggregation;
+use crate::domain::report::Report;
 use crate::domain::share::{DEFAULT_DAYS, LinkState, ShareLink};
 use crate::service::AppState;
 use crate::service::reports::{ClosedLink, PainChart};
@@ -69,9 +73,10 @@ pub struct PainChartBody {
     /// How days are grouped into points; follows the length of the range.
     pub aggregation: AggregationBody,
     /// A standalone SVG document (`image/svg+xml`), scalable to any width: worst pain of each
-    /// day (or week, or month) as a solid line with dots, mean pain dashed, the patient's usual
-    /// range as a band, massage sessions as triangles along the bottom, alerts as diamonds along
-    /// the top. Its `<title>` and `<desc>` say what it shows for screen readers.
+    /// day as a solid line with dots (for a week or a month, the average of its days' worst),
+    /// mean pain dashed, the patient's usual range as a band, massage sessions as triangles
+    /// along the bottom, alerts as diamonds along the top; the legend says what a point is. Its
+    /// `<title>` and `<desc>` say what it shows for screen readers.
     pub svg: String,
 }
 
@@ -126,6 +131,161 @@ impl Example for ReportBody {
                    2026 – 23 Nov 2026 (14 days)</title></head><body>…</body></html>"
                 .to_owned(),
         }
+    }
+}
+
+/// How the chart is sent.
+///
+/// - `json`: a `PainChart` with the SVG.
+/// - `png`: the chart as a PNG image, 1280 × 672 pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ChartFormat", rename_all = "snake_case")]
+pub enum ChartFormat {
+    /// A `PainChart` with the SVG.
+    Json,
+    /// The chart as a PNG image, 1280 × 672 pixels.
+    Png,
+}
+
+/// A PNG image.
+pub struct PngFile(pub Vec<u8>);
+
+impl Payload for PngFile {
+    const CONTENT_TYPE: &'static str = "image/png";
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new_with_format("string", "binary");
+        schema.description = Some("The pain chart as a PNG image, 1280 × 672 pixels (twice the SVG's own size).");
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+}
+
+impl IntoResponse for PngFile {
+    fn into_response(self) -> Response {
+        Response::builder().content_type("image/png").body(self.0)
+    }
+}
+
+/// The chart as JSON with its SVG, or as a PNG.
+#[derive(ResponseContent)]
+pub enum ChartContent {
+    Json(Json<PainChartBody>),
+    Png(PngFile),
+}
+
+#[derive(ApiResponse)]
+pub enum ChartAnswer {
+    /// The chart: a `PainChart` with the SVG, or a PNG image with `format=png`.
+    #[oai(status = 200)]
+    Ok(ChartContent),
+}
+
+/// The PNG's scale over the SVG's own size: sharp on a phone's screen.
+const PNG_SCALE: f32 = 2.0;
+
+async fn chart_answer(chart: PainChart, format: Option<ChartFormat>) -> Result<ChartAnswer, crate::service::Error> {
+    if format == Some(ChartFormat::Png) {
+        let svg = chart.svg;
+        let png = tokio::task::spawn_blocking(move || report_pdf::chart_png(&svg, PNG_SCALE))
+            .await
+            .map_err(|e| crate::service::Error::Internal(anyhow::anyhow!("the PNG task failed: {e}")))?
+            .map_err(crate::service::Error::Internal)?;
+        Ok(ChartAnswer::Ok(ChartContent::Png(PngFile(png))))
+    } else {
+        Ok(ChartAnswer::Ok(ChartContent::Json(Json(chart.into()))))
+    }
+}
+
+/// How the report is sent.
+///
+/// - `json`: a `ClinicianReport` with the HTML page and the summary numbers.
+/// - `pdf`: the report as an A4 PDF (`application/pdf`), fonts embedded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ReportFormat", rename_all = "snake_case")]
+pub enum ReportFormat {
+    /// A `ClinicianReport` with the HTML page and the summary numbers.
+    Json,
+    /// The report as an A4 PDF, fonts embedded.
+    Pdf,
+}
+
+/// A PDF document.
+pub struct PdfFile(pub Vec<u8>);
+
+impl Payload for PdfFile {
+    const CONTENT_TYPE: &'static str = PDF;
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new_with_format("string", "binary");
+        schema.description = Some(
+            "The clinician report as a PDF (A4): the same content as the HTML page, fonts embedded; one page for a \
+             month, more for longer ranges.",
+        );
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+}
+
+impl IntoResponse for PdfFile {
+    fn into_response(self) -> Response {
+        Response::builder().content_type(PDF).body(self.0)
+    }
+}
+
+/// The report as JSON, or as a PDF.
+#[derive(ResponseContent)]
+pub enum ReportContent {
+    Json(Json<ReportBody>),
+    Pdf(PdfFile),
+}
+
+#[derive(ApiResponse)]
+pub enum ReportAnswer {
+    /// The report: a `ClinicianReport` (JSON), or the PDF when asked for with `format=pdf` or
+    /// `Accept: application/pdf`.
+    #[oai(status = 200)]
+    Ok(
+        ReportContent,
+        /// For the PDF: `inline; filename="aftercare-report-<from>-<to>.pdf"`.
+        #[oai(header = "Content-Disposition")]
+        Option<String>,
+    ),
+}
+
+/// Whether the caller asked for the PDF: `format=pdf`, or, without `format`, an `Accept` header
+/// naming `application/pdf`.
+fn wants_pdf(request: &Request, format: Option<ReportFormat>) -> bool {
+    match format {
+        Some(format) => format == ReportFormat::Pdf,
+        None => request
+            .headers()
+            .get_all(poem::http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(PDF))),
+    }
+}
+
+/// `aftercare-report-<from>-<to>.pdf`.
+pub fn pdf_name(report: &Report) -> String {
+    format!("aftercare-report-{}-{}.pdf", report.from, report.to)
+}
+
+/// Lays out and writes the PDF off the async threads (a year's report takes a moment).
+pub async fn pdf_of(report: Report) -> Result<Vec<u8>, crate::service::Error> {
+    tokio::task::spawn_blocking(move || report_pdf::render(&report))
+        .await
+        .map_err(|e| crate::service::Error::Internal(anyhow::anyhow!("the PDF task failed: {e}")))?
+        .map_err(crate::service::Error::Internal)
+}
+
+async fn report_answer(report: Report, pdf: bool) -> Result<ReportAnswer, crate::service::Error> {
+    if pdf {
+        let name = pdf_name(&report);
+        let bytes = pdf_of(report).await?;
+        Ok(ReportAnswer::Ok(ReportContent::Pdf(PdfFile(bytes)), Some(format!("inline; filename=\"{name}\""))))
+    } else {
+        Ok(ReportAnswer::Ok(ReportContent::Json(Json(report_body(report))), None))
     }
 }
 
@@ -306,8 +466,9 @@ impl ReportsApi {
     /// My pain chart
     ///
     /// Worst and mean pain over `from`–`to` (default: the 30 days up to today) as SVG, with
-    /// massage sessions, alerts and the usual range marked. Daily points up to 92 days, weekly
-    /// up to two years, monthly beyond; at most five years.
+    /// massage sessions, alerts and the usual range marked (or, with `format=png`, the same
+    /// chart as a PNG image). Daily points up to 92 days, weekly up to two years, monthly
+    /// beyond; at most five years.
     #[oai(path = "/v1/journal/chart", method = "get", operation_id = "getJournalChart")]
     async fn my_chart(
         &self,
@@ -317,34 +478,42 @@ impl ReportsApi {
         from: Query<Option<NaiveDate>>,
         /// Last local date (inclusive); default: today.
         to: Query<Option<NaiveDate>>,
-    ) -> Result<Json<PainChartBody>, Read> {
+        /// `json` (default, with the SVG) or `png`.
+        format: Query<Option<ChartFormat>>,
+    ) -> Result<ChartAnswer, Read> {
         let me = own_journal(&auth.0)?;
-        Ok(Json(state.pain_chart(&auth.0, me, from.0, to.0).await?.into()))
+        Ok(chart_answer(state.pain_chart(&auth.0, me, from.0, to.0).await?, format.0).await?)
     }
 
     /// My clinician report
     ///
     /// The one-page report of `from`–`to` (default: the 30 days up to today) as an HTML
-    /// document, with its summary numbers. To give it to a clinician without an account, make
-    /// a share link (`POST /v1/me/share-links`).
+    /// document, with its summary numbers; or, with `format=pdf` or `Accept: application/pdf`,
+    /// as an A4 PDF with the same content (fonts embedded; one page for a month, more for longer
+    /// ranges). To give it to a clinician without an account, make a share link
+    /// (`POST /v1/me/share-links`).
     #[oai(path = "/v1/journal/report", method = "get", operation_id = "getJournalReport")]
     async fn my_report(
         &self,
+        request: &Request,
         state: Data<&AppState>,
         auth: BearerAuth,
         /// First local date (inclusive); default: 29 days before `to`.
         from: Query<Option<NaiveDate>>,
         /// Last local date (inclusive); default: today.
         to: Query<Option<NaiveDate>>,
-    ) -> Result<Json<ReportBody>, Read> {
+        /// `json` (default) or `pdf`; without it, `Accept: application/pdf` asks for the PDF.
+        format: Query<Option<ReportFormat>>,
+    ) -> Result<ReportAnswer, Read> {
         let me = own_journal(&auth.0)?;
-        Ok(Json(report_body(state.clinician_report(&auth.0, me, from.0, to.0).await?)))
+        let report = state.clinician_report(&auth.0, me, from.0, to.0).await?;
+        Ok(report_answer(report, wants_pdf(request, format.0)).await?)
     }
 
     /// A patient's pain chart
     ///
-    /// As `GET /v1/journal/chart`, for the patient. Needs a live grant with the
-    /// `read_journal` scope; the read is written to the patient's access log.
+    /// As `GET /v1/journal/chart` (SVG in JSON, or a PNG), for the patient. Needs a live grant
+    /// with the `read_journal` scope; the read is written to the patient's access log.
     #[oai(path = "/v1/patients/:patient_id/journal/chart", method = "get", operation_id = "getPatientJournalChart")]
     async fn patient_chart(
         &self,
@@ -356,18 +525,22 @@ impl ReportsApi {
         from: Query<Option<NaiveDate>>,
         /// Last local date (inclusive); default: today in the patient's time zone.
         to: Query<Option<NaiveDate>>,
-    ) -> Result<Json<PainChartBody>, Read> {
-        Ok(Json(state.pain_chart(&auth.0, patient_id.0, from.0, to.0).await?.into()))
+        /// `json` (default, with the SVG) or `png`.
+        format: Query<Option<ChartFormat>>,
+    ) -> Result<ChartAnswer, Read> {
+        Ok(chart_answer(state.pain_chart(&auth.0, patient_id.0, from.0, to.0).await?, format.0).await?)
     }
 
     /// A patient's clinician report
     ///
-    /// As `GET /v1/journal/report`, for the patient, naming the therapist it was prepared for.
-    /// Needs a live grant with the `read_journal` scope; the read is written to the patient's
-    /// access log.
+    /// As `GET /v1/journal/report` (HTML in JSON, or the PDF), for the patient, naming the
+    /// therapist it was prepared for. Needs a live grant with the `read_journal` scope; the read
+    /// is written to the patient's access log, whichever the format.
     #[oai(path = "/v1/patients/:patient_id/report", method = "get", operation_id = "getPatientReport")]
+    #[allow(clippy::too_many_arguments)]
     async fn patient_report(
         &self,
+        request: &Request,
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The patient's account id.
@@ -376,8 +549,11 @@ impl ReportsApi {
         from: Query<Option<NaiveDate>>,
         /// Last local date (inclusive); default: today in the patient's time zone.
         to: Query<Option<NaiveDate>>,
-    ) -> Result<Json<ReportBody>, Read> {
-        Ok(Json(report_body(state.clinician_report(&auth.0, patient_id.0, from.0, to.0).await?)))
+        /// `json` (default) or `pdf`; without it, `Accept: application/pdf` asks for the PDF.
+        format: Query<Option<ReportFormat>>,
+    ) -> Result<ReportAnswer, Read> {
+        let report = state.clinician_report(&auth.0, patient_id.0, from.0, to.0).await?;
+        Ok(report_answer(report, wants_pdf(request, format.0)).await?)
     }
 
     /// Make a share link
@@ -452,16 +628,41 @@ fn report_body(report: crate::domain::report::Report) -> ReportBody {
 /// Upper bound on what the public page accepts as a token, before any lookup.
 const MAX_TOKEN_CHARS: usize = 100;
 
-/// `GET /r/{token}`: the report behind a share link, as a web page. No account, no app.
+/// `GET /r/{token}`: the report behind a share link, as a web page (with a link to its PDF), or
+/// with `?format=pdf` as the PDF. No account, no app; every open is logged either way.
 #[handler]
 pub async fn open_share_link(request: &Request, state: Data<&AppState>, PoemPath(token): PoemPath<String>) -> Response {
+    let pdf = request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "format=pdf"));
     let client = client_address(request, state.settings.server.trust_forwarded_for).map(|ip| ip.to_string());
     let request_id = Uuid::now_v7().to_string();
     let token = if token.len() > MAX_TOKEN_CHARS { String::new() } else { token };
     let opened =
         crate::service::context::with_request_id(request_id.clone(), state.open_share_link(&token, client)).await;
+    if pdf && let Ok(Ok(report)) = opened {
+        let name = pdf_name(&report);
+        return match pdf_of(report).await {
+            Ok(bytes) => Response::builder()
+                .status(StatusCode::OK)
+                .content_type(PDF)
+                .header("Content-Disposition", format!("inline; filename=\"{name}\""))
+                .header("Cache-Control", "no-store")
+                .header("Referrer-Policy", "no-referrer")
+                .header("X-Robots-Tag", "noindex, nofollow")
+                .header("X-Content-Type-Options", "nosniff")
+                .header("X-Request-Id", request_id)
+                .body(bytes),
+            Err(error) => {
+                tracing::warn!(%request_id, error = %error, "writing a shared report's PDF failed");
+                page_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    report_page::closed("The report cannot be shown just now. Please try again in a minute."),
+                    request_id,
+                )
+            }
+        };
+    }
     let (status, body) = match opened {
-        Ok(Ok(report)) => (StatusCode::OK, report_page::render(&report)),
+        Ok(Ok(report)) => (StatusCode::OK, report_page::render_with_pdf(&report, "?format=pdf")),
         Ok(Err(ClosedLink::Unknown)) => {
             (StatusCode::NOT_FOUND, report_page::closed("There is no report at this address. Check the link."))
         }
@@ -473,6 +674,10 @@ pub async fn open_share_link(request: &Request, state: Data<&AppState>, PoemPath
             (status, report_page::closed("The report cannot be shown just now. Please try again in a minute."))
         }
     };
+    page_response(status, body, request_id)
+}
+
+fn page_response(status: StatusCode, body: String, request_id: String) -> Response {
     Response::builder()
         .status(status)
         .content_type("text/html; charset=utf-8")

@@ -7,8 +7,11 @@
 //! plain SVG elements, and the scales, ticks and aggregation here are pure and unit-tested.
 //!
 //! The range decides the grain: day by day up to about three months, week by week (Monday to
-//! Sunday) up to two years, month by month beyond. A bucket's worst pain is the highest daily
-//! worst of its logged days; its mean is the mean of their daily means.
+//! Sunday) up to two years, month by month beyond. A day's point is its worst and its mean
+//! pain. A week's or a month's point is the mean of its logged days' worst pain (and of their
+//! means): the highest day of each month would draw every month at its one bad day, and a
+//! physiotherapist reading three years wants the usual level and how it moved. The highest day
+//! stays in each point's tooltip, and the legend says which reading is drawn.
 
 use std::fmt::Write as _;
 
@@ -25,11 +28,15 @@ pub const WEEKLY_UP_TO_DAYS: i64 = 731;
 /// The drawing's own units; it scales to any width (`viewBox`), and text stays readable on a
 /// phone (about 360 CSS pixels wide) and in print.
 pub const WIDTH: f64 = 640.0;
-pub const HEIGHT: f64 = 320.0;
+pub const HEIGHT: f64 = 336.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 30.0;
-const BOTTOM: f64 = 62.0;
+const BOTTOM: f64 = 78.0;
+/// The legend's two lines, as baselines above the bottom edge, and their font size; the lower
+/// line's descenders must stay inside the drawing (checked in the tests).
+const LEGEND_BASELINES: (f64, f64) = (24.0, 6.0);
+const LEGEND_FONT: f64 = 14.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregation {
@@ -74,8 +81,11 @@ pub struct Bucket {
     /// Inclusive.
     pub end: NaiveDate,
     pub logged_days: u32,
-    /// Highest daily worst pain; `None` when nothing was logged.
-    pub worst: Option<u8>,
+    /// Mean of the daily worst pain (a day's own worst for a one-day bucket); `None` when
+    /// nothing was logged.
+    pub worst: Option<f64>,
+    /// Highest daily worst pain.
+    pub peak: Option<u8>,
     /// Mean of the daily means.
     pub mean: Option<f64>,
 }
@@ -102,7 +112,9 @@ pub fn buckets(days: &[DailyRollup], from: NaiveDate, to: NaiveDate, aggregation
             start,
             end,
             logged_days: inside.len() as u32,
-            worst: inside.iter().map(|d| d.max).max(),
+            worst: (!inside.is_empty())
+                .then(|| inside.iter().map(|d| f64::from(d.max)).sum::<f64>() / inside.len() as f64),
+            peak: inside.iter().map(|d| d.max).max(),
             mean: (!inside.is_empty()).then(|| inside.iter().map(|d| d.mean).sum::<f64>() / inside.len() as f64),
         });
         start = end + Days::new(1);
@@ -301,6 +313,30 @@ pub fn tier_words(tier: Tier) -> &'static str {
     }
 }
 
+/// What one point of the chart is, in a sentence (the legend's second line, and the description's
+/// first).
+pub fn reading(aggregation: Aggregation) -> String {
+    match aggregation {
+        Aggregation::Daily => "One point per day: the worst and the mean pain (0 to 10) of that day.".to_owned(),
+        other => format!(
+            "One point per {}: the average of its logged days' worst pain, and of their mean pain (0 to 10).",
+            other.noun()
+        ),
+    }
+}
+
+/// A number with one decimal as a reader sees it: never "-0.0".
+pub fn decimal(value: f64) -> String {
+    let text = format!("{value:.1}");
+    if text == "-0.0" { "0.0".to_owned() } else { text }
+}
+
+/// With its sign: "+1.2", "-0.4", and "0.0" for anything that rounds to zero.
+pub fn signed_decimal(value: f64) -> String {
+    let text = decimal(value);
+    if value > 0.0 && text != "0.0" { format!("+{text}") } else { text }
+}
+
 /// The chart's title and its description for screen readers: what it shows, in numbers.
 pub fn describe(input: &ChartInput<'_>, aggregation: Aggregation) -> (String, String) {
     let title = format!("Pain from {} to {}", long_date(input.from), long_date(input.to));
@@ -314,15 +350,15 @@ pub fn describe(input: &ChartInput<'_>, aggregation: Aggregation) -> (String, St
         let mean = days.iter().map(|d| f64::from(d.max)).sum::<f64>() / days.len() as f64;
         let _ = write!(
             desc,
-            "Worst pain of the day (0 to 10) and mean pain, one point per {}. {} of {} days logged; daily worst pain \
-             ranged from {best} to {worst}, averaging {mean:.1}.",
-            aggregation.noun(),
+            "{} {} of {} days logged; daily worst pain ranged from {best} to {worst}, averaging {}.",
+            reading(aggregation),
             days.len(),
             (input.to - input.from).num_days() + 1,
+            decimal(mean),
         );
     }
     if let Some(band) = input.baseline {
-        let _ = write!(desc, " Usual range (baseline) {:.1} to {:.1}.", band.low, band.high);
+        let _ = write!(desc, " Usual range (baseline) {} to {}.", decimal(band.low), decimal(band.high));
     }
     let sessions = input.sessions.iter().filter(|s| s.date >= input.from && s.date <= input.to).count();
     let _ = write!(desc, " {sessions} massage session{}", if sessions == 1 { "" } else { "s" });
@@ -372,11 +408,11 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
         let (top, bottom) = (y.map(band.high + 0.25), y.map(band.low - 0.25));
         let _ = write!(
             svg,
-            r##"<rect class="baseline" x="{LEFT}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="#d1fae5" stroke="#059669" stroke-width="0.5" stroke-dasharray="2 3"><title>Usual range (baseline) {:.1}–{:.1}, from {} to {}</title></rect>"##,
+            r##"<rect class="baseline" x="{LEFT}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="#d1fae5" stroke="#059669" stroke-width="0.5" stroke-dasharray="2 3"><title>Usual range (baseline) {}–{}, from {} to {}</title></rect>"##,
             WIDTH - RIGHT - LEFT,
             bottom - top,
-            band.low,
-            band.high,
+            decimal(band.low),
+            decimal(band.high),
             long_date(band.from),
             long_date(band.to)
         );
@@ -417,7 +453,7 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
     let centre = |b: &Bucket| x.map(middle(input.from, b.start, b.end));
     let mean_points: Vec<Option<(f64, f64)>> = buckets.iter().map(|b| b.mean.map(|m| (centre(b), y.map(m)))).collect();
     let worst_points: Vec<Option<(f64, f64)>> =
-        buckets.iter().map(|b| b.worst.map(|w| (centre(b), y.map(f64::from(w))))).collect();
+        buckets.iter().map(|b| b.worst.map(|w| (centre(b), y.map(w)))).collect();
     let _ = write!(
         svg,
         r##"<path class="mean" d="{}" fill="none" stroke="#2563eb" stroke-width="2" stroke-dasharray="6 4"/><path class="worst" d="{}" fill="none" stroke="#b91c1c" stroke-width="2.5"/>"##,
@@ -426,17 +462,27 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
     );
     let dot = if buckets.len() > 120 { 1.8 } else { 3.0 };
     for (bucket, point) in buckets.iter().zip(&worst_points) {
-        if let (Some((px, py)), Some(worst)) = (point, bucket.worst) {
+        if let (Some((px, py)), Some(worst), Some(peak)) = (point, bucket.worst, bucket.peak) {
             let when = if bucket.start == bucket.end {
                 long_date(bucket.start)
             } else {
                 format!("{} – {}", long_date(bucket.start), long_date(bucket.end))
             };
+            let what = if bucket.start == bucket.end {
+                format!("worst {peak}, mean {}", decimal(bucket.mean.unwrap_or(0.0)))
+            } else {
+                format!(
+                    "{} days logged, average worst {} (highest {peak}), mean {}",
+                    bucket.logged_days,
+                    decimal(worst),
+                    decimal(bucket.mean.unwrap_or(0.0))
+                )
+            };
             let _ = write!(
                 svg,
-                r##"<circle class="worst-point" cx="{px:.1}" cy="{py:.1}" r="{dot}" fill="#b91c1c"><title>{}: worst {worst}, mean {:.1}</title></circle>"##,
+                r##"<circle class="worst-point" cx="{px:.1}" cy="{py:.1}" r="{dot}" fill="#b91c1c"><title>{}: {}</title></circle>"##,
                 escape(&when),
-                bucket.mean.unwrap_or(0.0)
+                escape(&what)
             );
         }
     }
@@ -473,31 +519,34 @@ pub fn render_svg(input: &ChartInput<'_>) -> String {
             ax - 7.0
         );
     }
-    // Legend, along the bottom.
-    let ly = HEIGHT - 8.0;
+    // Legend, along the bottom: the marks on one line, what a point is on the next.
+    let ly = HEIGHT - LEGEND_BASELINES.0;
+    let worst_label = if aggregation == Aggregation::Daily { "worst" } else { "worst (average)" };
+    // Spaced for a wide sans-serif (DejaVu Sans in the PDF), so no label runs into the next mark.
+    let shift = if aggregation == Aggregation::Daily { 0.0 } else { 84.0 };
     let _ = write!(
         svg,
-        r##"<g class="legend" font-size="14" fill="#111827"><line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#b91c1c" stroke-width="2.5"/><text x="{:.1}" y="{ly:.1}">worst</text><line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#2563eb" stroke-width="2" stroke-dasharray="6 4"/><text x="{:.1}" y="{ly:.1}">mean</text><rect x="{:.1}" y="{:.1}" width="18" height="10" fill="#d1fae5" stroke="#059669" stroke-width="0.5"/><text x="{:.1}" y="{ly:.1}">usual range</text><path d="M{:.1},{:.1} l-6,11 l12,0 Z" fill="#0f766e"/><text x="{:.1}" y="{ly:.1}">massage</text><path d="M{:.1},{:.1} l7,7 l-7,7 l-7,-7 Z" fill="#a16207"/><text x="{:.1}" y="{ly:.1}">alert</text><text x="{:.1}" y="{ly:.1}" text-anchor="end" fill="#4b5563">one point per {}</text></g>"##,
+        r##"<g class="legend" font-size="{LEGEND_FONT}" fill="#111827"><line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#b91c1c" stroke-width="2.5"/><text x="{:.1}" y="{ly:.1}">{worst_label}</text><line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#2563eb" stroke-width="2" stroke-dasharray="6 4"/><text x="{:.1}" y="{ly:.1}">mean</text><rect x="{:.1}" y="{:.1}" width="18" height="10" fill="#d1fae5" stroke="#059669" stroke-width="0.5"/><text x="{:.1}" y="{ly:.1}">usual range</text><path d="M{:.1},{:.1} l-6,11 l12,0 Z" fill="#0f766e"/><text x="{:.1}" y="{ly:.1}">massage</text><path d="M{:.1},{:.1} l7,7 l-7,7 l-7,-7 Z" fill="#a16207"/><text x="{:.1}" y="{ly:.1}">alert</text><text class="reading" x="{LEFT}" y="{:.1}" font-size="12" fill="#4b5563">{}</text></g>"##,
         LEFT + 22.0,
         ly - 4.0,
         ly - 4.0,
         LEFT + 27.0,
-        LEFT + 80.0,
-        LEFT + 102.0,
+        LEFT + 84.0 + shift,
+        LEFT + 106.0 + shift,
         ly - 4.0,
         ly - 4.0,
-        LEFT + 107.0,
-        LEFT + 156.0,
+        LEFT + 111.0 + shift,
+        LEFT + 166.0 + shift,
         ly - 13.0,
-        LEFT + 179.0,
-        LEFT + 278.0,
+        LEFT + 189.0 + shift,
+        LEFT + 302.0 + shift,
         ly - 14.0,
-        LEFT + 290.0,
-        LEFT + 363.0,
+        LEFT + 314.0 + shift,
+        LEFT + 396.0 + shift,
         ly - 16.0,
-        LEFT + 375.0,
-        WIDTH - RIGHT,
-        aggregation.noun()
+        LEFT + 408.0 + shift,
+        HEIGHT - LEGEND_BASELINES.1,
+        escape(&reading(aggregation))
     );
     svg.push_str("</svg>");
     svg
@@ -543,9 +592,9 @@ mod tests {
         let days = [day(from, 6, 4.5), day(date("2026-11-04"), 3, 2.0)];
         let buckets = buckets(&days, from, to, Aggregation::Daily);
         assert_eq!(buckets.len(), 3, "the unlogged day is a bucket of its own");
-        assert_eq!((buckets[0].worst, buckets[0].mean), (Some(6), Some(4.5)));
+        assert_eq!((buckets[0].worst, buckets[0].peak, buckets[0].mean), (Some(6.0), Some(6), Some(4.5)));
         assert_eq!((buckets[1].worst, buckets[1].logged_days), (None, 0));
-        assert_eq!(buckets[2].worst, Some(3));
+        assert_eq!(buckets[2].worst, Some(3.0));
         let ticks = time_ticks(from, to);
         assert_eq!(ticks.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(), ["2 Nov", "3 Nov", "4 Nov"]);
         // Day 1 of 3 spans a third of the plot; its middle is at one sixth.
@@ -554,7 +603,7 @@ mod tests {
         assert!((x.map(middle(from, from, from)) - (LEFT + plot / 6.0)).abs() < 1e-9);
         assert!((x.map(3.0) - (WIDTH - RIGHT)).abs() < 1e-9);
         // The unlogged day breaks the line instead of drawing through it.
-        let points: Vec<Option<(f64, f64)>> = buckets.iter().map(|b| b.worst.map(|w| (0.0, f64::from(w)))).collect();
+        let points: Vec<Option<(f64, f64)>> = buckets.iter().map(|b| b.worst.map(|w| (0.0, w))).collect();
         assert_eq!(polyline(&points), "M0.0,6.0 M0.0,3.0");
     }
 
@@ -581,8 +630,9 @@ mod tests {
         assert_eq!(weeks.last().unwrap().end, to);
         assert_eq!(weeks.len(), 53);
         assert!(weeks[1..weeks.len() - 1].iter().all(|w| (w.end - w.start).num_days() == 6));
-        // Worst of the week is the worst day; the mean is the mean of the daily means.
-        assert_eq!(weeks[1].worst, Some(8));
+        // A week draws the mean of its daily worst (2..=8 → 5), keeps its worst day as the peak,
+        // and its mean is the mean of the daily means.
+        assert_eq!((weeks[1].worst, weeks[1].peak), (Some(5.0), Some(8)));
         assert!((weeks[1].mean.unwrap() - (days[4..11].iter().map(|d| d.mean).sum::<f64>() / 7.0)).abs() < 1e-9);
         let labels: Vec<String> = time_ticks(from, to).into_iter().map(|t| t.label).collect();
         assert_eq!(labels.len(), 12);
@@ -598,7 +648,10 @@ mod tests {
         assert_eq!((months[0].start, months[0].end), (date("2023-12-01"), date("2023-12-31")));
         assert_eq!((months[2].start, months[2].end), (date("2024-02-01"), date("2024-02-29")), "leap year");
         assert_eq!(months[2].logged_days, 29);
-        assert!(months.iter().all(|m| m.worst == Some(8)));
+        assert!(months.iter().all(|m| m.peak == Some(8)));
+        // A month's point is its days' average worst (the 2..=8 cycle averages about 5), not
+        // its one worst day.
+        assert!(months.iter().all(|m| (m.worst.unwrap() - 5.0).abs() < 0.3), "{months:?}");
         let ticks = time_ticks(from, to);
         let labels: Vec<&str> = ticks.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(labels, ["Jan 2024", "Jul 2024", "Jan 2025", "Jul 2025", "Jan 2026", "Jul 2026"]);
@@ -606,6 +659,39 @@ mod tests {
         let labels: Vec<String> =
             time_ticks(date("2021-06-01"), date("2026-05-31")).into_iter().map(|t| t.label).collect();
         assert_eq!(labels, ["2022", "2023", "2024", "2025", "2026"]);
+    }
+
+    #[test]
+    fn numbers_never_read_minus_zero() {
+        assert_eq!(decimal(-0.04), "0.0");
+        assert_eq!(decimal(-0.0), "0.0");
+        assert_eq!(decimal(-0.05000001), "-0.1");
+        assert_eq!(decimal(2.25), "2.2");
+        assert_eq!(signed_decimal(-0.04), "0.0");
+        assert_eq!(signed_decimal(0.04), "0.0");
+        assert_eq!(signed_decimal(0.0), "0.0");
+        assert_eq!(signed_decimal(1.26), "+1.3");
+        assert_eq!(signed_decimal(-1.26), "-1.3");
+    }
+
+    #[test]
+    fn the_legend_fits_inside_the_drawing() {
+        // The lowest text's descenders (about a quarter of the font size) stay inside, with room
+        // for a browser's minimum font size to enlarge it.
+        assert!(HEIGHT - LEGEND_BASELINES.1 + 0.3 * LEGEND_FONT <= HEIGHT);
+        // The marks' line sits below the sessions' triangles and above the reading line.
+        assert!(HEIGHT - BOTTOM + 32.0 + 5.0 < HEIGHT - LEGEND_BASELINES.0 - LEGEND_FONT);
+        assert!(HEIGHT - LEGEND_BASELINES.0 + 0.3 * LEGEND_FONT < HEIGHT - LEGEND_BASELINES.1 - 12.0);
+        let svg = render_svg(&ChartInput {
+            from: date("2023-12-01"),
+            to: date("2026-11-30"),
+            days: &[],
+            sessions: &[],
+            alerts: &[],
+            baseline: None,
+        });
+        assert!(svg.contains("One point per month: the average of its logged days&#39; worst pain"), "{svg}");
+        assert!(svg.contains(">worst (average)</text>"));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! What the reader sees follows the grant: a therapist reads the journal, daily roll-ups,
 //! questionnaires, sessions and the health screen, and the alerts only with `receive_alerts`;
-//! the care team and the access log are the patient's alone.
+//! the care team and the access log are the patient's alone. Notes are the conversations of
+//! the reader: all of them in the patient's export, a therapist's own in hers.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
@@ -18,12 +19,13 @@ use super::{AppState, Error, Result};
 use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
 use crate::domain::journal::Entry;
+use crate::domain::notes::Note;
 use crate::domain::rollup::{self, DailyRollup};
 use crate::domain::screening::HealthScreen;
 use crate::domain::{Role, TimeZone};
 use crate::store::{
-    AccessLogItem, AlertFilter, EntryPosition, GrantParty, GrantRecord, LogPosition, MassageSession, Principal,
-    QuestionnairePosition, QuestionnaireRecord, SessionPosition, StepRecord,
+    AccessLogItem, AlertFilter, EntryPosition, GrantParty, GrantRecord, LogPosition, MassageSession, NotePosition,
+    Principal, QuestionnairePosition, QuestionnaireRecord, SessionPosition, StepRecord,
 };
 
 /// How many rows one read of an export fetches.
@@ -40,6 +42,9 @@ pub struct Export {
     pub by_patient: bool,
     /// Whether the reader may see the patient's alerts.
     pub alerts_visible: bool,
+    /// The therapist reading, whose own conversations with the patient are in her export;
+    /// `None` for the patient, whose export holds all of theirs.
+    therapist: Option<Uuid>,
     until: DateTime<Utc>,
 }
 
@@ -66,6 +71,7 @@ impl AppState {
             exported_at: now,
             by_patient: allowed.access == Access::Owner,
             alerts_visible,
+            therapist: (allowed.access != Access::Owner).then_some(principal.account_id),
             // Entries may be dated a little ahead of the clock; sessions recorded before they start.
             until: now + TimeDelta::days(1),
         })
@@ -120,6 +126,12 @@ impl Export {
             out.push((session, steps));
         }
         Ok(out)
+    }
+
+    /// Notes between the patient and therapists, newest first, before `before`: all of the
+    /// patient's conversations in their own export, the reader's own in a therapist's.
+    pub async fn notes(&self, before: Option<NotePosition>, limit: u32) -> Result<Vec<Note>> {
+        Ok(self.state.store.notes(self.patient_id, self.therapist, before, limit, None).await?)
     }
 
     /// The health screen and when it was saved, if ever.

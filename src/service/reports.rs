@@ -5,6 +5,8 @@
 //! `read_journal`) appends one `read_report` line with the first read; every open of a share
 //! link, allowed or not, appends an `open_share_link` line with the link and the client address.
 
+use std::collections::HashMap;
+
 use chrono::{Days, NaiveDate, NaiveTime};
 use uuid::Uuid;
 
@@ -15,7 +17,7 @@ use crate::domain::report::{self, AlertLine, Audience, QuestionnaireKind, Report
 use crate::domain::rollup::{self, DailyRollup};
 use crate::domain::share::{self, LinkState, ShareLink};
 use crate::domain::{Account, Role, ValidationErrors, chart};
-use crate::store::{AccessRecord, AlertFilter, Principal, QuestionnaireAnswers, StepState};
+use crate::store::{AccessRecord, AlertFilter, Principal, QuestionnaireAnswers, StepRecord, StepState};
 
 /// The prefix of share link tokens, so a leaked one is recognisable.
 pub const SHARE_PREFIX: &str = "acs_";
@@ -125,9 +127,15 @@ impl AppState {
         let mut sessions = Vec::new();
         let mut listed = self.store.massage_sessions(patient_id, start, end, None, MAX_ROWS, None).await?;
         listed.sort_by_key(|s| s.started_at);
+        let mut steps: HashMap<Uuid, Vec<StepRecord>> = HashMap::new();
+        for step in self.store.steps_between(patient_id, start, end).await? {
+            steps.entry(step.session_id).or_default().push(step);
+        }
         for session in listed {
-            let steps = self.store.steps(session.id).await?;
             let facts: Vec<StepFact> = steps
+                .get(&session.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
                 .iter()
                 .map(|s| StepFact {
                     kind: s.kind,

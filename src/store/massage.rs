@@ -199,6 +199,14 @@ pub trait MassageRepo {
     ) -> StoreResult<bool>;
     /// The plan's steps in plan order, with check-in answers.
     async fn steps(&self, session_id: Uuid) -> StoreResult<Vec<StepRecord>>;
+    /// The steps of all the patient's sessions started in `start..end`, in one statement (a
+    /// report reads them so instead of one query a session), ordered by session and plan order.
+    async fn steps_between(
+        &self,
+        patient_id: Uuid,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<Vec<StepRecord>>;
     /// Marks a step done or skipped and cancels its notification if not yet sent, together.
     async fn set_step_state(
         &self,

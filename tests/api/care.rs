@@ -141,6 +141,7 @@ fn patient_data_operations(entry_body: &Value, session_body: &Value, template_id
         read("/v1/patients/{patient_id}/export", Target::PathPatient),
         read("/v1/patients/{patient_id}/export/entries.csv", Target::PathPatient),
         read("/v1/patients/{patient_id}/export/sessions.csv", Target::PathPatient),
+        read("/v1/patients/{patient_id}/export/notes.csv", Target::PathPatient),
         read("/v1/patients/{patient_id}/export/fhir", Target::PathPatient),
         read("/v1/patients/{patient_id}/journal/entries/{entry_id}", Target::PathPatient),
         read("/v1/patients/{patient_id}/journal/days", Target::PathPatient),

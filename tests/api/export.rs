@@ -255,16 +255,85 @@ on_both_backends! {
         std::fs::write(dir.join(name), &bytes).unwrap();
     }
 
+    async fn notes_with_therapists_are_in_every_export_format(app) {
+        let (ana, awkward) = app.journal_with_everything().await;
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        let una = app.therapist("una@example.org", "Una").await;
+        app.link(&ana, &tom, &["read_journal", "receive_alerts"]).await;
+        app.link(&ana, &una, &["read_journal"]).await;
+        let path = format!("/v1/patients/{}/notes", ana.id);
+        let first = json!({"subject": {"kind": "entry", "id": awkward}, "body": "Was the drive the trigger, \"again\"?"});
+        let response = app.send(Method::POST, &path, &tom, Some(&first)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let thread = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let reply = json!({"body": AWKWARD_NOTES});
+        let response = app.send(Method::POST, &format!("/v1/notes/{thread}/replies"), &ana, Some(&reply)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+
+        // JSON: the patient's export and Tom's hold the conversation; Una's none of it.
+        let doc = app.export_json(&ana, &ana).await;
+        let notes = doc["notes"].as_array().unwrap();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!((notes[0]["author"].as_str(), notes[0]["body"].as_str()), (Some("patient"), Some(AWKWARD_NOTES.trim())));
+        assert_eq!(notes[1]["id"], thread.as_str());
+        assert_eq!(notes[0]["thread_id"], thread.as_str());
+        assert_eq!(notes[1]["therapist_name"], "Tom");
+        aftercare::api::export::ExportBody::parse_from_json(Some(doc.clone())).expect("the export matches JournalExport");
+        assert_eq!(app.export_json(&tom, &ana).await["notes"].as_array().unwrap().len(), 2);
+        assert_eq!(app.export_json(&una, &ana).await["notes"], json!([]), "another therapist's conversations are not hers");
+
+        // CSV: one row per note, read back whole.
+        let response = app.download(&ana, &format!("/v1/patients/{}/export/notes.csv", ana.id)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+        let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.starts_with("attachment; filename=\"aftercare-notes-"), "{disposition}");
+        let rows = python_csv(&response.bytes().await.unwrap());
+        assert_eq!(rows.len(), 3);
+        let column = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+        assert_eq!(rows[1][column("body")], AWKWARD_NOTES.trim());
+        assert_eq!(rows[1][column("author")], "patient");
+        assert_eq!(rows[2][column("subject_kind")], "entry");
+        assert_eq!(rows[2][column("subject_id")], awkward.to_string());
+        assert_eq!(rows[2][column("therapist_name")], "Tom");
+
+        // FHIR: each note a completed Communication.
+        let response = app.download(&ana, &format!("/v1/patients/{}/export/fhir", ana.id)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = response.bytes().await.unwrap();
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+        let messages: Vec<&Value> = bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == "Communication").collect();
+        assert_eq!(messages.len(), 2);
+        let patient = format!("urn:uuid:{}", ana.id);
+        let answer = messages.iter().find(|m| m["id"] != thread.as_str()).unwrap();
+        assert_eq!(answer["status"], "completed");
+        assert_eq!(answer["subject"]["reference"], patient.as_str());
+        assert_eq!(answer["sender"]["reference"], patient.as_str());
+        assert_eq!(answer["recipient"][0]["display"], "Tom");
+        assert_eq!(answer["payload"][0]["contentString"], AWKWARD_NOTES.trim());
+        assert_eq!(answer["inResponseTo"][0]["reference"], format!("urn:uuid:{thread}"));
+        assert!(answer["sent"].as_str().unwrap().ends_with('Z'));
+        let question = messages.iter().find(|m| m["id"] == thread.as_str()).unwrap();
+        assert_eq!(question["sender"]["display"], "Tom");
+        assert_eq!(question["recipient"][0]["reference"], patient.as_str());
+
+        // Kept for the R4 validator in CI (contract/fhir/check.sh).
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fhir-export");
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = if app.backend == Backend::Sqlite { "sqlite-notes.json" } else { "postgres-notes.json" };
+        std::fs::write(dir.join(name), &bytes).unwrap();
+    }
+
     async fn erasure_leaves_no_trace_of_exports(app) {
         let (ana, _) = app.journal_with_everything().await;
         let tom = app.therapist("tom@example.org", "Tom").await;
         app.link(&ana, &tom, &["read_journal"]).await;
-        for path in ["export", "export/fhir", "export/entries.csv", "export/sessions.csv"] {
+        for path in ["export", "export/fhir", "export/entries.csv", "export/sessions.csv", "export/notes.csv"] {
             let response = app.download(&tom, &format!("/v1/patients/{}/{path}", ana.id)).await;
             assert_eq!(response.status(), StatusCode::OK);
             response.bytes().await.unwrap();
         }
-        assert_eq!(export_lines(&app.access_log(&ana, 200).await).len(), 4);
+        assert_eq!(export_lines(&app.access_log(&ana, 200).await).len(), 5);
         let id: Uuid = ana.id.parse().unwrap();
         let response = app.request(Method::DELETE, "/v1/me", Some(ana.token()), Some(&json!({"password": PASSWORD}))).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);

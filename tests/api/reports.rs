@@ -64,6 +64,55 @@ async fn seed_month(app: &TestApp, ana: &Who) -> (NaiveDate, NaiveDate) {
     (from, to)
 }
 
+/// A year of journal, one entry a day with good and bad weeks, a massage every three weeks
+/// (aftercare left unanswered), a monthly PEG, pins and needles now and then and a fever
+/// yesterday (an open red-flag alert).
+async fn seed_year(app: &TestApp, ana: &Who) -> NaiveDate {
+    let to = today(app) - Days::new(1);
+    let from = to - Days::new(364);
+    for (i, date) in from.iter_days().take(365).enumerate() {
+        let pain = 2 + ((i / 7) % 5) as i64 + (i % 3) as i64;
+        let mut symptoms: Vec<&str> = if i % 17 == 5 { vec!["tingling_left_leg"] } else { vec![] };
+        if date == to {
+            symptoms.push("fever");
+        }
+        let body = json!({"recorded_at": noon(date), "pain": pain, "symptoms": symptoms});
+        assert_eq!(app.put_entry(ana.token(), Uuid::new_v4(), &body).await.status(), StatusCode::CREATED);
+        if i % 21 == 10 {
+            let session = json!({"started_at": noon(date), "duration_minutes": 45, "kind": "swedish",
+                                 "pain_before": pain, "pain_after": (pain - 2).max(0)});
+            assert_eq!(app.post("/v1/sessions", Some(ana.token()), &session).await.status(), StatusCode::CREATED);
+        }
+        if i % 30 == 0 {
+            let peg = json!({"kind": "peg", "pain": pain, "enjoyment": 5, "activity": 4, "completed_at": noon(date)});
+            assert_eq!(app.post("/v1/questionnaires", Some(ana.token()), &peg).await.status(), StatusCode::CREATED);
+        }
+    }
+    to
+}
+
+/// Keeps a PDF for the independent checks in CI (contract/pdf/check.sh).
+fn keep_pdf(app: &TestApp, name: &str, bytes: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pdf-report");
+    std::fs::create_dir_all(&dir).unwrap();
+    let backend = if app.backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" };
+    std::fs::write(dir.join(format!("{backend}-{name}.pdf")), bytes).unwrap();
+}
+
+async fn pdf(response: reqwest::Response) -> Vec<u8> {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(
+        disposition.starts_with("inline; filename=\"aftercare-report-") && disposition.ends_with(".pdf\""),
+        "{disposition}"
+    );
+    let bytes = response.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    assert!(bytes.ends_with(b"%%EOF") || bytes.ends_with(b"%%EOF\n"), "a whole PDF");
+    bytes
+}
+
 /// Parses the SVG as XML and returns its title and description.
 fn parse_svg(svg: &str) -> (String, String) {
     let document = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("the chart is not well-formed XML: {e}"));
@@ -105,6 +154,14 @@ on_both_backends! {
         assert!(desc.contains("1 massage session"), "{desc}");
         assert_eq!(count(svg, "worst-point"), 30);
         assert_eq!(count(svg, "session"), 1);
+
+        // The same chart as a PNG, twice the drawing's size.
+        let png = app.send(Method::GET, &format!("/v1/journal/chart?from={from}&to={to}&format=png"), &ana, None).await;
+        assert_eq!(png.status(), StatusCode::OK);
+        assert_eq!(png.headers()["content-type"], "image/png");
+        let png = png.bytes().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!((u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap())), (1280, 672));
 
         let three_days = app.json(ana.token(), &format!("/v1/journal/chart?from={}&to={to}", to - Days::new(2))).await;
         assert_eq!(three_days["aggregation"], "daily");
@@ -267,6 +324,49 @@ on_both_backends! {
         let ben = app.named_patient("ben@example.org", "Ben").await;
         let path = format!("/v1/me/share-links/{}", made["link"]["id"].as_str().unwrap());
         assert_eq!(app.send(Method::DELETE, &path, &ben, None).await.status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn the_report_as_pdf_for_three_days_a_month_and_a_year(app) {
+        let ana = app.named_patient("ana@example.org", "Ana Example").await;
+        let to = seed_year(&app, &ana).await;
+        for (name, days) in [("3-days", 3), ("month", 30), ("year", 365)] {
+            let from = to - Days::new(days - 1);
+            let path = format!("/v1/journal/report?from={from}&to={to}&format=pdf");
+            let bytes = pdf(app.send(Method::GET, &path, &ana, None).await).await;
+            keep_pdf(&app, name, &bytes);
+        }
+        // Asked for by the Accept header; format=json wins over it.
+        let tom = app.therapist("tom@example.org", "Tom").await;
+        app.link(&ana, &tom, &["read_journal"]).await;
+        let path = format!("/v1/patients/{}/report?from={}&to={to}", ana.id, to - Days::new(29));
+        let accept = |path: &str| {
+            app.client.get(app.url(path)).bearer_auth(tom.token()).header("Accept", "application/pdf, */*;q=0.5").send()
+        };
+        pdf(accept(&path).await.unwrap()).await;
+        let json = accept(&format!("{path}&format=json")).await.unwrap();
+        assert_eq!(json.status(), StatusCode::OK);
+        assert!(json.json::<Value>().await.unwrap()["html"].as_str().unwrap().contains("Back pain report"));
+        // Each read is in the access log, as for the HTML report.
+        let reads: Vec<(String, String)> =
+            app.operations_logged(&ana).await.into_iter().filter(|(op, _)| op == "read_report").collect();
+        assert_eq!(reads.len(), 2, "{reads:?}");
+
+        // A share link: the page offers the PDF, and the PDF opens without an account, logged.
+        let made: Value = app.post("/v1/me/share-links", Some(ana.token()),
+                                   &json!({"from": to - Days::new(29), "to": to})).await.json().await.unwrap();
+        let token = made["token"].as_str().unwrap().to_owned();
+        let html = app.client.get(app.url(&format!("/r/{token}"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("href=\"?format=pdf\"") && html.contains("Download PDF"), "{html}");
+        let shared = pdf(app.client.get(app.url(&format!("/r/{token}?format=pdf"))).send().await.unwrap()).await;
+        keep_pdf(&app, "shared-month", &shared);
+        let opens = app.operations_logged(&ana).await.into_iter().filter(|(op, _)| op == "open_share_link").count();
+        assert_eq!(opens, 2);
+        // A revoked link gives no PDF either.
+        let location = format!("/v1/me/share-links/{}", made["link"]["id"].as_str().unwrap());
+        assert_eq!(app.send(Method::DELETE, &location, &ana, None).await.status(), StatusCode::NO_CONTENT);
+        let gone = app.client.get(app.url(&format!("/r/{token}?format=pdf"))).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::GONE);
+        assert!(gone.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     }
 
     async fn a_see_physio_alert_offers_a_report(app) {

@@ -2,7 +2,8 @@
 //! the `Patient`, pain ratings as `Observation`s (LOINC 72514-3, 0–10, category `survey`, one
 //! per entry and one per region with its SNOMED CT body site), PEG (LOINC 91148-7, its three
 //! items as components) and Roland-Morris scores as `Observation`s, massage sessions as
-//! `Procedure`s and open alerts as `Flag`s.
+//! `Procedure`s, open alerts as `Flag`s, and notes between the patient and a therapist as
+//! `Communication`s.
 //!
 //! Pure mapping: serde types for the few R4 elements used, and functions from the service's
 //! values to resources. Every resource's id is the id of what it maps, so a repeated export
@@ -12,11 +13,13 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::Role;
 use super::account::Account;
 use super::alerts::{Alert, Tier};
 use super::body::Region;
 use super::journal::Entry;
 use super::massage::SessionKind;
+use super::notes::{Note, SubjectKind};
 use super::questionnaires::{Peg, RolandMorris};
 
 const LOINC: &str = "http://loinc.org";
@@ -151,6 +154,39 @@ pub struct Flag {
     pub period: Period,
 }
 
+/// Someone a message is from or to: the patient by reference, a therapist (who has no resource
+/// in the bundle) by name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Party {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payload {
+    pub content_string: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Communication {
+    pub id: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub in_response_to: Vec<Reference>,
+    pub subject: Reference,
+    pub topic: CodeableConcept,
+    pub sent: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    pub recipient: Vec<Party>,
+    pub sender: Party,
+    pub payload: Vec<Payload>,
+}
+
 /// The resources an export holds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "resourceType")]
@@ -159,6 +195,7 @@ pub enum Resource {
     Observation(Observation),
     Procedure(Procedure),
     Flag(Flag),
+    Communication(Communication),
 }
 
 /// One entry of a bundle.
@@ -412,3 +449,33 @@ pub fn file_name(date: NaiveDate) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A note between the patient and a therapist as a completed `Communication`: the patient by
+/// reference, the therapist by name; an answer points at the thread's first note.
+pub fn communication(note: &Note) -> BundleEntry {
+    let patient = Party { reference: Some(full_url(note.patient_id)), display: None };
+    let therapist =
+        Party { reference: None, display: Some(note.therapist_name.clone().unwrap_or_else(|| "Therapist".to_owned())) };
+    let (sender, recipient) = match note.author {
+        Role::Patient => (patient, therapist),
+        Role::Therapist => (therapist, patient),
+    };
+    let about = match note.subject.kind {
+        SubjectKind::Entry => "About a journal entry",
+        SubjectKind::Session => "About a massage session",
+        SubjectKind::Alert => "About an alert",
+    };
+    let resource = Communication {
+        id: note.id.to_string(),
+        status: "completed",
+        in_response_to: if note.thread_id == note.id { Vec::new() } else { vec![Reference::to(note.thread_id)] },
+        subject: Reference::to(note.patient_id),
+        topic: CodeableConcept::text(about),
+        sent: instant(note.created_at),
+        received: note.read_at.map(instant),
+        recipient: vec![recipient],
+        sender,
+        payload: vec![Payload { content_string: note.body.clone() }],
+    };
+    entry(note.id, Resource::Communication(resource))
+}

@@ -121,13 +121,20 @@ macro_rules! massage_repo {
             Ok(())
         }
 
+        /// The steps of a patient's sessions started in a time range: the sessions through their
+        /// `(patient_id, started_at)` index, each one's steps through `(session_id, step_key)`.
+        const STEPS_BETWEEN: &str = "SELECT s.*, c.soreness, c.leg_swelling, c.answered_at, c.answered_on
+             FROM massage_sessions m
+             JOIN aftercare_steps s ON s.session_id = m.id
+             LEFT JOIN soreness_check_ins c ON c.step_id = s.id
+             WHERE m.patient_id = $1 AND m.started_at >= $2 AND m.started_at < $3
+             ORDER BY s.session_id, s.position";
+
         /// A session's plan steps in plan order, with check-in answers, on `conn`.
         async fn steps_in(
             conn: &mut <$db as sqlx::Database>::Connection,
             session_id: uuid::Uuid,
         ) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
-            use sqlx::Row as _;
-            use $crate::store::types::Ts;
             let rows = sqlx::query(
                 "SELECT s.*, c.soreness, c.leg_swelling, c.answered_at, c.answered_on
                  FROM aftercare_steps s LEFT JOIN soreness_check_ins c ON c.step_id = s.id
@@ -136,6 +143,32 @@ macro_rules! massage_repo {
             .bind(session_id)
             .fetch_all(&mut *conn)
             .await?;
+            step_records(&rows)
+        }
+
+        /// The steps (with check-in answers) of the patient's sessions started in `start..end`,
+        /// in one statement, grouped by session in plan order.
+        async fn steps_between_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            patient_id: uuid::Uuid,
+            start: chrono::DateTime<chrono::Utc>,
+            end: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
+            use $crate::store::types::Ts;
+            let rows = sqlx::query(STEPS_BETWEEN)
+                .bind(patient_id)
+                .bind(Ts::from(start))
+                .bind(Ts::from(end))
+                .fetch_all(&mut *conn)
+                .await?;
+            step_records(&rows)
+        }
+
+        fn step_records(
+            rows: &[<$db as sqlx::Database>::Row],
+        ) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
+            use sqlx::Row as _;
+            use $crate::store::types::Ts;
             rows.iter()
                 .map(|row| {
                     let kind: String = row.try_get("kind")?;
@@ -425,6 +458,16 @@ macro_rules! massage_repo {
             async fn steps(&self, session_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
                 let mut conn = self.pool.acquire().await?;
                 steps_in(&mut conn, session_id).await
+            }
+
+            async fn steps_between(
+                &self,
+                patient_id: uuid::Uuid,
+                start: chrono::DateTime<chrono::Utc>,
+                end: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StepRecord>> {
+                let mut conn = self.pool.acquire().await?;
+                steps_between_in(&mut conn, patient_id, start, end).await
             }
 
             async fn massage_session_view(
