@@ -18,4 +18,5 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 pub mod worker;

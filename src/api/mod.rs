@@ -161,6 +161,7 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     );
     let gate = outage.clone();
     let shared = get(reports::open_share_link).with(CatchPanic::new()).data(state.clone());
+    let desk = crate::web::routes(state.clone()).with(CatchPanic::new());
     let service = Route::new()
         .nest("/", api)
         .at("/openapi.json", get(make_sync(move |_| Response::builder().content_type("application/json").body(json))))
@@ -183,5 +184,6 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
         .data(metrics_handle);
     // Share links open as plain web pages for clinicians without an account: HTML answers
     // (also for a link that does not open), outside the JSON API and its problem documents.
-    Route::new().at("/r/:token", shared).nest("/", service)
+    // The therapist's desk: server-rendered pages with their own cookie session and headers.
+    Route::new().at("/r/:token", shared).nest("/desk", desk).nest("/", service)
 }

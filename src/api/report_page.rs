@@ -10,7 +10,7 @@ use crate::domain::chart::{long_date, tier_words};
 use crate::domain::report::{Audience, Report, SessionLine};
 use crate::domain::rollup::MEANINGFUL_POINTS;
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 60rem; padding: 1rem; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #111827; background: #fff; }

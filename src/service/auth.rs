@@ -8,8 +8,21 @@ use uuid::Uuid;
 
 use super::attempts::Counter;
 use super::{AppState, AuthFailure, Error, Result, tokens};
-use crate::domain::{Email, Password, ValidationErrors};
+use crate::domain::{Email, Password, Role, ValidationErrors};
 use crate::store::{NewSession, NewToken, Principal, RefreshOutcome, SessionRecord};
+
+/// A browser session ends this long after signing in, however busy: a clinic desk is shared.
+pub const BROWSER_SESSION_HOURS: i64 = 12;
+/// ...and this long after its last page, so a desk left alone does not stay signed in.
+pub const BROWSER_IDLE_MINUTES: i64 = 60;
+
+/// A browser's sign-in: the token goes into its cookie and is never stored.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    pub session_id: Uuid,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
 
 /// What a client keeps after signing in or refreshing.
 #[derive(Debug, Clone)]
@@ -60,6 +73,73 @@ impl AppState {
         device_label: Option<String>,
         client: Option<IpAddr>,
     ) -> Result<IssuedTokens> {
+        let account_id = self.check_password(email, password, client, None).await?;
+        let now = self.clock.now();
+        let session = NewSession {
+            id: Uuid::now_v7(),
+            account_id,
+            device_label,
+            created_at: now,
+            expires_at: now + days(self.settings.auth.session_max_days),
+        };
+        let (issued, refresh, access) = self.new_token_pair(now, session.expires_at);
+        self.store.create_session(&session, &refresh, &access).await?;
+        metrics::counter!("auth_sign_in_total", "outcome" => "succeeded").increment(1);
+        Ok(issued.into_tokens(session.id))
+    }
+
+    /// Signs a therapist in at a web browser: a device session like the app's (listed and
+    /// revoked with the others), whose one token the browser keeps in a cookie. It ends
+    /// [`BROWSER_SESSION_HOURS`] after signing in, or after [`BROWSER_IDLE_MINUTES`] unused.
+    /// Patients are refused exactly like a wrong password, under the same limits.
+    pub async fn sign_in_browser(
+        &self,
+        email: &str,
+        password: &str,
+        device_label: String,
+        client: Option<IpAddr>,
+    ) -> Result<BrowserSession> {
+        let account_id = self.check_password(email, password, client, Some(Role::Therapist)).await?;
+        let now = self.clock.now();
+        let session = NewSession {
+            id: Uuid::now_v7(),
+            account_id,
+            device_label: Some(device_label),
+            created_at: now,
+            expires_at: now + TimeDelta::hours(BROWSER_SESSION_HOURS),
+        };
+        let (token, hash) = tokens::generate(tokens::BROWSER_PREFIX);
+        let access =
+            NewToken { hash, expires_at: (now + TimeDelta::minutes(BROWSER_IDLE_MINUTES)).min(session.expires_at) };
+        self.store.create_browser_session(&session, &access).await?;
+        metrics::counter!("auth_sign_in_total", "outcome" => "succeeded").increment(1);
+        Ok(BrowserSession { session_id: session.id, token, expires_at: session.expires_at })
+    }
+
+    /// Resolves a browser's cookie token to the account it speaks for, and keeps the session
+    /// from idling out.
+    pub async fn authenticate_browser(&self, token: &str) -> Result<Principal> {
+        if !token.starts_with(tokens::BROWSER_PREFIX) {
+            return Err(Error::Unauthorized(AuthFailure::InvalidToken));
+        }
+        let hash = tokens::hash(token);
+        let now = self.clock.now();
+        let principal =
+            self.store.authenticate(&hash, now).await?.ok_or(Error::Unauthorized(AuthFailure::InvalidToken))?;
+        let idle_until = now + TimeDelta::minutes(BROWSER_IDLE_MINUTES);
+        self.store.touch_browser_session(&hash, principal.session_id, now, idle_until).await?;
+        Ok(principal)
+    }
+
+    /// Checks a password under the sign-in limits; `only` refuses accounts of another role as
+    /// if the password were wrong (no telling which accounts exist).
+    async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        only: Option<Role>,
+    ) -> Result<Uuid> {
         let limits = &self.settings.rate_limit;
         let window = Duration::from_secs(limits.login_window_seconds);
         let email = Email::parse(email).ok();
@@ -80,7 +160,7 @@ impl AppState {
             Some(email) => self.store.credentials(email).await?,
             None => None,
         };
-        let account_id = match credentials {
+        let mut account_id = match credentials {
             Some((id, hash)) if self.passwords.verify(password, &hash).await? => Some(id),
             Some(_) => None,
             None => {
@@ -88,6 +168,11 @@ impl AppState {
                 None
             }
         };
+        if let (Some(id), Some(role)) = (account_id, only)
+            && self.store.account(id).await?.is_none_or(|account| account.role != role)
+        {
+            account_id = None;
+        }
         let Some(account_id) = account_id else {
             // The attempt stays charged: it was a failure.
             metrics::counter!("auth_sign_in_total", "outcome" => "failed").increment(1);
@@ -101,19 +186,7 @@ impl AppState {
             }
         }
         under_way.give_back(address).await;
-
-        let now = self.clock.now();
-        let session = NewSession {
-            id: Uuid::now_v7(),
-            account_id,
-            device_label,
-            created_at: now,
-            expires_at: now + days(self.settings.auth.session_max_days),
-        };
-        let (issued, refresh, access) = self.new_token_pair(now, session.expires_at);
-        self.store.create_session(&session, &refresh, &access).await?;
-        metrics::counter!("auth_sign_in_total", "outcome" => "succeeded").increment(1);
-        Ok(issued.into_tokens(session.id))
+        Ok(account_id)
     }
 
     /// Refresh grant: spends the refresh token and issues the next pair of the same session.

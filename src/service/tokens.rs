@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 
 pub const ACCESS_PREFIX: &str = "aca_";
 pub const REFRESH_PREFIX: &str = "acr_";
+/// A web browser's session cookie; never accepted as a bearer token.
+pub const BROWSER_PREFIX: &str = "acw_";
 
 /// A new token and its hash. The prefix tells secret scanners (and people) what leaked.
 pub fn generate(prefix: &str) -> (String, String) {

@@ -57,6 +57,18 @@ pub enum RefreshOutcome {
 pub trait SessionRepo {
     async fn create_session(&self, session: &NewSession, refresh: &NewToken, access: &NewToken) -> StoreResult<()>;
     async fn authenticate(&self, access_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Principal>>;
+    /// Opens a device session for a web browser: one access token and no refresh family, since
+    /// the browser never sees a token it could refresh with (its cookie carries the access token).
+    async fn create_browser_session(&self, session: &NewSession, access: &NewToken) -> StoreResult<()>;
+    /// A browser session was used: its token lives on until `idle_until` (the session's own end
+    /// still caps it when authenticating) and the session counts as used now.
+    async fn touch_browser_session(
+        &self,
+        access_hash: &str,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+        idle_until: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Spends `refresh_hash` and issues the next pair in one transaction. The new refresh token
     /// never outlives its session.
     async fn rotate_refresh(

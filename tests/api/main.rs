@@ -13,6 +13,7 @@ mod care;
 mod cli;
 mod contract;
 mod coordination;
+mod desk;
 mod errors;
 mod escalation;
 mod export;

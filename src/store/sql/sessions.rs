@@ -63,6 +63,58 @@ macro_rules! session_repo {
                 .transpose()
             }
 
+            async fn create_browser_session(
+                &self,
+                session: &$crate::store::NewSession,
+                access: &$crate::store::NewToken,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::types::Ts;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO device_sessions (id, account_id, device_label, created_at, last_used_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $4, $5)",
+                )
+                .bind(session.id)
+                .bind(session.account_id)
+                .bind(session.device_label.as_deref())
+                .bind(Ts::from(session.created_at))
+                .bind(Ts::from(session.expires_at))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(&access.hash)
+                    .bind(session.id)
+                    .bind(Ts::from(access.expires_at.min(session.expires_at)))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn touch_browser_session(
+                &self,
+                access_hash: &str,
+                session_id: uuid::Uuid,
+                now: chrono::DateTime<chrono::Utc>,
+                idle_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::types::Ts;
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE access_tokens SET expires_at = $3 WHERE token_hash = $1 AND session_id = $2")
+                    .bind(access_hash)
+                    .bind(session_id)
+                    .bind(Ts::from(idle_until))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE device_sessions SET last_used_at = $2 WHERE id = $1")
+                    .bind(session_id)
+                    .bind(Ts::from(now))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn rotate_refresh(
                 &self,
                 refresh_hash: &str,

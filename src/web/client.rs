@@ -1,0 +1,467 @@
+//! One client's month at a glance: the pain chart, open alerts to acknowledge, notes and
+//! replies, entries, sessions with their aftercare, and the health screen. Every read is a
+//! `service` use case, so it is authorized and logged as the API's reads are.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use chrono::{DateTime, TimeDelta, Utc};
+use maud::{Markup, PreEscaped, html};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::caseload::client_name;
+use super::layout::{self, Nav, when, words};
+use super::{Desk, Failure, posted, respond, see_other, signed_in};
+use crate::domain::Named as _;
+use crate::domain::alerts::Alert;
+use crate::domain::care::Scope;
+use crate::domain::chart::tier_words;
+use crate::domain::journal::Entry;
+use crate::domain::notes::{Note, Subject, SubjectKind};
+use crate::domain::{Role, TimeZone};
+use crate::service::AppState;
+use crate::service::massage::SessionView;
+use crate::store::AlertFilter;
+
+/// How far back the entries list goes.
+const ENTRY_DAYS: i64 = 14;
+const MAX_ENTRIES: u32 = 40;
+const MAX_SESSIONS: usize = 4;
+const MAX_ALERTS: u32 = 50;
+const MAX_NOTES: u32 = 200;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoteForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    about: String,
+    #[serde(default)]
+    body: String,
+}
+
+struct ClientPage {
+    name: String,
+    time_zone: Option<TimeZone>,
+    chart: String,
+    alerts: Option<Vec<Alert>>,
+    notes: Vec<Note>,
+    entries: Vec<Entry>,
+    sessions: Vec<SessionView>,
+    screen: Option<(crate::domain::HealthScreen, DateTime<Utc>)>,
+}
+
+async fn load(state: &AppState, desk: &Desk, patient_id: Uuid) -> Result<ClientPage, Failure> {
+    let principal = &desk.principal;
+    // First the chart: with no live grant covering the journal this is the 404 (and the denied
+    // line in the client's access log), as for the API.
+    let chart = state.pain_chart(principal, patient_id, None, None).await?;
+    let record = state
+        .grants(principal)
+        .await?
+        .into_iter()
+        .find(|record| record.grant.patient_id == patient_id)
+        .ok_or(Failure::NotFound)?;
+    let now = state.clock.now();
+    let alerts = if record.grant.allows(Scope::ReceiveAlerts, now) {
+        let (alerts, _) = state.alerts(principal, patient_id, AlertFilter::default(), None, MAX_ALERTS).await?;
+        Some(alerts)
+    } else {
+        None
+    };
+    let (notes, _) = state.notes(principal, patient_id, None, MAX_NOTES).await?;
+    let from = now - TimeDelta::days(ENTRY_DAYS);
+    let (mut entries, _) =
+        state.entries(principal, patient_id, from, now + TimeDelta::minutes(5), None, MAX_ENTRIES).await?;
+    entries.sort_by(|a, b| b.content.recorded_at.cmp(&a.content.recorded_at));
+    let (mut listed, _) = state.massage_sessions(principal, patient_id, None, None, None, 500).await?;
+    listed.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    let mut sessions = Vec::new();
+    for session in listed.into_iter().take(MAX_SESSIONS) {
+        sessions.push(state.massage_session(principal, patient_id, session.id).await?);
+    }
+    let screen = state.health_screen(principal, patient_id).await?;
+    let time_zone = entries.first().and_then(|e| e.content.time_zone);
+    Ok(ClientPage {
+        name: client_name(record.patient.display_name.as_deref()),
+        time_zone,
+        chart: chart.svg,
+        alerts,
+        notes,
+        entries,
+        sessions,
+        screen,
+    })
+}
+
+#[handler]
+pub async fn page(request: &Request, state: Data<&AppState>, Path(patient_id): Path<String>) -> Response {
+    respond(
+        async {
+            let desk = signed_in(request, &state).await?;
+            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let chrome = layout::chrome(&state, &desk, Nav::None).await?;
+            let client = load(&state, &desk, patient_id).await?;
+            let main = render(&client, patient_id, &desk);
+            Ok(layout::page(&chrome, &client.name, main))
+        }
+        .await,
+    )
+}
+
+fn render(client: &ClientPage, patient_id: Uuid, desk: &Desk) -> Markup {
+    let csrf = desk.csrf();
+    let zone = client.time_zone;
+    html! {
+        h1 { (client.name) }
+        p.lead {
+            a href={ "/desk/clients/" (patient_id) "/report" } { "Printable report" }
+            " · the last 30 days on one page, to print or save"
+        }
+        section.panel aria-labelledby="alerts-h" {
+            h2 #alerts-h { "Alerts" }
+            (alerts(client.alerts.as_deref(), patient_id, desk, &csrf, zone))
+        }
+        section.panel aria-labelledby="chart-h" {
+            h2 #chart-h { "Pain chart" }
+            div.chart { (PreEscaped(&client.chart)) }
+        }
+        section.panel aria-labelledby="notes-h" {
+            h2 #notes-h { "Notes" }
+            (notes(client, patient_id, &csrf, zone))
+        }
+        section.panel aria-labelledby="entries-h" {
+            h2 #entries-h { "Entries" }
+            (entries(&client.entries, zone))
+        }
+        section.panel aria-labelledby="sessions-h" {
+            h2 #sessions-h { "Sessions" }
+            (sessions(&client.sessions, zone))
+        }
+        section.panel aria-labelledby="screen-h" {
+            h2 #screen-h { "Health screen" }
+            (health_screen(client, zone))
+        }
+    }
+}
+
+fn alerts(alerts: Option<&[Alert]>, patient_id: Uuid, desk: &Desk, csrf: &str, zone: Option<TimeZone>) -> Markup {
+    let Some(alerts) = alerts else {
+        return html! { p.muted { "This client has not shared alerts with you." } };
+    };
+    let open: Vec<&Alert> = alerts.iter().filter(|a| a.resolved.is_none()).collect();
+    let me = desk.principal.account_id;
+    html! {
+        @if open.is_empty() {
+            p.muted { "No open alerts." }
+        }
+        @for alert in open {
+            div class={ "alert-item " (alert.tier.as_str()) } {
+                h3 { (capitalised(tier_words(alert.tier))) " · since " (when(alert.opened_at, zone)) }
+                p.explanation { (alert.explanation) }
+                @let mine = alert.therapist_acknowledgements.iter().find(|a| a.by == Some(me));
+                @match mine {
+                    Some(ack) => p.muted { "You acknowledged this on " (when(ack.at, zone)) "." },
+                    None => {
+                        form method="post" action={ "/desk/clients/" (patient_id) "/alerts/" (alert.id) "/acknowledge" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Acknowledge" }
+                        }
+                    }
+                }
+                @if alert.acknowledged.is_some() { p.muted { "The client has seen it." } }
+            }
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn notes(client: &ClientPage, patient_id: Uuid, csrf: &str, zone: Option<TimeZone>) -> Markup {
+    // Threads, newest first; each in the order it was written.
+    let mut threads: BTreeMap<Uuid, Vec<&Note>> = BTreeMap::new();
+    for note in &client.notes {
+        threads.entry(note.thread_id).or_default().push(note);
+    }
+    let mut threads: Vec<Vec<&Note>> = threads.into_values().collect();
+    for thread in &mut threads {
+        thread.sort_by_key(|n| (n.created_at, n.id));
+    }
+    threads.sort_by_key(|t| std::cmp::Reverse(t.last().map(|n| n.created_at)));
+    let subjects = subjects(client, zone);
+    html! {
+        @if threads.is_empty() { p.muted { "No notes yet." } }
+        @for thread in &threads {
+            div.thread {
+                @if let Some(first) = thread.first() {
+                    p.muted { "About " (subject_words(&first.subject, client, zone)) }
+                }
+                @for note in thread {
+                    div class={ "note " (note.author.as_str()) } {
+                        p.by {
+                            @if note.author == Role::Patient { strong { (client.name) } } @else { strong { "You" } }
+                            " · " (when(note.created_at, zone))
+                        }
+                        p.body { (note.body) }
+                    }
+                }
+            }
+        }
+        @if subjects.is_empty() {
+            p.muted { "Notes are about an entry, a session or an alert; this client has none yet." }
+        } @else {
+            form method="post" action={ "/desk/clients/" (patient_id) "/notes" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="about" { "About" }
+                select #about name="about" {
+                    @for (value, text) in &subjects { option value=(value) { (text) } }
+                }
+                label for="note-body" { "Note to the client" }
+                textarea #note-body name="body" required maxlength="2000" {}
+                div.actions { button type="submit" { "Send note" } }
+            }
+        }
+    }
+}
+
+/// What a note can be about, most recent first: form value and words.
+fn subjects(client: &ClientPage, zone: Option<TimeZone>) -> Vec<(String, String)> {
+    let mut subjects = Vec::new();
+    for alert in client.alerts.iter().flatten().filter(|a| a.resolved.is_none()) {
+        subjects.push((format!("alert:{}", alert.id), format!("Alert: {}", tier_words(alert.tier))));
+    }
+    for entry in client.entries.iter().take(10) {
+        subjects.push((format!("entry:{}", entry.id), entry_words(entry, zone)));
+    }
+    for view in &client.sessions {
+        subjects.push((
+            format!("session:{}", view.session.id),
+            format!("Session of {}", when(view.session.started_at, zone)),
+        ));
+    }
+    subjects
+}
+
+fn entry_words(entry: &Entry, zone: Option<TimeZone>) -> String {
+    format!("Entry of {}, pain {}", when(entry.content.recorded_at, zone), entry.content.pain.value())
+}
+
+fn subject_words(subject: &Subject, client: &ClientPage, zone: Option<TimeZone>) -> String {
+    match subject.kind {
+        SubjectKind::Entry => client
+            .entries
+            .iter()
+            .find(|e| e.id == subject.id)
+            .map_or_else(|| "an earlier entry".to_owned(), |e| entry_words(e, zone).to_lowercase()),
+        SubjectKind::Session => client.sessions.iter().find(|v| v.session.id == subject.id).map_or_else(
+            || "an earlier session".to_owned(),
+            |v| format!("the session of {}", when(v.session.started_at, zone)),
+        ),
+        SubjectKind::Alert => client
+            .alerts
+            .iter()
+            .flatten()
+            .find(|a| a.id == subject.id)
+            .map_or_else(|| "an alert".to_owned(), |a| format!("the alert: {}", tier_words(a.tier))),
+    }
+}
+
+fn entries(entries: &[Entry], zone: Option<TimeZone>) -> Markup {
+    html! {
+        @if entries.is_empty() {
+            p.muted { "No entries in the last " (ENTRY_DAYS) " days." }
+        } @else {
+            div.scroll {
+                table {
+                    caption.visually-hidden { "Journal entries of the last " (ENTRY_DAYS) " days, newest first" }
+                    thead { tr { th scope="col" { "When" } th scope="col" { "Pain" } th scope="col" { "Regions" } th scope="col" { "Symptoms" } th scope="col" { "Notes" } } }
+                    tbody {
+                        @for entry in entries {
+                            tr {
+                                td.date { (when(entry.content.recorded_at, entry.content.time_zone.or(zone))) }
+                                td.num { (entry.content.pain.value()) }
+                                td {
+                                    @for (i, region) in entry.content.regions.iter().enumerate() {
+                                        @if i > 0 { "; " }
+                                        (words(region.region.as_str())) " " (region.pain.value())
+                                        @if !region.qualities.is_empty() {
+                                            " (" (region.qualities.iter().map(|q| words(q.as_str())).collect::<Vec<_>>().join(", ")) ")"
+                                        }
+                                    }
+                                }
+                                td {
+                                    (entry.content.symptoms.iter().map(|s| symptom_words(*s)).collect::<Vec<_>>().join("; "))
+                                }
+                                td { (entry.content.notes.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn symptom_words(symptom: crate::domain::journal::Symptom) -> String {
+    let described = symptom.description().trim().trim_end_matches('.');
+    if described.is_empty() { words(symptom.as_str()) } else { described.to_owned() }
+}
+
+fn sessions(sessions: &[SessionView], zone: Option<TimeZone>) -> Markup {
+    html! {
+        @if sessions.is_empty() { p.muted { "No sessions recorded." } }
+        div.grid2 {
+        @for view in sessions {
+            @let session = &view.session;
+            article.session aria-label={ "Session of " (when(session.started_at, zone)) } {
+                h3 { (when(session.started_at, zone)) " · " (session.kind.label()) ", " (session.duration_minutes) " min" }
+                p {
+                    "Pain before: " strong { (session.pain_before.map_or("not asked".to_owned(), |p| p.to_string())) }
+                    " · after: " strong { (session.pain_after.map_or("not asked".to_owned(), |p| p.to_string())) }
+                    @if !session.regions.is_empty() {
+                        " · regions: " (session.regions.iter().map(|r| words(r.as_str())).collect::<Vec<_>>().join(", "))
+                    }
+                }
+                @if let Some(notes) = &session.notes { p { (notes) } }
+                @if !view.steps.is_empty() {
+                    p { strong { "Aftercare" } }
+                    ul.plain {
+                        @for step in &view.steps {
+                            li {
+                                (step.title) " — " (step.state.as_str())
+                                @if let Some(answer) = &step.check_in {
+                                    ": soreness " (answer.soreness) "/10"
+                                    @if answer.leg_swelling { ", leg swelling reported" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        }
+    }
+}
+
+fn health_screen(client: &ClientPage, zone: Option<TimeZone>) -> Markup {
+    let latest_warnings = client.sessions.first().map(|v| v.warnings.as_slice()).unwrap_or_default();
+    html! {
+        @match &client.screen {
+            None => p.muted { "The client has not filled in the health screen." },
+            Some((screen, updated_at)) => {
+                p.muted { "Updated " (when(*updated_at, zone)) "." }
+                @let present = screen.present();
+                @if present.is_empty() {
+                    p { "No conditions reported." }
+                } @else {
+                    p { "Reported: " (present.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+                }
+                @let unanswered = screen.unanswered();
+                @if !unanswered.is_empty() {
+                    p.muted { "Not answered: " (unanswered.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+                }
+            }
+        }
+        @if !latest_warnings.is_empty() {
+            h3 { "Warnings for a session like the latest" }
+            @for warning in latest_warnings {
+                p class={ "warning " (warning.outcome.as_str()) } {
+                    strong { (capitalised(warning.outcome.as_str())) ": " } (warning.reason)
+                }
+            }
+        } @else if !client.sessions.is_empty() {
+            p { "No warnings for a session like the latest." }
+        }
+    }
+}
+
+#[handler]
+pub async fn acknowledge(
+    request: &Request,
+    state: Data<&AppState>,
+    Path((patient_id, alert_id)): Path<(String, String)>,
+    form: Option<Form<CsrfForm>>,
+) -> Response {
+    let form = form.map(|f| f.0).unwrap_or_default();
+    respond(
+        async {
+            let desk = posted(request, &state, form.csrf.as_deref()).await?;
+            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let alert_id = Uuid::parse_str(&alert_id).map_err(|_| Failure::NotFound)?;
+            state.acknowledge_alert(&desk.principal, patient_id, alert_id).await?;
+            Ok(see_other(&format!("/desk/clients/{patient_id}")))
+        }
+        .await,
+    )
+}
+
+#[handler]
+pub async fn send_note(
+    request: &Request,
+    state: Data<&AppState>,
+    Path(patient_id): Path<String>,
+    form: Option<Form<NoteForm>>,
+) -> Response {
+    let form = form.map(|f| f.0).unwrap_or_default();
+    respond(
+        async {
+            let desk = posted(request, &state, form.csrf.as_deref()).await?;
+            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let Some(subject) = parse_subject(&form.about) else {
+                return Ok(layout::plain(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Not sent",
+                    "Choose what the note is about, then send it again.",
+                ));
+            };
+            state.write_note(&desk.principal, patient_id, subject, &form.body, None).await?;
+            Ok(see_other(&format!("/desk/clients/{patient_id}#notes-h")))
+        }
+        .await,
+    )
+}
+
+fn parse_subject(value: &str) -> Option<Subject> {
+    let (kind, id) = value.split_once(':')?;
+    let kind = match kind {
+        "entry" => SubjectKind::Entry,
+        "session" => SubjectKind::Session,
+        "alert" => SubjectKind::Alert,
+        _ => return None,
+    };
+    Some(Subject { kind, id: Uuid::parse_str(id).ok()? })
+}
+
+/// The clinician report the client's "Printable report" link opens: the same page a share
+/// link shows, under the desk's policy plus the hash of the report's own stylesheet (it keeps
+/// its styles inline so a saved copy still looks right).
+#[handler]
+pub async fn report(request: &Request, state: Data<&AppState>, Path(patient_id): Path<String>) -> Response {
+    respond(
+        async {
+            let desk = signed_in(request, &state).await?;
+            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let report = state.clinician_report(&desk.principal, patient_id, None, None).await?;
+            let style_hash = base64::engine::general_purpose::STANDARD
+                .encode(Sha256::digest(crate::api::report_page::STYLE.as_bytes()));
+            let policy = super::CSP.replace("style-src 'self'", &format!("style-src 'self' 'sha256-{style_hash}'"));
+            Ok(Response::builder()
+                .content_type("text/html; charset=utf-8")
+                .header("content-security-policy", policy)
+                .body(crate::api::report_page::render(&report)))
+        }
+        .await,
+    )
+}
