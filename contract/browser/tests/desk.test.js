@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
   OTHER_ORIGIN_PORT, PATIENTS, REFUSED_FORM, THERAPIST,
-  api, apiCaseload, apiToken, isFocused, launch, newPage, screenshot, signIn, url,
+  api, apiCaseload, apiToken, isFocused, launch, newPage, screenshot, signIn, submit, url,
 } from './lib.js';
 
 describe('the therapist dashboard', () => {
@@ -126,8 +126,8 @@ describe('the therapist dashboard', () => {
     const before = await api('GET', `/v1/patients/${patientId}/alerts/${alertId}`, { token: therapistToken });
     assert.equal(before.status, 200);
     assert.ok(!before.body.seen_by_therapists.some((s) => s.therapist_id === therapistId), 'not seen yet');
-    await button.click();
-    await page.waitForURL(url(`/desk/clients/${patientId}`));
+    const posted = await submit(page, button, `/desk/clients/${patientId}`);
+    assert.equal(posted.status(), 303);
     const seen = await api('GET', `/v1/patients/${patientId}/alerts/${alertId}`, { token: therapistToken });
     assert.ok(seen.body.seen_by_therapists.some((s) => s.therapist_id === therapistId), 'seen by the therapist');
     assert.equal(
@@ -143,8 +143,7 @@ describe('the therapist dashboard', () => {
     const reply = `Better, only stiff in the morning. (${Date.now()})`;
     await page.goto(url(`/desk/clients/${patientId}`));
     await page.getByRole('textbox', { name: 'Note to the client' }).fill(note);
-    await page.getByRole('button', { name: 'Send note' }).click();
-    await page.waitForURL(url(`/desk/clients/${patientId}`));
+    await submit(page, page.getByRole('button', { name: 'Send note' }), `/desk/clients/${patientId}`);
     await page.getByText(note).waitFor();
 
     const patientToken = await apiToken(PATIENTS.chiara);
@@ -166,8 +165,7 @@ describe('the therapist dashboard', () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Invite codes', exact: true }).click();
     await page.waitForURL(url('/desk/invites'));
     await page.getByRole('heading', { level: 1, name: 'Invite codes' }).waitFor();
-    await page.getByRole('button', { name: 'Make an invite code' }).click();
-    await page.waitForURL(url('/desk/invites'));
+    await submit(page, page.getByRole('button', { name: 'Make an invite code' }), '/desk/invites');
     const made = (await listed()).filter((id) => !before.includes(id));
     assert.equal(made.length, 1, 'one new pending invite');
 
@@ -184,8 +182,7 @@ describe('the therapist dashboard', () => {
     assert.ok(found, `the shown code is the therapist's invite (${codes.join(', ')})`);
 
     const revoke = page.locator(`form[action$="/invites/${made[0]}/revoke"]`).getByRole('button', { name: 'Revoke' });
-    await revoke.click();
-    await page.waitForURL(url('/desk/invites'));
+    await submit(page, revoke, '/desk/invites');
     assert.ok(!(await listed()).includes(made[0]), 'the API no longer lists the invite as pending');
     assert.equal(await page.locator(`form[action$="/invites/${made[0]}/revoke"]`).count(), 0);
   });
@@ -282,8 +279,7 @@ describe('the therapist dashboard', () => {
   test('signs out', async () => {
     await page.goto(url('/desk/caseload'));
     // On the caseload the header's is the only Sign out button.
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(url('/desk/sign-in'));
+    await submit(page, page.getByRole('button', { name: 'Sign out' }), '/desk/sign-in');
     await page.goto(url('/desk/caseload'));
     await page.waitForURL(url('/desk/sign-in'));
     await page.context().close();

@@ -51,6 +51,20 @@ export async function signIn(page, email = THERAPIST, password = PASSWORD) {
   await page.waitForURL(url('/desk/caseload'));
 }
 
+/**
+ * Clicks a form's button and waits until the server has answered the post and the browser is
+ * on PATH (a fragment, such as the section the page scrolls to, is allowed); answers the post's
+ * response.
+ */
+export async function submit(page, button, path) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.request().isNavigationRequest()),
+    button.click(),
+  ]);
+  if (path) await page.waitForURL((u) => u.pathname === path);
+  return response;
+}
+
 /** A JSON API call; answers { status, body } with the body parsed when there is one. */
 export async function api(method, path, { token, body, headers = {} } = {}) {
   const response = await fetch(url(path), {
