@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import {
-  PASSWORD, THERAPIST, apiCaseload, apiToken, launch, newPage, screenshot, signIn, url,
+  PASSWORD, THERAPIST, apiCaseload, apiToken, launch, newPage, screenshot, signIn, submit, url,
 } from './lib.js';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -35,8 +35,8 @@ describe('accessibility and screenshots', () => {
     ['03-caseload', '/desk/caseload'],
     ['05-client', `/desk/clients/${clients[0].patient.id}`],
     ...clients.slice(1).map((c, i) => [`${String(7 + i).padStart(2, '0')}-client-${c.patient.display_name.split(' ')[0].toLowerCase()}`, `/desk/clients/${c.patient.id}`]),
-    ['20-invites', '/desk/invites'],
-    ['21-devices', '/desk/devices'],
+    [`${String(7 + clients.length - 1).padStart(2, '0')}-invites`, '/desk/invites'],
+    [`${String(8 + clients.length - 1).padStart(2, '0')}-devices`, '/desk/devices'],
   ];
 
   test('axe-core finds no serious or critical violation', async () => {
@@ -51,6 +51,11 @@ describe('accessibility and screenshots', () => {
       assert.equal(response.status(), 200, `${path} answers 200`);
       found.push(...(await violations(page)).map((v) => `${path}: ${v}`));
     }
+    // The invite page again with a new code shown and a pending one to revoke.
+    await page.goto(url('/desk/invites'));
+    await submit(page, page.getByRole('button', { name: 'Make an invite code' }), '/desk/invites');
+    await page.getByRole('button', { name: 'Revoke' }).first().waitFor();
+    found.push(...(await violations(page)).map((v) => `/desk/invites (a code made): ${v}`));
     await page.context().close();
     assert.deepEqual(found, [], `axe-core violations:\n${found.join('\n')}`);
   });
@@ -73,7 +78,7 @@ describe('accessibility and screenshots', () => {
     }
     const missing = await page.goto(url('/desk/clients/00000000-0000-7000-8000-000000000000'));
     assert.equal(missing.status(), 404);
-    await screenshot(page, '22-client-not-found');
+    await screenshot(page, `${String(9 + clients.length - 1).padStart(2, '0')}-client-not-found`);
     await page.context().close();
   });
 });

@@ -156,6 +156,7 @@ describe('the therapist dashboard', () => {
 
     await page.reload();
     await page.getByText(reply).waitFor();
+    await screenshot(page, '20-client-note-answered');
   });
 
   test('makes an invite code and revokes it', async () => {
@@ -180,6 +181,7 @@ describe('the therapist dashboard', () => {
       if (preview.status === 200 && preview.body.created_by.id === therapistId) found = true;
     }
     assert.ok(found, `the shown code is the therapist's invite (${codes.join(', ')})`);
+    await screenshot(page, '21-invites-code-made');
 
     const revoke = page.locator(`form[action$="/invites/${made[0]}/revoke"]`).getByRole('button', { name: 'Revoke' });
     await submit(page, revoke, '/desk/invites');
@@ -242,7 +244,7 @@ describe('the therapist dashboard', () => {
       ]);
       assert.equal(response.status(), 403, 'a form of another origin: 403');
       await attacker.getByText(REFUSED_FORM).waitFor();
-      await screenshot(attacker, '23-form-from-another-origin-refused');
+      await screenshot(attacker, '22-form-from-another-origin-refused');
       await attacker.close();
     } finally {
       await new Promise((resolve) => other.close(resolve));
