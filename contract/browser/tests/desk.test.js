@@ -97,8 +97,17 @@ describe('the therapist dashboard', () => {
       assert.equal((await link.innerText()).trim(), item.patient.display_name, `card ${index + 1} is ${item.patient.display_name}`);
       assert.equal(new URL(await link.getAttribute('href'), url('/')).pathname, `/desk/clients/${item.patient.id}`);
     }
-    // The urgent client's card says so.
-    await cards.first().getByText(/urgent/i).first().waitFor();
+    // Each card shows its open alerts by tier, and the silence the API flags.
+    const tierWords = { emergency: /emergency/i, urgent: /urgent/i, see_physio: /physiotherapist/i, therapist_followup: /follow/i };
+    for (const [index, item] of items.entries()) {
+      const text = await cards.nth(index).innerText();
+      const tier = item.open_alerts?.most_urgent_tier;
+      if (tier) assert.match(text, tierWords[tier], `${item.patient.display_name}'s card names the ${tier} alert`);
+      if (item.no_entries_for_days != null) {
+        assert.match(text, new RegExp(`No entries for ${item.no_entries_for_days} days?`), `${item.patient.display_name}'s silence`);
+      }
+    }
+    assert.match(await cards.first().innerText(), /urgent/i, 'the red flag is on the first card');
   });
 
   test('opens a client: name, sections and the printable report', async () => {
