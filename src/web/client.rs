@@ -82,15 +82,16 @@ async fn load(state: &AppState, desk: &Desk, patient_id: Uuid) -> Result<ClientP
     let from = now - TimeDelta::days(ENTRY_DAYS);
     let (mut entries, _) =
         state.entries(principal, patient_id, from, now + TimeDelta::minutes(5), None, MAX_ENTRIES).await?;
-    entries.sort_by(|a, b| b.content.recorded_at.cmp(&a.content.recorded_at));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.content.recorded_at));
     let (mut listed, _) = state.massage_sessions(principal, patient_id, None, None, None, 500).await?;
-    listed.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    listed.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     let mut sessions = Vec::new();
     for session in listed.into_iter().take(MAX_SESSIONS) {
         sessions.push(state.massage_session(principal, patient_id, session.id).await?);
     }
     let screen = state.health_screen(principal, patient_id).await?;
-    let time_zone = entries.first().and_then(|e| e.content.time_zone);
+    // Times read in the therapist's own zone; an entry keeps the zone it was written in.
+    let time_zone = Some(principal.time_zone);
     Ok(ClientPage {
         name: client_name(record.patient.display_name.as_deref()),
         time_zone,
@@ -290,9 +291,9 @@ fn entries(entries: &[Entry], zone: Option<TimeZone>) -> Markup {
                     tbody {
                         @for entry in entries {
                             tr {
-                                td.date { (when(entry.content.recorded_at, entry.content.time_zone.or(zone))) }
+                                td.date { (short_when(entry.content.recorded_at, entry.content.time_zone.or(zone))) }
                                 td.num { (entry.content.pain.value()) }
-                                td {
+                                td.regions {
                                     @for (i, region) in entry.content.regions.iter().enumerate() {
                                         @if i > 0 { "; " }
                                         (words(region.region.as_str())) " " (region.pain.value())
@@ -314,9 +315,22 @@ fn entries(entries: &[Entry], zone: Option<TimeZone>) -> Markup {
     }
 }
 
+/// Within the last weeks the year goes without saying.
+fn short_when(at: DateTime<Utc>, zone: Option<TimeZone>) -> String {
+    match zone {
+        Some(zone) => at.with_timezone(&zone.tz()).format("%a %-d %b, %H:%M").to_string(),
+        None => at.format("%a %-d %b, %H:%M UTC").to_string(),
+    }
+}
+
 fn symptom_words(symptom: crate::domain::journal::Symptom) -> String {
     let described = symptom.description().trim().trim_end_matches('.');
-    if described.is_empty() { words(symptom.as_str()) } else { described.to_owned() }
+    match described.chars().next() {
+        None => words(symptom.as_str()),
+        // A measure rather than a name ("38 °C or more"): the name first.
+        Some(first) if !first.is_alphabetic() => format!("{} ({described})", capitalised(&words(symptom.as_str()))),
+        Some(_) => described.to_owned(),
+    }
 }
 
 fn sessions(sessions: &[SessionView], zone: Option<TimeZone>) -> Markup {

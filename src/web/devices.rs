@@ -39,9 +39,9 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
                                         (session.device_label.as_deref().unwrap_or("Unnamed device"))
                                         @if session.id == desk.principal.session_id { " " span.tag { "This browser" } }
                                     }
-                                    td { (when(session.created_at, None)) }
-                                    td { (when(session.last_used_at, None)) }
-                                    td { (when(session.expires_at, None)) }
+                                    td { (when(session.created_at, Some(desk.principal.time_zone))) }
+                                    td { (when(session.last_used_at, Some(desk.principal.time_zone))) }
+                                    td { (when(session.expires_at, Some(desk.principal.time_zone))) }
                                     td {
                                         @if session.id != desk.principal.session_id {
                                             form.inline method="post" action={ "/desk/devices/" (session.id) "/revoke" } {

@@ -73,8 +73,8 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
                                 tbody {
                                     @for invite in &pending {
                                         tr {
-                                            td { (when(invite.created_at, None)) }
-                                            td { (when(invite.expires_at, None)) }
+                                            td { (when(invite.created_at, Some(desk.principal.time_zone))) }
+                                            td { (when(invite.expires_at, Some(desk.principal.time_zone))) }
                                             td {
                                                 form.inline method="post" action={ "/desk/invites/" (invite.id) "/revoke" } {
                                                     input type="hidden" name="csrf" value=(chrome.csrf);
