@@ -13,6 +13,8 @@
 #   BROWSER_PORTS      the port range to take the server's and a second origin's ports from
 #                      (default: 61100-61199)
 #   CHROMIUM           the browser (default: /usr/bin/chromium)
+#   BROWSER_TESTS      the test files, run one after the other against the same server
+#                      (default: tests/a11y.test.js tests/desk.test.js; each passes in either order)
 set -euo pipefail
 
 browser_dir="$(cd "$(dirname "$0")" && pwd)"
@@ -23,6 +25,7 @@ bin="${AFTERCARE_BIN:-target/release/aftercare}"
 admin_url="${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 databases="${BROWSER_DATABASES:-sqlite postgres}"
 ports="${BROWSER_PORTS:-61100-61199}"
+tests="${BROWSER_TESTS:-tests/a11y.test.js tests/desk.test.js}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 started=$(date +%s)
 
@@ -140,11 +143,10 @@ run_on() {
     mkdir -p "$screens"
     (
         cd "$browser_dir"
-        AFTERCARE_URL="$base_url" \
-            AFTERCARE_OTHER_ORIGIN_PORT="$other_port" \
-            AFTERCARE_SCREENS="$screens" \
-            AFTERCARE_DB="$db" \
-            node --test --test-concurrency=1 --test-reporter=spec tests/desk.test.js tests/a11y.test.js
+        export AFTERCARE_URL="$base_url" AFTERCARE_OTHER_ORIGIN_PORT="$other_port" \
+            AFTERCARE_SCREENS="$screens" AFTERCARE_DB="$db"
+        # shellcheck disable=SC2086 # a list of files
+        node --test --test-concurrency=1 --test-reporter=spec $tests
     ) || status=$?
 
     if ! kill -0 "$server_pid" 2>/dev/null; then

@@ -205,6 +205,18 @@ describe('the therapist dashboard', () => {
     await page.getByText('This browser').first().waitFor();
   });
 
+  test('signs out another device, whose token stops working', async () => {
+    const label = `Jonas's old tablet ${Date.now()}`;
+    const token = await apiToken(THERAPIST, 'aftercare-demo', label);
+    assert.equal((await api('GET', '/v1/me', { token })).status, 200);
+    await page.goto(url('/desk/devices'));
+    const row = page.getByRole('row').filter({ hasText: label });
+    await submit(page, row.getByRole('button', { name: 'Sign out' }), '/desk/devices');
+    assert.equal(await page.getByRole('row').filter({ hasText: label }).count(), 0, 'the device is no longer listed');
+    assert.equal((await api('GET', '/v1/me', { token })).status, 401, "the device's token is refused");
+    await page.getByRole('heading', { level: 1, name: 'Signed-in devices' }).waitFor();
+  });
+
   test('refuses a form without the csrf field and one from another origin', async () => {
     const [first] = await apiCaseload(therapistToken);
     const patientId = first.patient.id;

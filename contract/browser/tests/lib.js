@@ -88,9 +88,9 @@ export async function api(method, path, { token, body, headers = {} } = {}) {
 }
 
 /** Signs in through the API as an app does; answers the access token. */
-export async function apiToken(email, password = PASSWORD) {
+export async function apiToken(email, password = PASSWORD, deviceLabel = 'browser tests') {
   const { status, body } = await api('POST', '/v1/auth/token', {
-    body: { grant_type: 'password', email, password, device_label: 'browser tests' },
+    body: { grant_type: 'password', email, password, device_label: deviceLabel },
   });
   if (status !== 200) throw new Error(`API sign-in of ${email}: ${status} ${JSON.stringify(body)}`);
   return body.access_token;
