@@ -218,11 +218,23 @@ fn notes(client: &ClientPage, patient_id: Uuid, csrf: &str, zone: Option<TimeZon
                         p.body { (note.body) }
                     }
                 }
+                @if let Some(last) = thread.last() {
+                    details.reply {
+                        summary { "Reply" }
+                        form method="post" action={ "/desk/clients/" (patient_id) "/notes/" (last.id) "/replies" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label for={ "reply-" (last.thread_id) } { "Your reply" }
+                            textarea id={ "reply-" (last.thread_id) } name="body" required maxlength="2000" {}
+                            div.actions { button type="submit" { "Send reply" } }
+                        }
+                    }
+                }
             }
         }
         @if subjects.is_empty() {
             p.muted { "Notes are about an entry, a session or an alert; this client has none yet." }
         } @else {
+            h3 { "New note" }
             form method="post" action={ "/desk/clients/" (patient_id) "/notes" } {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="about" { "About" }
@@ -441,6 +453,26 @@ pub async fn send_note(
                 ));
             };
             state.write_note(&desk.principal, patient_id, subject, &form.body, None).await?;
+            Ok(see_other(&format!("/desk/clients/{patient_id}#notes-h")))
+        }
+        .await,
+    )
+}
+
+#[handler]
+pub async fn reply(
+    request: &Request,
+    state: Data<&AppState>,
+    Path((patient_id, note_id)): Path<(String, String)>,
+    form: Option<Form<NoteForm>>,
+) -> Response {
+    let form = form.map(|f| f.0).unwrap_or_default();
+    respond(
+        async {
+            let desk = posted(request, &state, form.csrf.as_deref()).await?;
+            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let note_id = Uuid::parse_str(&note_id).map_err(|_| Failure::NotFound)?;
+            state.answer_note(&desk.principal, patient_id, note_id, &form.body, None).await?;
             Ok(see_other(&format!("/desk/clients/{patient_id}#notes-h")))
         }
         .await,

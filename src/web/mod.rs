@@ -46,6 +46,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/clients/:patient_id/report", get(client::report))
         .at("/clients/:patient_id/alerts/:alert_id/acknowledge", post(client::acknowledge))
         .at("/clients/:patient_id/notes", post(client::send_note))
+        .at("/clients/:patient_id/notes/:note_id/replies", post(client::reply))
         .at("/invites", get(invites::page).post(invites::make))
         .at("/invites/:invite_id/revoke", post(invites::revoke))
         .at("/devices", get(devices::page))
@@ -53,6 +54,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/assets/desk.css", get(stylesheet))
         .around(|endpoint, request| async move {
             let request_id = Uuid::now_v7().to_string();
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
             let served = crate::service::context::with_request_id(request_id.clone(), endpoint.call(request)).await;
             let mut response = match served {
                 Ok(response) => response,
@@ -82,6 +84,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
                 headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("a valid header value"));
             }
             headers.insert("x-request-id", request_id.parse().expect("a uuid is a valid header value"));
+            tracing::info!(request_id = %request_id, %method, %path, status = response.status().as_u16(), "desk request");
             Ok(response)
         })
         .data(state)
@@ -154,6 +157,25 @@ impl Failure {
             Failure::Service(Error::Validation(errors)) => {
                 layout::plain(StatusCode::UNPROCESSABLE_ENTITY, "Not saved", &format!("That was not saved: {errors}"))
             }
+            Failure::Service(Error::RateLimited { retry_after }) => {
+                let minutes = retry_after.as_secs().div_ceil(60).max(1);
+                layout::plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    &format!(
+                        "Too many attempts. Try again in {minutes} minute{}.",
+                        if minutes == 1 { "" } else { "s" }
+                    ),
+                )
+            }
+            Failure::Service(Error::Forbidden(_) | Error::Refused(_)) => {
+                layout::plain(StatusCode::FORBIDDEN, "Not allowed", "Your account cannot do this.")
+            }
+            Failure::Service(Error::Conflict(_) | Error::Stale(_)) => layout::plain(
+                StatusCode::CONFLICT,
+                "Changed meanwhile",
+                "This changed while you were looking at it. Go back, reload the page and try again.",
+            ),
             Failure::Service(error) => {
                 tracing::error!(%error, "desk page failed");
                 layout::plain(

@@ -284,6 +284,39 @@ on_both_backends! {
         assert_eq!(app.get("/v1/me", tom.token()).await.status(), StatusCode::UNAUTHORIZED);
     }
 
+    async fn a_desk_left_alone_signs_out_and_none_outlasts_twelve_hours(app) {
+        account(&app, "tom@example.org", "therapist", "Tom").await;
+        let desk_sessions = |sessions: Value| {
+            sessions["items"].as_array().unwrap().iter().filter(|s| s["device_label"] == "Web dashboard (browser)").count()
+        };
+
+        // Each page keeps it alive for another hour...
+        let browser = desk(&app, "tom@example.org").await;
+        for _ in 0..3 {
+            app.clock.advance(TimeDelta::minutes(50));
+            browser.page(&app, "/desk/caseload").await;
+        }
+        // ...and an hour without one ends it; the app no longer lists it.
+        app.clock.advance(TimeDelta::minutes(61));
+        see_other(&browser.get(&app, "/desk/caseload").await, "/desk/sign-in");
+        let tokens = app.sign_in("tom@example.org").await;
+        assert_eq!(desk_sessions(app.get("/v1/me/sessions", &tokens.access).await.json().await.unwrap()), 0);
+
+        // However busy, twelve hours after signing in it is over.
+        let browser = desk(&app, "tom@example.org").await;
+        let mut pages = 0;
+        for _ in 0..24 {
+            app.clock.advance(TimeDelta::minutes(30));
+            let response = browser.get(&app, "/desk/caseload").await;
+            if response.status() == StatusCode::OK {
+                pages += 1;
+            } else {
+                see_other(&response, "/desk/sign-in");
+            }
+        }
+        assert_eq!(pages, 23, "every half hour up to the twelfth");
+    }
+
     async fn the_caseload_and_a_clients_page_follow_consent(app) {
         let tom = account(&app, "tom@example.org", "therapist", "Tom").await;
         let ana = account(&app, "ana@example.org", "patient", "Ana Lindqvist").await;
@@ -347,6 +380,16 @@ on_both_backends! {
         assert_eq!(reply.status(), StatusCode::CREATED);
         let page = browser.page(&app, &path).await;
         assert!(page.contains("How is the fever today?") && page.contains("Gone since this morning."));
+        // Tom answers in the same thread from the page.
+        let answered = browser.submit(&app, &format!("{path}/notes/{}/replies", reply.json::<Value>().await.unwrap()["id"].as_str().unwrap()), &[("body", "Good. See you Thursday.")]).await;
+        assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+        let notes: Value = app.get("/v1/notes", ben.token()).await.json().await.unwrap();
+        assert_eq!(notes["items"][0]["body"], "Good. See you Thursday.");
+        assert_eq!(notes["items"][0]["thread_id"], note_id.as_str());
+        assert!(browser.page(&app, &path).await.contains("Good. See you Thursday."));
+        // A blank note, or one about nothing, is not sent.
+        assert_eq!(browser.submit(&app, &format!("{path}/notes"), &[("about", &about), ("body", "  ")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(browser.submit(&app, &format!("{path}/notes"), &[("about", "nothing"), ("body", "Hello")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
         // Without this session's value, no note.
         assert_eq!(browser.post(&app, &format!("{path}/notes"), &[("about", &about), ("body", "x")], &[]).await.status(), StatusCode::FORBIDDEN);
 

@@ -200,9 +200,14 @@ macro_rules! session_repo {
             ) -> $crate::store::StoreResult<Vec<$crate::store::SessionRecord>> {
                 use $crate::store::types::Ts;
                 let rows: Vec<(uuid::Uuid, Option<String>, Ts, Ts, Ts)> = sqlx::query_as(
-                    "SELECT id, device_label, created_at, last_used_at, expires_at FROM device_sessions
-                     WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2
-                     ORDER BY last_used_at DESC, id",
+                    // A session counts while a token of it still works: a browser's ends when its
+                    // one token idles out, an app's when its last refresh token does.
+                    "SELECT s.id, s.device_label, s.created_at, s.last_used_at, s.expires_at FROM device_sessions s
+                     WHERE s.account_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+                       AND (EXISTS (SELECT 1 FROM access_tokens t WHERE t.session_id = s.id AND t.expires_at > $2)
+                            OR EXISTS (SELECT 1 FROM refresh_tokens r
+                                       WHERE r.session_id = s.id AND r.used_at IS NULL AND r.expires_at > $2))
+                     ORDER BY s.last_used_at DESC, s.id",
                 )
                 .bind(account_id)
                 .bind(Ts::from(now))
