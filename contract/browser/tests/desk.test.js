@@ -145,7 +145,7 @@ describe('the therapist dashboard', () => {
     );
   });
 
-  test('writes a note, the client answers in the app, and the answer shows after a reload', async () => {
+  test('writes a note, the client answers in the app, the answer shows after a reload, and the therapist replies in the thread', async () => {
     const [first] = await apiCaseload(therapistToken);
     const patientId = first.patient.id;
     const note = `How is the neck since Tuesday? (${Date.now()})`;
@@ -165,6 +165,18 @@ describe('the therapist dashboard', () => {
 
     await page.reload();
     await page.getByText(reply).waitFor();
+
+    // The therapist answers in the same thread, and the client's app shows it there.
+    const answer = `Good to hear; keep the walks going. (${Date.now()})`;
+    const thread = page.locator('.thread').filter({ hasText: reply });
+    await thread.getByText('Reply', { exact: true }).click(); // opens the folded reply form
+    await thread.getByRole('textbox', { name: 'Your reply' }).fill(answer);
+    await submit(page, thread.getByRole('button', { name: 'Send reply' }), `/desk/clients/${patientId}`);
+    await page.locator('.thread').filter({ hasText: reply }).getByText(answer).waitFor();
+    const after = await api('GET', '/v1/notes', { token: patientToken });
+    const answered2 = after.body.items.find((n) => n.body === answer);
+    assert.ok(answered2, 'the client sees the answer in the app');
+    assert.equal(answered2.thread_id, written.thread_id, 'in the same thread');
     await screenshot(page, '20-client-note-answered');
   });
 
