@@ -430,8 +430,8 @@ impl Counters {
         let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
         let cpu_seconds = (ticks(11) + ticks(12)) / 100.0;
         let (transactions, rows_written) = if db.starts_with("postgres") {
-            // The statistics are flushed by each backend within a second of going idle.
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            // An idle backend flushes its statistics within ten seconds (PostgreSQL 15).
+            tokio::time::sleep(Duration::from_secs(11)).await;
             let pool = sqlx::PgPool::connect(db).await.expect("postgres");
             let counts: (i64, i64) = sqlx::query_as(
                 "SELECT xact_commit, tup_inserted + tup_updated FROM pg_stat_database WHERE datname = current_database()",

@@ -273,7 +273,7 @@ pub trait NotificationRepo {
     /// patients among them with their reminder settings (defaults when unset).
     async fn reminder_targets(&self, after: Uuid, limit: u32) -> StoreResult<ReminderPage>;
     /// The query plans of the planner's batch statements (the accounts walk, the settings read,
-    /// the read of a batch's existing reminders) as the database would run them now, with the
+    /// the read of a batch's existing reminders, the cancellation of a kind turned off) as the database would run them now, with the
     /// planner's own settings: `(name, plan)` in the form of
     /// [`NotificationRepo::dispatcher_query_plans`]. For tests of the plans on fresh statistics.
     async fn planner_query_plans(&self) -> StoreResult<Vec<(String, String)>>;

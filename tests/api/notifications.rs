@@ -1041,7 +1041,7 @@ on_both_backends! {
 
         let plans = app.state.store.planner_query_plans().await.expect("the plans");
         let names: Vec<&str> = plans.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(names, ["accounts walk", "reminder settings", "existing reminders"]);
+        assert_eq!(names, ["accounts walk", "reminder settings", "existing reminders", "cancellations"]);
         for (name, plan) in &plans {
             // Shown with --nocapture.
             println!("{name}:\n{plan}\n");

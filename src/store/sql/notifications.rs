@@ -347,13 +347,7 @@ macro_rules! notification_repo {
                 const CHUNK: usize = 500;
                 let mut cancelled = 0;
                 for chunk in account_ids.chunks(CHUNK) {
-                    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE notifications SET state = 'cancelled' WHERE state = 'scheduled' AND substr(dedupe_key, 1, length(");
-                    update.push_bind(prefix.to_owned()).push(")) = ").push_bind(prefix.to_owned()).push(" AND account_id IN (");
-                    let mut ids = update.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(*id);
-                    }
-                    update.push(")");
+                    let mut update = cancellation_query("", chunk, prefix);
                     cancelled += update.build().execute(&self.pool).await?.rows_affected();
                 }
                 Ok(cancelled)
@@ -878,6 +872,7 @@ macro_rules! notification_repo {
                 let keys = ["daily:2026-03-10".to_owned(), "daily:2026-03-11".to_owned(), "weekly_peg:2026-03-15".to_owned()];
                 let mut settings = settings_read(prefix, &ids);
                 let mut existing = existing_reminders_read(prefix, &ids, &keys);
+                let mut cancellation = cancellation_query(prefix, &ids, "weekly_peg:");
                 let statements: Vec<(&str, Query<'_>)> = vec![
                     (
                         "accounts walk",
@@ -885,6 +880,7 @@ macro_rules! notification_repo {
                     ),
                     ("reminder settings", settings.build().persistent(false)),
                     ("existing reminders", existing.build().persistent(false)),
+                    ("cancellations", cancellation.build().persistent(false)),
                 ];
                 let mut plans = Vec::new();
                 for (name, statement) in statements {
@@ -929,6 +925,29 @@ macro_rules! notification_repo {
                 let greatest = account_ids.iter().max().copied().unwrap_or_default();
                 query.push("account_id >= ").push_bind(least).push(" AND account_id <= ").push_bind(greatest);
             }
+        }
+
+        /// Cancels the scheduled notifications of `account_ids` whose dedupe key starts with
+        /// `prefix`. On PostgreSQL the key range of the accounts picks the rows by index and the
+        /// list only filters them (`IS TRUE` keeps it out of the index condition, where it would be
+        /// costed as one descent per id and lose to a scan of the whole table).
+        fn cancellation_query(prefix_sql: &str, account_ids: &[uuid::Uuid], prefix: &str) -> sqlx::QueryBuilder<$db> {
+            let mut update = sqlx::QueryBuilder::<$db>::new(format!(
+                "{prefix_sql}UPDATE notifications SET state = 'cancelled' WHERE state = 'scheduled' AND substr(dedupe_key, 1, length("
+            ));
+            update.push_bind(prefix.to_owned()).push(")) = ").push_bind(prefix.to_owned()).push(" AND ");
+            let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
+            if !sqlite {
+                push_accounts(&mut update, account_ids);
+                update.push(" AND (");
+            }
+            update.push("account_id IN (");
+            let mut ids = update.separated(", ");
+            for id in account_ids {
+                ids.push_bind(*id);
+            }
+            update.push(if sqlite { ")" } else { ")) IS TRUE" });
+            update
         }
 
         /// The reminder settings of a batch of accounts (on PostgreSQL, also of any other
