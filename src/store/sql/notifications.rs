@@ -999,12 +999,12 @@ macro_rules! notification_repo {
             for row in existing_reminders_read("", &ids, &keys).build().persistent(false).fetch_all(pool).await? {
                 let ttl: i64 =
                     row.try_get::<i64, _>("ttl_seconds").or_else(|_| row.try_get::<i32, _>("ttl_seconds").map(i64::from))?;
-                let state: String = row.try_get("state")?;
-                let unchanged = state != "scheduled";
+                // One already dispatched or cancelled is never rewritten by a reschedule.
+                let settled = row.try_get::<String, _>("state")? != "scheduled";
                 existing.insert(
                     (row.try_get::<uuid::Uuid, _>("account_id")?, row.try_get::<String, _>("dedupe_key")?),
                     (
-                        unchanged,
+                        settled,
                         row.try_get::<Ts, _>("due_at")?.0,
                         row.try_get::<String, _>("title")?,
                         row.try_get::<String, _>("body")?,
@@ -1018,8 +1018,8 @@ macro_rules! notification_repo {
                 .iter()
                 .filter(|n| match existing.get(&(n.account_id, n.dedupe_key.clone())) {
                     None => true,
-                    Some((not_scheduled, due_at, title, body, link, ttl, urgency)) => {
-                        !*not_scheduled
+                    Some((settled, due_at, title, body, link, ttl, urgency)) => {
+                        !*settled
                             && (*due_at != n.due_at
                                 || *title != n.title
                                 || *body != n.body
