@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use futures::StreamExt as _;
 use uuid::Uuid;
 
 use super::authz::Action;
@@ -32,6 +33,9 @@ use crate::store::{AlertFilter, AlertUpsert, Principal, Recipient};
 
 /// Patients per sweep page: each page is four reads and one write transaction.
 const SWEEP_BATCH: u32 = 500;
+/// Alert notifications of one evaluation in flight at once: a few of the pool's connections,
+/// the others left to requests.
+const NOTIFY_CONCURRENCY: usize = 4;
 /// Patients per claim of the background evaluator.
 pub const DUE_BATCH: u32 = 100;
 /// How long a claim on a patient's mark holds: an evaluator that died frees it after this.
@@ -194,7 +198,7 @@ impl AppState {
             metrics::counter!("alerts_resolved_total", "how" => "auto").increment(recorded.resolved);
         }
         let recipients: HashMap<Uuid, &Recipient> = patients.iter().map(|p| (p.account_id, p)).collect();
-        let mut raised = Vec::new();
+        let mut due_now = Vec::new();
         for (alert, opened) in recorded.alerts {
             if opened {
                 report.opened += 1;
@@ -202,12 +206,20 @@ impl AppState {
             } else {
                 report.refreshed += 1;
             }
-            let (Some(due), Some(patient)) =
+            if let (Some(due), Some(patient)) =
                 (notification_due(&alert, now, &thresholds), recipients.get(&alert.patient_id))
-            else {
-                continue;
-            };
-            match self.notify_alert(&alert, due, patient).await {
+            {
+                due_now.push((alert, due, *patient));
+            }
+        }
+        // Each alert's notification is a few round trips of its own; a page's are overlapped so
+        // that a sweep opening thousands of alerts waits for the database a few at a time.
+        let notifying: Vec<_> =
+            due_now.into_iter().map(|(alert, due, patient)| self.notify_alert_owned(alert, due, patient)).collect();
+        let outcomes: Vec<_> = futures::stream::iter(notifying).buffered(NOTIFY_CONCURRENCY).collect().await;
+        let mut raised = Vec::new();
+        for (alert, due, outcome) in outcomes {
+            match outcome {
                 Ok(Some(notified)) => {
                     report.notified += 1;
                     if due.reason.raises() {
@@ -243,6 +255,19 @@ impl AppState {
             notified_facts: facts,
             ..alert.clone()
         }))
+    }
+
+    /// [`Self::notify_alert`] as one future that owns its alert, for overlapping several.
+    fn notify_alert_owned<'a>(
+        &'a self,
+        alert: Alert,
+        due: Due,
+        patient: &'a Recipient,
+    ) -> futures::future::BoxFuture<'a, (Alert, Due, Result<Option<Alert>>)> {
+        Box::pin(async move {
+            let outcome = self.notify_alert(&alert, due, patient).await;
+            (alert, due, outcome)
+        })
     }
 
     /// The therapists who hear about a patient's alerts: those holding a live grant with the

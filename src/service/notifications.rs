@@ -184,21 +184,23 @@ impl AppState {
         .await
     }
 
-    /// Plans the next reminders of every patient, a batch of patients at a time: one read of
-    /// the batch, one upsert of all its reminders, one cancellation per kind turned off, so the
-    /// work per patient stays the same however many there are. Returns how many patients were
-    /// planned.
+    /// Plans the next reminders of every patient, a batch of accounts at a time in id order:
+    /// the batch's accounts and settings read by key, its existing reminders read once, one
+    /// upsert of those that changed, one cancellation per kind turned off, so the work per
+    /// patient stays the same however many there are and a steady pass writes nothing.
+    /// Returns how many patients were planned.
     pub async fn plan_all_reminders(&self) -> Result<u64> {
         let mut after = Uuid::nil();
         let mut planned = 0;
         loop {
-            let targets = self.store.reminder_targets(after, PLAN_BATCH).await?;
-            let Some(last) = targets.last() else { return Ok(planned) };
-            after = last.account_id;
-            self.plan_targets(&targets).await?;
-            planned += targets.len() as u64;
-            if targets.len() < PLAN_BATCH as usize {
-                return Ok(planned);
+            let page = self.store.reminder_targets(after, PLAN_BATCH).await?;
+            if !page.targets.is_empty() {
+                self.plan_targets(&page.targets).await?;
+                planned += page.targets.len() as u64;
+            }
+            match page.next {
+                Some(next) => after = next,
+                None => return Ok(planned),
             }
         }
     }

@@ -43,7 +43,7 @@ pub use massage::{
 pub use notes::{NewNote, NotePosition, NoteRepo, NoteTarget, NoteWrite};
 pub use notifications::{
     ClaimedDelivery, DeliveryResult, NewNotification, NewSubscription, NotificationRecord, NotificationRepo,
-    NotificationStatus, QueueStats, ReminderTarget, SubscriptionRecord,
+    NotificationStatus, QueueStats, ReminderPage, ReminderTarget, SubscriptionRecord,
 };
 pub use postgres::PgStore;
 pub use rate_limits::{RateLimitRepo, RateWindow};

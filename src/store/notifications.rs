@@ -147,6 +147,15 @@ pub struct ReminderTarget {
     pub settings: ReminderSettings,
 }
 
+/// One step of the planner's walk over the accounts in id order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReminderPage {
+    /// The patients among the accounts read, with their settings.
+    pub targets: Vec<ReminderTarget>,
+    /// Where the next step starts: the last account read, or `None` when the walk is done.
+    pub next: Option<Uuid>,
+}
+
 #[async_trait]
 pub trait NotificationRepo {
     /// Creates the notification unless its dedupe key exists. With `reschedule`, a still
@@ -260,6 +269,12 @@ pub trait NotificationRepo {
         settings: &ReminderSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Patients in id order after `after`, with their reminder settings (defaults when unset).
-    async fn reminder_targets(&self, after: Uuid, limit: u32) -> StoreResult<Vec<ReminderTarget>>;
+    /// The next `limit` accounts in id order after `after`, walked on the primary key: the
+    /// patients among them with their reminder settings (defaults when unset).
+    async fn reminder_targets(&self, after: Uuid, limit: u32) -> StoreResult<ReminderPage>;
+    /// The query plans of the planner's batch statements (the accounts walk, the settings read,
+    /// the read of a batch's existing reminders, the cancellation of a kind turned off) as the database would run them now, with the
+    /// planner's own settings: `(name, plan)` in the form of
+    /// [`NotificationRepo::dispatcher_query_plans`]. For tests of the plans on fresh statistics.
+    async fn planner_query_plans(&self) -> StoreResult<Vec<(String, String)>>;
 }

@@ -961,3 +961,101 @@ on_both_backends! {
         }
     }
 }
+
+/// The places where a plan of the reminder planner's batch statements reads a whole table or
+/// sorts: on SQLite a `SCAN` or a temporary B-tree, on PostgreSQL a sequential scan of one of the
+/// planner's tables, a sort, or a hash join (which reads one side whole).
+fn planner_full_reads(plan: &str, sqlite: bool) -> Vec<String> {
+    const TABLES: [&str; 3] = ["accounts", "reminder_settings", "notifications"];
+    if sqlite {
+        return plan
+            .lines()
+            .filter(|line| line.trim().starts_with("SCAN ") || line.contains("TEMP B-TREE"))
+            .map(str::to_owned)
+            .collect();
+    }
+    fn walk(node: &Value, found: &mut Vec<String>) {
+        let kind = node["Node Type"].as_str().unwrap_or_default();
+        let relation = node["Relation Name"].as_str().unwrap_or_default();
+        if (kind == "Seq Scan" && TABLES.contains(&relation)) || kind.contains("Sort") || kind == "Hash Join" {
+            found.push(format!("{kind} {relation}"));
+        }
+        for child in node["Plans"].as_array().into_iter().flatten() {
+            walk(child, found);
+        }
+    }
+    let mut found = Vec::new();
+    let parsed: Value = serde_json::from_str(plan).expect("a JSON plan");
+    for statement in parsed.as_array().into_iter().flatten() {
+        walk(&statement["Plan"], &mut found);
+    }
+    found
+}
+
+on_both_backends! {
+    async fn every_planner_batch_statement_walks_an_index_on_fresh_statistics(app) with MANUAL {
+        let sqlite = app.state.store.backend() == aftercare::store::Backend::Sqlite;
+        // A bulk load the statistics have not seen yet (no analyze has run since: autovacuum is
+        // kept off these tables), as after an import: 20,000 patients, their settings and two
+        // reminders each.
+        let series = if sqlite {
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 20000)"
+        } else {
+            "WITH s(n) AS (SELECT generate_series(1, 20000))"
+        };
+        let (uuid, now, yes, no) = if sqlite {
+            ("randomblob(16)", "strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now')", "1", "0")
+        } else {
+            ("gen_random_uuid()", "now()", "TRUE", "FALSE")
+        };
+        if !sqlite {
+            for table in ["accounts", "reminder_settings", "notifications"] {
+                app.execute(&format!("ALTER TABLE {table} SET (autovacuum_enabled = false)")).await.unwrap();
+            }
+        }
+        app.execute(&format!(
+            "{series} INSERT INTO accounts (id, email, password_hash, role, time_zone, quiet_start, quiet_end, locale,
+                                            created_at, updated_at)
+             SELECT {uuid}, 'bulk' || n || '@example.org', 'x', 'patient', 'Europe/Berlin', '21:30', '08:00', 'en', {now}, {now}
+             FROM s"
+        ))
+        .await
+        .unwrap();
+        app.execute(&format!(
+            "INSERT INTO reminder_settings (account_id, daily_enabled, daily_time, weekly_peg_enabled, weekly_peg_weekday,
+                                            weekly_peg_time, updated_at)
+             SELECT id, {yes}, '20:00', {no}, 7, '18:00', {now} FROM accounts"
+        ))
+        .await
+        .unwrap();
+        for day in ["2026-03-10", "2026-03-11"] {
+            app.execute(&format!(
+                "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency, topic,
+                                            due_at, state, created_at)
+                 SELECT {uuid}, id, 'daily:{day}', 'daily_reminder', 't', 'b', '/', 3600, 'normal', 'x', {now}, 'scheduled', {now}
+                 FROM accounts"
+            ))
+            .await
+            .unwrap();
+        }
+
+        let plans = app.state.store.planner_query_plans().await.expect("the plans");
+        let names: Vec<&str> = plans.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["accounts walk", "reminder settings", "existing reminders", "cancellations"]);
+        for (name, plan) in &plans {
+            // Shown with --nocapture.
+            println!("{name}:\n{plan}\n");
+            let reads = planner_full_reads(plan, sqlite);
+            assert!(reads.is_empty(), "{name} reads a whole table or sorts: {reads:?}\n{plan}");
+        }
+        let walk = &plans[0].1;
+        if sqlite {
+            assert!(walk.contains("SEARCH accounts USING"), "{walk}");
+        } else {
+            assert!(walk.contains("\"Index Name\": \"accounts_pkey\""), "{walk}");
+        }
+
+        // The walk still finds every patient once, a batch at a time.
+        assert_eq!(app.state.plan_all_reminders().await.unwrap(), 20_000);
+    }
+}

@@ -295,6 +295,14 @@ macro_rules! notification_repo {
                 const CHUNK: usize = 500;
                 let mut changed = 0;
                 for chunk in notifications.chunks(CHUNK) {
+                    let chunk: Vec<&$crate::store::NewNotification> = if reschedule {
+                        changed_reminders(&self.pool, chunk).await?
+                    } else {
+                        chunk.iter().collect()
+                    };
+                    if chunk.is_empty() {
+                        continue;
+                    }
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO notifications (id, account_id, dedupe_key, kind, title, body, link, ttl_seconds, urgency,
                                                     topic, due_at, subject_date, state, created_at, about_patient_id) ",
@@ -317,8 +325,8 @@ macro_rules! notification_repo {
                             .push_bind(n.about_patient_id);
                     });
                     insert.push(if reschedule {
-                        // Only rows whose time or text moved are touched, so a steady-state pass
-                        // writes next to nothing.
+                        // Unchanged rows were left out above; the condition still holds for a row
+                        // another pass wrote meanwhile.
                         " ON CONFLICT (account_id, dedupe_key) DO UPDATE
                             SET due_at = excluded.due_at, title = excluded.title, body = excluded.body, link = excluded.link,
                                 ttl_seconds = excluded.ttl_seconds, urgency = excluded.urgency
@@ -339,13 +347,7 @@ macro_rules! notification_repo {
                 const CHUNK: usize = 500;
                 let mut cancelled = 0;
                 for chunk in account_ids.chunks(CHUNK) {
-                    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE notifications SET state = 'cancelled' WHERE state = 'scheduled' AND substr(dedupe_key, 1, length(");
-                    update.push_bind(prefix.to_owned()).push(")) = ").push_bind(prefix.to_owned()).push(" AND account_id IN (");
-                    let mut ids = update.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(*id);
-                    }
-                    update.push(")");
+                    let mut update = cancellation_query("", chunk, prefix);
                     cancelled += update.build().execute(&self.pool).await?.rows_affected();
                 }
                 Ok(cancelled)
@@ -823,33 +825,210 @@ macro_rules! notification_repo {
                 &self,
                 after: uuid::Uuid,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::ReminderTarget>> {
+            ) -> $crate::store::StoreResult<$crate::store::ReminderPage> {
                 use sqlx::Row as _;
-                let rows = sqlx::query(
-                    "SELECT a.id, a.time_zone, a.quiet_start, a.quiet_end,
-                            r.daily_enabled, r.daily_time, r.weekly_peg_enabled, r.weekly_peg_weekday, r.weekly_peg_time
-                     FROM accounts a LEFT JOIN reminder_settings r ON r.account_id = a.id
-                     WHERE a.role = 'patient' AND a.id > $1
-                     ORDER BY a.id LIMIT $2",
-                )
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
+                let accounts = sqlx::query(sqlx::AssertSqlSafe(accounts_walk_sql("", limit)))
+                    .bind(after)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let next = if accounts.len() == limit as usize {
+                    accounts.last().map(|row| row.try_get::<uuid::Uuid, _>("id")).transpose()?
+                } else {
+                    None
+                };
+                let mut patients = Vec::with_capacity(accounts.len());
+                for row in &accounts {
+                    if row.try_get::<String, _>("role")? == "patient" {
+                        patients.push(row);
+                    }
+                }
+                let ids: Vec<uuid::Uuid> =
+                    patients.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?;
+                let mut settings = std::collections::HashMap::with_capacity(ids.len());
+                if !ids.is_empty() {
+                    for row in settings_read("", &ids).build().fetch_all(&self.pool).await? {
+                        settings.insert(row.try_get::<uuid::Uuid, _>("account_id")?, reminder_settings_from_row(&row)?);
+                    }
+                }
+                let targets = patients
+                    .into_iter()
                     .map(|row| {
                         let text = |c: &str| -> $crate::store::StoreResult<String> { Ok(row.try_get::<String, _>(c)?) };
-                        let settings = if row.try_get::<Option<bool>, _>("daily_enabled")?.is_some() {
-                            reminder_settings_from_row(row)?
-                        } else {
-                            $crate::domain::notifications::ReminderSettings::default()
-                        };
+                        let account_id: uuid::Uuid = row.try_get("id")?;
                         let (time_zone, quiet_hours) =
                             $crate::store::codec::local_time(&text("time_zone")?, &text("quiet_start")?, &text("quiet_end")?)?;
-                        Ok($crate::store::ReminderTarget { account_id: row.try_get("id")?, time_zone, quiet_hours, settings })
+                        let settings = settings.remove(&account_id).unwrap_or_default();
+                        Ok($crate::store::ReminderTarget { account_id, time_zone, quiet_hours, settings })
                     })
-                    .collect()
+                    .collect::<$crate::store::StoreResult<Vec<_>>>()?;
+                Ok($crate::store::ReminderPage { targets, next })
             }
+
+            async fn planner_query_plans(&self) -> $crate::store::StoreResult<Vec<(String, String)>> {
+                use sqlx::Row as _;
+                let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
+                let prefix = if sqlite { "EXPLAIN QUERY PLAN " } else { "EXPLAIN (FORMAT JSON) " };
+                let ids: Vec<uuid::Uuid> = (0..500).map(|_| uuid::Uuid::new_v4()).collect();
+                let keys = ["daily:2026-03-10".to_owned(), "daily:2026-03-11".to_owned(), "weekly_peg:2026-03-15".to_owned()];
+                let mut settings = settings_read(prefix, &ids);
+                let mut existing = existing_reminders_read(prefix, &ids, &keys);
+                let mut cancellation = cancellation_query(prefix, &ids, "weekly_peg:");
+                let statements: Vec<(&str, Query<'_>)> = vec![
+                    (
+                        "accounts walk",
+                        sqlx::query(sqlx::AssertSqlSafe(accounts_walk_sql(prefix, 500))).persistent(false).bind(uuid::Uuid::nil()),
+                    ),
+                    ("reminder settings", settings.build().persistent(false)),
+                    ("existing reminders", existing.build().persistent(false)),
+                    ("cancellations", cancellation.build().persistent(false)),
+                ];
+                let mut plans = Vec::new();
+                for (name, statement) in statements {
+                    let rows = statement.fetch_all(&self.pool).await?;
+                    let plan = if sqlite {
+                        rows.iter().map(|row| row.try_get::<String, _>("detail")).collect::<Result<Vec<_>, _>>()?.join("\n")
+                    } else {
+                        rows.iter().map(|row| row.try_get_unchecked::<String, _>(0)).collect::<Result<Vec<_>, _>>()?.join("\n")
+                    };
+                    plans.push((name.to_owned(), plan));
+                }
+                Ok(plans)
+            }
+        }
+
+        /// The planner's walk over the accounts, `limit` at a time by primary key from `$1`. Every
+        /// role is read (the caller keeps the patients) and the limit is part of the text, so that
+        /// neither an estimate of the patients' share nor a generic limit can make a full scan and
+        /// a sort look cheaper than the first `limit` entries of the key, whatever the statistics.
+        fn accounts_walk_sql(prefix: &str, limit: u32) -> String {
+            format!(
+                "{prefix}SELECT id, role, time_zone, quiet_start, quiet_end FROM accounts WHERE id > $1 ORDER BY id LIMIT {limit}"
+            )
+        }
+
+        /// The accounts of a batch. On PostgreSQL `account_id` between the least and the greatest
+        /// of them: a batch of the walk is a run of the key, and the caller keeps the rows it asked
+        /// for. A range keeps the plan on the index whatever the statistics; a list of the ids is
+        /// costed there as one index descent per id and loses to a scan of every row of a table
+        /// that looks small. SQLite probes an index for each id of a list, and a list lets it use
+        /// the (account, key) index for both columns.
+        fn push_accounts(query: &mut sqlx::QueryBuilder<$db>, account_ids: &[uuid::Uuid]) {
+            if <$db as sqlx::Database>::NAME == "SQLite" {
+                query.push("account_id IN (");
+                let mut list = query.separated(", ");
+                for id in account_ids {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+            } else {
+                let least = account_ids.iter().min().copied().unwrap_or_default();
+                let greatest = account_ids.iter().max().copied().unwrap_or_default();
+                query.push("account_id >= ").push_bind(least).push(" AND account_id <= ").push_bind(greatest);
+            }
+        }
+
+        /// Cancels the scheduled notifications of `account_ids` whose dedupe key starts with
+        /// `prefix`. On PostgreSQL the key range of the accounts picks the rows by index and the
+        /// list only filters them (`IS TRUE` keeps it out of the index condition, where it would be
+        /// costed as one descent per id and lose to a scan of the whole table).
+        fn cancellation_query(prefix_sql: &str, account_ids: &[uuid::Uuid], prefix: &str) -> sqlx::QueryBuilder<$db> {
+            let mut update = sqlx::QueryBuilder::<$db>::new(format!(
+                "{prefix_sql}UPDATE notifications SET state = 'cancelled' WHERE state = 'scheduled' AND substr(dedupe_key, 1, length("
+            ));
+            update.push_bind(prefix.to_owned()).push(")) = ").push_bind(prefix.to_owned()).push(" AND ");
+            let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
+            if !sqlite {
+                push_accounts(&mut update, account_ids);
+                update.push(" AND (");
+            }
+            update.push("account_id IN (");
+            let mut ids = update.separated(", ");
+            for id in account_ids {
+                ids.push_bind(*id);
+            }
+            update.push(if sqlite { ")" } else { ")) IS TRUE" });
+            update
+        }
+
+        /// The reminder settings of a batch of accounts (on PostgreSQL, also of any other
+        /// account in its range), by primary key.
+        fn settings_read(prefix: &str, account_ids: &[uuid::Uuid]) -> sqlx::QueryBuilder<$db> {
+            let mut query = sqlx::QueryBuilder::<$db>::new(format!(
+                "{prefix}SELECT account_id, daily_enabled, daily_time, weekly_peg_enabled, weekly_peg_weekday, weekly_peg_time
+                 FROM reminder_settings WHERE "
+            ));
+            push_accounts(&mut query, account_ids);
+            query
+        }
+
+        /// The notifications a batch of reminders would write over: those of its accounts (on
+        /// PostgreSQL, also of any other account in its range) with one of its dedupe keys, by the
+        /// (account, key) index.
+        fn existing_reminders_read(prefix: &str, account_ids: &[uuid::Uuid], keys: &[String]) -> sqlx::QueryBuilder<$db> {
+            let mut query = sqlx::QueryBuilder::<$db>::new(format!(
+                "{prefix}SELECT account_id, dedupe_key, state, due_at, title, body, link, ttl_seconds, urgency
+                 FROM notifications WHERE "
+            ));
+            push_accounts(&mut query, account_ids);
+            query.push(" AND dedupe_key IN (");
+            let mut list = query.separated(", ");
+            for key in keys {
+                list.push_bind(key.clone());
+            }
+            query.push(")");
+            query
+        }
+
+        /// The reminders of `chunk` a reschedule would change: new ones, and scheduled ones whose
+        /// time or text moved. Those left out are written by nobody, so a steady pass neither
+        /// writes nor locks them. The existing rows are read by the range of the chunk's accounts,
+        /// which is narrow for the planner's batches (runs of the account key) and for one account.
+        async fn changed_reminders<'n>(
+            pool: &sqlx::Pool<$db>,
+            chunk: &'n [$crate::store::NewNotification],
+        ) -> $crate::store::StoreResult<Vec<&'n $crate::store::NewNotification>> {
+            use sqlx::Row as _;
+            use $crate::store::types::Ts;
+            let mut ids: Vec<uuid::Uuid> = chunk.iter().map(|n| n.account_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut keys: Vec<String> = chunk.iter().map(|n| n.dedupe_key.clone()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut existing = std::collections::HashMap::new();
+            for row in existing_reminders_read("", &ids, &keys).build().persistent(false).fetch_all(pool).await? {
+                let ttl: i64 =
+                    row.try_get::<i64, _>("ttl_seconds").or_else(|_| row.try_get::<i32, _>("ttl_seconds").map(i64::from))?;
+                // One already dispatched or cancelled is never rewritten by a reschedule.
+                let settled = row.try_get::<String, _>("state")? != "scheduled";
+                existing.insert(
+                    (row.try_get::<uuid::Uuid, _>("account_id")?, row.try_get::<String, _>("dedupe_key")?),
+                    (
+                        settled,
+                        row.try_get::<Ts, _>("due_at")?.0,
+                        row.try_get::<String, _>("title")?,
+                        row.try_get::<String, _>("body")?,
+                        row.try_get::<String, _>("link")?,
+                        ttl,
+                        row.try_get::<String, _>("urgency")?,
+                    ),
+                );
+            }
+            Ok(chunk
+                .iter()
+                .filter(|n| match existing.get(&(n.account_id, n.dedupe_key.clone())) {
+                    None => true,
+                    Some((settled, due_at, title, body, link, ttl, urgency)) => {
+                        !*settled
+                            && (*due_at != n.due_at
+                                || *title != n.title
+                                || *body != n.body
+                                || *link != n.link
+                                || *ttl != i64::try_from(n.ttl.as_secs()).unwrap_or(i64::MAX)
+                                || urgency != n.urgency.as_str())
+                    }
+                })
+                .collect())
         }
 
         fn reminder_settings_from_row(
