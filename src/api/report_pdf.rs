@@ -27,6 +27,9 @@ use resvg::usvg;
 use super::report_page::{adherence, audience, check_ins, pain_pair, range, short};
 use crate::domain::alerts::Tier;
 use crate::domain::chart::{self, decimal, long_date, signed_decimal, tier_words};
+use skrifa::instance::{LocationRef, Size as FontSize};
+use skrifa::{FontRef, MetadataProvider};
+
 use crate::domain::report::Report;
 use crate::domain::rollup::MEANINGFUL_POINTS;
 
@@ -36,10 +39,10 @@ static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 const FAMILY: &str = "DejaVu Sans";
 
-static FACES: LazyLock<[ttf_parser::Face<'static>; 2]> = LazyLock::new(|| {
+static FACES: LazyLock<[FontRef<'static>; 2]> = LazyLock::new(|| {
     [
-        ttf_parser::Face::parse(REGULAR, 0).expect("the embedded regular font parses"),
-        ttf_parser::Face::parse(BOLD, 0).expect("the embedded bold font parses"),
+        FontRef::new(REGULAR).expect("the embedded regular font parses"),
+        FontRef::new(BOLD).expect("the embedded bold font parses"),
     ]
 });
 
@@ -83,15 +86,14 @@ pub enum Op {
 /// The width of `text` set in the embedded font, in points.
 pub fn text_width(text: &str, weight: Weight, size: f32) -> f32 {
     let face = &FACES[weight as usize];
-    let units: u32 = text
+    let units_per_em = f32::from(face.metrics(FontSize::unscaled(), LocationRef::default()).units_per_em);
+    let charmap = face.charmap();
+    let advances = face.glyph_metrics(FontSize::unscaled(), LocationRef::default());
+    let units: f32 = text
         .chars()
-        .map(|c| {
-            face.glyph_index(c)
-                .and_then(|g| face.glyph_hor_advance(g))
-                .map_or(u32::from(face.units_per_em()) / 2, u32::from)
-        })
+        .map(|c| charmap.map(c).and_then(|glyph| advances.advance_width(glyph)).unwrap_or(units_per_em / 2.0))
         .sum();
-    units as f32 * size / f32::from(face.units_per_em())
+    units * size / units_per_em
 }
 
 /// Greedy word wrap to `max_width`; line breaks in the text are kept, a word wider than the
