@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use maud::{Markup, PreEscaped, html};
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path};
@@ -18,11 +18,12 @@ use super::caseload::client_name;
 use super::layout::{self, Nav, when, words};
 use super::{Desk, Failure, posted, respond, see_other, signed_in};
 use crate::domain::Named as _;
-use crate::domain::alerts::Alert;
+use crate::domain::alerts::{Alert, Evidence, split_explanation};
 use crate::domain::care::Scope;
 use crate::domain::chart::tier_words;
 use crate::domain::journal::Entry;
 use crate::domain::notes::{Note, Subject, SubjectKind};
+use crate::domain::screening::Outcome;
 use crate::domain::{Role, TimeZone};
 use crate::service::AppState;
 use crate::service::massage::SessionView;
@@ -132,6 +133,10 @@ fn render(client: &ClientPage, patient_id: Uuid, desk: &Desk) -> Markup {
             h2 #alerts-h { "Alerts" }
             (alerts(client.alerts.as_deref(), patient_id, desk, &csrf, zone))
         }
+        section.panel aria-labelledby="screen-h" {
+            h2 #screen-h { "Health screen" }
+            (health_screen(client, zone))
+        }
         section.panel aria-labelledby="chart-h" {
             h2 #chart-h { "Pain chart" }
             div.chart { (PreEscaped(&client.chart)) }
@@ -147,10 +152,6 @@ fn render(client: &ClientPage, patient_id: Uuid, desk: &Desk) -> Markup {
         section.panel aria-labelledby="sessions-h" {
             h2 #sessions-h { "Sessions" }
             (sessions(&client.sessions, zone))
-        }
-        section.panel aria-labelledby="screen-h" {
-            h2 #screen-h { "Health screen" }
-            (health_screen(client, zone))
         }
     }
 }
@@ -168,7 +169,25 @@ fn alerts(alerts: Option<&[Alert]>, patient_id: Uuid, desk: &Desk, csrf: &str, z
         @for alert in open {
             div class={ "alert-item " (alert.tier.as_str()) } {
                 h3 { (capitalised(tier_words(alert.tier))) " · since " (when(alert.opened_at, zone)) }
-                p.explanation { (alert.explanation) }
+                @let (finding, advice) = split_explanation(&alert.explanation, alert.rule, &alert.source);
+                p.explanation { (human_dates(finding)) }
+                @if !alert.evidence.is_empty() {
+                    p.label { "Evidence" }
+                    ul.evidence { @for evidence in &alert.evidence { li { (evidence_words(evidence)) } } }
+                }
+                @if !advice.is_empty() {
+                    p { span.label { "Told the client: " } (advice) "." }
+                }
+                p.sources {
+                    span.label { "Sources: " }
+                    @for (i, (text, link)) in citations(&alert.source).into_iter().enumerate() {
+                        @if i > 0 { "; " }
+                        @match link {
+                            Some(href) => a href=(href) rel="noreferrer" { (text) },
+                            None => (text),
+                        }
+                    }
+                }
                 @let mine = alert.therapist_acknowledgements.iter().find(|a| a.by == Some(me));
                 @match mine {
                     Some(ack) => p.muted { "You acknowledged this on " (when(ack.at, zone)) "." },
@@ -183,6 +202,52 @@ fn alerts(alerts: Option<&[Alert]>, patient_id: Uuid, desk: &Desk, csrf: &str, z
             }
         }
     }
+}
+
+fn day(date: NaiveDate) -> String {
+    date.format("%a %-d %b %Y").to_string()
+}
+
+/// One fact behind an alert, in words with the desk's dates.
+fn evidence_words(evidence: &Evidence) -> String {
+    match evidence {
+        Evidence::DailyMax { date, max } => format!("Worst pain {max} on {}", day(*date)),
+        Evidence::DaysAtOrAbove { from, to, min_daily_max, days, logged_days } => format!(
+            "{days} of {logged_days} logged days had worst pain {min_daily_max} or more ({} – {})",
+            day(*from),
+            day(*to)
+        ),
+        Evidence::MedianDailyMax { from, to, logged_days, median: Some(median) } => {
+            format!("Median worst pain {median} over {logged_days} logged days ({} – {})", day(*from), day(*to))
+        }
+        Evidence::MedianDailyMax { from, to, median: None, .. } => {
+            format!("No day logged ({} – {})", day(*from), day(*to))
+        }
+        Evidence::Symptom { date, symptom } => format!("{} on {}", symptom_words(*symptom), day(*date)),
+        Evidence::CheckIn(check_in) => {
+            let mut words = format!(
+                "Soreness {}/10 at {} h after a session, answered {}",
+                check_in.soreness,
+                check_in.hours_after,
+                day(check_in.answered_on)
+            );
+            if check_in.leg_swelling_redness_warmth {
+                words.push_str("; a swollen, red or warm leg");
+            }
+            words
+        }
+    }
+}
+
+/// An alert's sources ("Publisher, \"Title\", https://…; …") as link text and link.
+fn citations(source: &str) -> Vec<(String, Option<String>)> {
+    source
+        .split("; ")
+        .map(|citation| match citation.rsplit_once(", ") {
+            Some((text, link)) if link.starts_with("https://") => (text.to_owned(), Some(link.to_owned())),
+            _ => (citation.to_owned(), None),
+        })
+        .collect()
 }
 
 fn capitalised(text: &str) -> String {
@@ -292,32 +357,50 @@ fn subject_words(subject: &Subject, client: &ClientPage, zone: Option<TimeZone>)
 }
 
 fn entries(entries: &[Entry], zone: Option<TimeZone>) -> Markup {
+    let any_symptoms = entries.iter().any(|e| !e.content.symptoms.is_empty());
+    let any_notes = entries.iter().any(|e| e.content.notes.as_deref().is_some_and(|n| !n.trim().is_empty()));
     html! {
         @if entries.is_empty() {
             p.muted { "No entries in the last " (ENTRY_DAYS) " days." }
         } @else {
+            p.muted {
+                "Last " (ENTRY_DAYS) " days: " (entries.len()) " entr" @if entries.len() == 1 { "y" } @else { "ies" }
+                @if entries.len() >= MAX_ENTRIES as usize { " (the latest " (MAX_ENTRIES) " shown)" }
+                ", newest first. The chart above covers more."
+            }
             div.scroll {
-                table {
+                table.entries {
                     caption.visually-hidden { "Journal entries of the last " (ENTRY_DAYS) " days, newest first" }
-                    thead { tr { th scope="col" { "When" } th scope="col" { "Pain" } th scope="col" { "Regions" } th scope="col" { "Symptoms" } th scope="col" { "Notes" } } }
+                    thead {
+                        tr {
+                            th scope="col" { "When" } th scope="col" { "Pain" } th scope="col" { "Regions" }
+                            @if any_symptoms { th scope="col" { "Symptoms" } }
+                            @if any_notes { th scope="col" { "Notes" } }
+                        }
+                    }
                     tbody {
                         @for entry in entries {
                             tr {
                                 td.date { (short_when(entry.content.recorded_at, entry.content.time_zone.or(zone))) }
                                 td.num { (entry.content.pain.value()) }
                                 td.regions {
-                                    @for (i, region) in entry.content.regions.iter().enumerate() {
-                                        @if i > 0 { "; " }
-                                        (words(region.region.as_str())) " " (region.pain.value())
-                                        @if !region.qualities.is_empty() {
-                                            " (" (region.qualities.iter().map(|q| words(q.as_str())).collect::<Vec<_>>().join(", ")) ")"
+                                    ul.inline {
+                                        @for region in &entry.content.regions {
+                                            li {
+                                                (words(region.region.as_str())) " " strong { (region.pain.value()) }
+                                                @if !region.qualities.is_empty() {
+                                                    " (" (region.qualities.iter().map(|q| words(q.as_str())).collect::<Vec<_>>().join(", ")) ")"
+                                                }
+                                            }
                                         }
                                     }
                                 }
-                                td {
-                                    (entry.content.symptoms.iter().map(|s| symptom_words(*s)).collect::<Vec<_>>().join("; "))
+                                @if any_symptoms {
+                                    td.text {
+                                        (entry.content.symptoms.iter().map(|s| symptom_words(*s)).collect::<Vec<_>>().join("; "))
+                                    }
                                 }
-                                td { (entry.content.notes.as_deref().unwrap_or("")) }
+                                @if any_notes { td.text { (entry.content.notes.as_deref().unwrap_or("")) } }
                             }
                         }
                     }
@@ -384,15 +467,29 @@ fn sessions(sessions: &[SessionView], zone: Option<TimeZone>) -> Markup {
 fn health_screen(client: &ClientPage, zone: Option<TimeZone>) -> Markup {
     let latest_warnings = client.sessions.first().map(|v| v.warnings.as_slice()).unwrap_or_default();
     html! {
+        @if !latest_warnings.is_empty() {
+            h3 { "Screen warnings for a session like the latest" }
+            @for warning in latest_warnings {
+                div class={ "warning " (warning.outcome.as_str()) } {
+                    p {
+                        strong { "Screen: " (words(warning.condition.as_str())) }
+                        " — " (outcome_advice(warning.outcome))
+                    }
+                    p.told { "Told the client: " (human_dates(&warning.reason)) }
+                }
+            }
+        }
         @match &client.screen {
             None => p.muted { "The client has not filled in the health screen." },
             Some((screen, updated_at)) => {
-                p.muted { "Updated " (when(*updated_at, zone)) "." }
                 @let present = screen.present();
-                @if present.is_empty() {
-                    p { "No conditions reported." }
-                } @else {
-                    p { "Reported: " (present.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", ")) "." }
+                p {
+                    @if present.is_empty() {
+                        "No conditions reported"
+                    } @else {
+                        "Reported: " (present.iter().map(|c| words(c.as_str())).collect::<Vec<_>>().join(", "))
+                    }
+                    span.muted { " · updated " (when(*updated_at, zone)) }
                 }
                 @let unanswered = screen.unanswered();
                 @if !unanswered.is_empty() {
@@ -400,17 +497,46 @@ fn health_screen(client: &ClientPage, zone: Option<TimeZone>) -> Markup {
                 }
             }
         }
-        @if !latest_warnings.is_empty() {
-            h3 { "Warnings for a session like the latest" }
-            @for warning in latest_warnings {
-                p class={ "warning " (warning.outcome.as_str()) } {
-                    strong { (capitalised(warning.outcome.as_str())) ": " } (warning.reason)
-                }
-            }
-        } @else if !client.sessions.is_empty() {
+        @if latest_warnings.is_empty() && !client.sessions.is_empty() {
             p { "No warnings for a session like the latest." }
         }
     }
+}
+
+/// What a screen outcome asks of the therapist (the warning's own text is worded for the client).
+fn outcome_advice(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Avoid => "advise postponing massage until a doctor clears it",
+        Outcome::Modify => "change the session: keep clear of the area, or lighter pressure",
+        Outcome::Consult => "the client should check with their doctor first",
+    }
+}
+
+/// Writes the ISO dates ("2026-12-03") of a stored text the way the desk's headings do
+/// ("Thu 3 Dec 2026").
+fn human_dates(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (before, candidate) = rest.split_at(start);
+        out.push_str(before);
+        let digits = candidate.get(..10).filter(|d| {
+            d.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+        });
+        match digits.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
+            Some(date) => {
+                out.push_str(&date.format("%a %-d %b %Y").to_string());
+                rest = &candidate[10..];
+            }
+            None => {
+                let len = candidate.find(|c: char| !c.is_ascii_digit()).unwrap_or(candidate.len());
+                out.push_str(&candidate[..len]);
+                rest = &candidate[len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[handler]

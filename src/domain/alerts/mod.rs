@@ -62,7 +62,7 @@ pub use lifecycle::{Acknowledged, Alert, Resolution, ResolutionReason, Resolved,
 pub use neurological::neurological;
 pub use persistent::persistent;
 pub use severe::severe_pain;
-pub use text::safety_net;
+pub use text::{safety_net, split_explanation};
 pub use thresholds::AlertThresholds;
 pub use urgent::{fever, leg_swelling, night_pain, pain_after_fall, unexplained_weight_loss};
 pub use worsening::worsening;

@@ -30,6 +30,23 @@ pub(super) fn advice(rule: RuleId, contact: &EmergencyContact) -> String {
     }
 }
 
+/// A stored explanation ("<what fired> <advice> (<sources>).") in its parts for a reader who
+/// wants them apart: what fired, and the advice the patient was given (each ending in a full
+/// stop). The advice is found by how every advice of the rule's tier begins, whatever the
+/// patient's emergency number; an explanation worded otherwise comes back whole as the finding.
+pub fn split_explanation<'a>(explanation: &'a str, rule: RuleId, source: &str) -> (&'a str, &'a str) {
+    let text = explanation.strip_suffix(&format!(" ({source}).")).unwrap_or(explanation);
+    let opening = match rule.tier() {
+        Tier::Emergency => "Call emergency services on ",
+        Tier::Urgent => "Get medical help today",
+        tier => tier.advice().trim_end_matches('.'),
+    };
+    match text.find(opening) {
+        Some(at) if at > 0 => (text[..at].trim_end(), text[at..].trim_end_matches('.')),
+        _ => (text, ""),
+    }
+}
+
 /// The safety net of every see-physio advice (NHS back-pain pages): the cauda equina signs and
 /// symptoms in both legs mean emergency services now, whatever else the patient was told.
 pub fn safety_net(contact: &EmergencyContact) -> String {
@@ -142,6 +159,22 @@ mod tests {
             assert!(!symptom_phrase(*symptom).is_empty());
         }
         assert_eq!(symptom_phrase(Symptom::RadiatingPainRightLeg), "pain spreading down the right leg");
+    }
+
+    #[test]
+    fn explanations_split_into_finding_and_advice_for_any_region() {
+        for country in ["GB", "US", "AU", "DE"] {
+            let contact = EmergencyContact::for_country(country);
+            for rule in RuleId::ALL {
+                let advice = advice(*rule, &contact);
+                let explanation =
+                    format!("Pain 7 on 2026-11-12. Worse. {} ({}).", advice.trim_end_matches('.'), rule.source());
+                let (finding, told) = split_explanation(&explanation, *rule, rule.source());
+                assert_eq!(finding, "Pain 7 on 2026-11-12. Worse.", "{rule:?} in {country}");
+                assert_eq!(told, advice.trim_end_matches('.'), "{rule:?} in {country}");
+            }
+        }
+        assert_eq!(split_explanation("Something else.", RuleId::Fever, "x"), ("Something else.", ""));
     }
 
     #[test]
