@@ -5,7 +5,7 @@ use maud::{Markup, html};
 use poem::web::Data;
 use poem::{Request, Response, handler};
 
-use super::layout::{self, Nav};
+use super::layout::{self, Nav, capitalised};
 use super::{respond, signed_in};
 use crate::domain::chart::tier_words;
 use crate::service::AppState;
@@ -29,7 +29,7 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
                     }
                 } @else {
                     div.cards {
-                        @for client in &clients { (card(client)) }
+                        @for client in &clients { (card(client, desk.principal.time_zone)) }
                     }
                 }
             };
@@ -43,7 +43,7 @@ pub fn client_name(name: Option<&str>) -> String {
     name.map(str::to_owned).unwrap_or_else(|| "Client without a name".to_owned())
 }
 
-fn card(item: &CaseloadItem) -> Markup {
+fn card(item: &CaseloadItem, zone: crate::domain::TimeZone) -> Markup {
     let patient = &item.grant.patient;
     let name = client_name(patient.display_name.as_deref());
     let tier = item.open_alerts.and_then(|(_, tier)| tier);
@@ -58,7 +58,7 @@ fn card(item: &CaseloadItem) -> Markup {
                     Some((count, tier)) => {
                         span class={ "tag " (tier.map_or("", |t| t.as_str())) } {
                             (count) " open alert" @if count != 1 { "s" }
-                            @if let Some(tier) = tier { ": " (tier_words(tier)) }
+                            @if let Some(tier) = tier { " · " (capitalised(tier_words(tier))) }
                         }
                     }
                     None => span.tag { "Alerts not shared" },
@@ -101,7 +101,7 @@ fn card(item: &CaseloadItem) -> Markup {
                 }
                 @if let Some(last) = &item.last_session {
                     dt { "Last session" }
-                    dd { (layout::when(last.started_at, crate::domain::TimeZone::parse(&last.time_zone).ok())) }
+                    dd { (layout::when(last.started_at, Some(zone))) }
                     dt { "Adherence" }
                     dd { (adherence(last)) }
                     dt { "Soreness" }
@@ -130,7 +130,7 @@ fn adherence(last: &LastSession) -> String {
         return "no aftercare steps".to_owned();
     }
     let percent = last.steps_done * 100 / last.steps_total;
-    let mut words = format!("{percent}% — {} of {} aftercare steps done", last.steps_done, last.steps_total);
+    let mut words = format!("{percent}% · {} of {} steps done", last.steps_done, last.steps_total);
     if last.steps_skipped > 0 {
         words.push_str(&format!(", {} skipped", last.steps_skipped));
     }
@@ -146,7 +146,7 @@ fn soreness(last: &LastSession) -> Markup {
     }
     let words = points.iter().map(|(h, s)| format!("{s} at {h} h")).collect::<Vec<_>>().join(", ");
     html! {
-        (sparkline(&points)) " " (words)
+        span.nowrap { (sparkline(&points)) " " (words) }
     }
 }
 

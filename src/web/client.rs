@@ -15,9 +15,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::caseload::client_name;
-use super::layout::{self, Nav, when, words};
-use super::{Desk, Failure, posted, respond, see_other, signed_in};
+use super::layout::{self, Nav, capitalised, when, words};
+use super::{Desk, Failure, not_found_for, posted, respond, see_other, signed_in};
 use crate::domain::Named as _;
+use crate::domain::aftercare::StepKind;
 use crate::domain::alerts::{Alert, Evidence, split_explanation};
 use crate::domain::care::Scope;
 use crate::domain::chart::tier_words;
@@ -110,9 +111,12 @@ pub async fn page(request: &Request, state: Data<&AppState>, Path(patient_id): P
     respond(
         async {
             let desk = signed_in(request, &state).await?;
-            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
             let chrome = layout::chrome(&state, &desk, Nav::None).await?;
-            let client = load(&state, &desk, patient_id).await?;
+            let Ok(patient_id) = Uuid::parse_str(&patient_id) else { return Ok(not_found_for(&chrome)) };
+            let client = match load(&state, &desk, patient_id).await {
+                Err(Failure::NotFound) => return Ok(not_found_for(&chrome)),
+                loaded => loaded?,
+            };
             let main = render(&client, patient_id, &desk);
             Ok(layout::page(&chrome, &client.name, main))
         }
@@ -250,11 +254,6 @@ fn citations(source: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
 fn notes(client: &ClientPage, patient_id: Uuid, csrf: &str, zone: Option<TimeZone>) -> Markup {
     // Threads, newest first; each in the order it was written.
     let mut threads: BTreeMap<Uuid, Vec<&Note>> = BTreeMap::new();
@@ -381,7 +380,13 @@ fn entries(entries: &[Entry], zone: Option<TimeZone>) -> Markup {
                     tbody {
                         @for entry in entries {
                             tr {
-                                td.date { (short_when(entry.content.recorded_at, entry.content.time_zone.or(zone))) }
+                                td.date {
+                                    (short_when(entry.content.recorded_at, entry.content.time_zone.or(zone)))
+                                    // The header names the therapist's zone; an entry written in another says its own.
+                                    @if let Some(own) = entry.content.time_zone.filter(|own| Some(*own) != zone) {
+                                        " " span.muted { "(" (own) ")" }
+                                    }
+                                }
                                 td.num { (entry.content.pain.value()) }
                                 td.regions {
                                     ul.inline {
@@ -449,10 +454,17 @@ fn sessions(sessions: &[SessionView], zone: Option<TimeZone>) -> Markup {
                     ul.plain {
                         @for step in &view.steps {
                             li {
-                                (step.title) " — " (step.state.as_str())
-                                @if let Some(answer) = &step.check_in {
-                                    ": soreness " (answer.soreness) "/10"
-                                    @if answer.leg_swelling { ", leg swelling reported" }
+                                @if let StepKind::SorenessCheckIn { hours_after } = step.kind {
+                                    "Soreness at " (hours_after) " h — "
+                                    @match &step.check_in {
+                                        Some(answer) => {
+                                            strong { (answer.soreness) "/10" }
+                                            @if answer.leg_swelling { ", leg swelling reported" }
+                                        }
+                                        None => (step.state.as_str()),
+                                    }
+                                } @else {
+                                    (step.title) " — " (step.state.as_str())
                                 }
                             }
                         }

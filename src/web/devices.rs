@@ -46,7 +46,10 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
                                         @if session.id != desk.principal.session_id {
                                             form.inline method="post" action={ "/desk/devices/" (session.id) "/revoke" } {
                                                 input type="hidden" name="csrf" value=(chrome.csrf);
-                                                button.danger type="submit" { "Sign out" }
+                                                button.danger type="submit" aria-label={
+                                                    "Sign out " (session.device_label.as_deref().unwrap_or("Unnamed device"))
+                                                    ", last used " (when(session.last_used_at, Some(desk.principal.time_zone)))
+                                                } { "Sign out" }
                                             }
                                         }
                                     }

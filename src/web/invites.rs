@@ -58,7 +58,7 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
                         p.muted { "Write it down or give it to the client now: it is not shown again." }
                     }
                 }
-                form method="post" action="/desk/invites" {
+                form.make method="post" action="/desk/invites" {
                     input type="hidden" name="csrf" value=(chrome.csrf);
                     button type="submit" { "Make an invite code" }
                 }
@@ -69,16 +69,17 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
                     } @else {
                         div.scroll {
                             table {
-                                thead { tr { th scope="col" { "Made" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Action" } } } }
+                                thead { tr { th scope="col" { "Reference" } th scope="col" { "Made" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Action" } } } }
                                 tbody {
                                     @for invite in &pending {
                                         tr {
+                                            td.ref { (reference(invite.id)) }
                                             td { (when(invite.created_at, Some(desk.principal.time_zone))) }
                                             td { (when(invite.expires_at, Some(desk.principal.time_zone))) }
                                             td {
                                                 form.inline method="post" action={ "/desk/invites/" (invite.id) "/revoke" } {
                                                     input type="hidden" name="csrf" value=(chrome.csrf);
-                                                    button.danger type="submit" { "Revoke" }
+                                                    button.danger type="submit" aria-label={ "Revoke code " (reference(invite.id)) ", made " (when(invite.created_at, Some(desk.principal.time_zone))) } { "Revoke" }
                                                 }
                                             }
                                         }
@@ -98,6 +99,13 @@ pub async fn page(request: &Request, state: Data<&AppState>) -> Response {
         }
         .await,
     )
+}
+
+/// Tells two pending codes apart: the code itself is kept only as a hash, so the invite's own
+/// id stands in, by its last characters.
+fn reference(id: Uuid) -> String {
+    let simple = id.simple().to_string();
+    simple[simple.len() - 6..].to_uppercase()
 }
 
 #[handler]

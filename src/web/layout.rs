@@ -21,12 +21,14 @@ pub struct Chrome {
     pub name: String,
     pub csrf: String,
     pub current: Nav,
+    /// Every time on the desk is in the therapist's zone; the header says which, once.
+    pub time_zone: crate::domain::TimeZone,
 }
 
 pub async fn chrome(state: &AppState, desk: &Desk, current: Nav) -> Result<Chrome, Failure> {
     let account = state.profile(&desk.principal).await?;
     let name = account.display_name.map(|n| n.as_str().to_owned()).unwrap_or_else(|| account.email.as_str().to_owned());
-    Ok(Chrome { name, csrf: desk.csrf(), current })
+    Ok(Chrome { name, csrf: desk.csrf(), current, time_zone: desk.principal.time_zone })
 }
 
 fn document(title: &str, header: Markup, main: Markup) -> String {
@@ -57,6 +59,16 @@ fn html_response(status: StatusCode, body: String) -> Response {
 
 /// A signed-in page.
 pub fn page(chrome: &Chrome, title: &str, main: Markup) -> Response {
+    page_with_status(chrome, StatusCode::OK, title, main)
+}
+
+/// A short message (not found) for a signed-in therapist: the header and navigation stay, so the
+/// way on is where it always is.
+pub fn signed_in_plain(chrome: &Chrome, status: StatusCode, title: &str, message: &str) -> Response {
+    page_with_status(chrome, status, title, message_panel(title, message))
+}
+
+fn page_with_status(chrome: &Chrome, status: StatusCode, title: &str, main: Markup) -> Response {
     let link = |nav: Nav, href: &str, text: &str| {
         html! {
             li { a href=(href) aria-current=[(chrome.current == nav).then_some("page")] { (text) } }
@@ -73,6 +85,7 @@ pub fn page(chrome: &Chrome, title: &str, main: Markup) -> Response {
                 }
             }
             div.who {
+                span.zone { "Times in " (chrome.time_zone) }
                 span { "Signed in as " strong { (chrome.name) } }
                 form method="post" action="/desk/sign-out" {
                     input type="hidden" name="csrf" value=(chrome.csrf);
@@ -81,7 +94,7 @@ pub fn page(chrome: &Chrome, title: &str, main: Markup) -> Response {
             }
         }
     };
-    html_response(StatusCode::OK, document(title, header, main))
+    html_response(status, document(title, header, main))
 }
 
 /// A page for someone who may not be signed in: sign-in, errors.
@@ -94,17 +107,17 @@ pub fn public(status: StatusCode, title: &str, main: Markup) -> Response {
 
 /// A short message page (refusals, not found, errors).
 pub fn plain(status: StatusCode, title: &str, message: &str) -> Response {
-    public(
-        status,
-        title,
-        html! {
-            div.panel.narrow {
-                h1 { (title) }
-                p { (message) }
-                p { a href="/desk/caseload" { "Back to the caseload" } }
-            }
-        },
-    )
+    public(status, title, message_panel(title, message))
+}
+
+fn message_panel(title: &str, message: &str) -> Markup {
+    html! {
+        div.panel.narrow {
+            h1 { (title) }
+            p { (message) }
+            p { a href="/desk/caseload" { "Back to the caseload" } }
+        }
+    }
 }
 
 /// A date and time in words for the desk, in UTC unless a zone is given.
@@ -118,4 +131,10 @@ pub fn when(at: chrono::DateTime<chrono::Utc>, zone: Option<crate::domain::TimeZ
 /// An enum's wire name in plain words ("lower_back" → "lower back").
 pub fn words(name: &str) -> String {
     name.replace('_', " ")
+}
+
+/// The first letter in upper case ("urgent: see a doctor today" → "Urgent: see a doctor today").
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -194,12 +194,16 @@ pub(crate) fn respond(outcome: Outcome) -> Response {
     outcome.unwrap_or_else(Failure::into_response)
 }
 
+const NOT_FOUND: &str =
+    "There is nothing here for you: the client may have ended your access, or the address is wrong.";
+
 fn not_found() -> Response {
-    layout::plain(
-        StatusCode::NOT_FOUND,
-        "Not found",
-        "There is nothing here for you: the client may have ended your access, or the address is wrong.",
-    )
+    layout::plain(StatusCode::NOT_FOUND, "Not found", NOT_FOUND)
+}
+
+/// The not-found page inside the signed-in frame.
+pub(crate) fn not_found_for(chrome: &layout::Chrome) -> Response {
+    layout::signed_in_plain(chrome, StatusCode::NOT_FOUND, "Not found", NOT_FOUND)
 }
 
 fn unavailable() -> Response {

@@ -337,7 +337,7 @@ on_both_backends! {
         let positions: Vec<usize> = api_order.iter().map(|id| page.find(&format!("href=\"/desk/clients/{id}\"")).expect("a card per client")).collect();
         assert!(positions[0] < positions[1], "the API's order");
         assert_eq!(page.matches("<article").count(), 2);
-        assert!(page.contains("1 open alert: urgent"), "{page}");
+        assert!(page.contains("1 open alert · Urgent: see a doctor today"), "{page}");
         assert!(!page.contains("Cleo"));
 
         // Ben's page: every section, the alert to acknowledge, the entry; the read is logged.
