@@ -177,7 +177,17 @@ fn alerts(alerts: Option<&[Alert]>, patient_id: Uuid, desk: &Desk, csrf: &str, z
                 p.explanation { (human_dates(finding)) }
                 @if !alert.evidence.is_empty() {
                     p.label { "Evidence" }
-                    ul.evidence { @for evidence in &alert.evidence { li { (evidence_words(evidence)) } } }
+                    @let daily: Vec<String> = alert.evidence.iter().filter_map(|e| match e {
+                        Evidence::DailyMax { date, max } => Some(format!("{} {max}", date.format("%a %-d %b"))),
+                        _ => None,
+                    }).collect();
+                    ul.evidence {
+                        @for evidence in alert.evidence.iter().filter(|e| !matches!(e, Evidence::DailyMax { .. })) {
+                            li { (evidence_words(evidence)) }
+                        }
+                        // Day by day the worst pain is one line, not one item a day.
+                        @if !daily.is_empty() { li { "Worst pain by day: " (daily.join(" · ")) } }
+                    }
                 }
                 @if !advice.is_empty() {
                     p { span.label { "Told the client: " } (advice) "." }
