@@ -135,26 +135,39 @@ fn metrics(handle: Data<&PrometheusHandle>) -> Response {
     Response::builder().content_type("text/plain; version=0.0.4").body(handle.render())
 }
 
+/// What the service serves of its API document: the document in both encodings, the docs page
+/// that shows it, and each path's methods (for 405 answers).
+struct Served {
+    json: String,
+    yaml: String,
+    docs: String,
+    allowed: Arc<middleware::AllowedMethods>,
+}
+
 /// The published document and the docs page that shows it. Both are fixed for the life of the
 /// process, so they are made once: every instance in one process (tests start several at once)
-/// shares them instead of spending seconds of a debug build regenerating them at start-up.
-fn published() -> &'static (spec::Published, String) {
-    static PUBLISHED: OnceLock<(spec::Published, String)> = OnceLock::new();
+/// shares them instead of spending seconds of a debug build regenerating them at start-up. The
+/// parsed document is dropped once the methods are read off it: as a tree of values it holds
+/// several times the memory of its text, for the whole life of the process.
+fn published() -> &'static Served {
+    static PUBLISHED: OnceLock<Served> = OnceLock::new();
     PUBLISHED.get_or_init(|| {
         let api = openapi();
-        let published = spec::Published::new();
+        let spec::Published { document, json, yaml } = spec::Published::new();
+        let allowed = Arc::new(middleware::AllowedMethods::from_document(&document));
+        drop(document);
         // Swagger UI embeds the generated document; show the published one instead.
-        let docs = api.swagger_ui_html().replace(&api.spec(), &published.json);
-        (published, docs)
+        let docs = api.swagger_ui_html().replace(&api.spec(), &json);
+        Served { json, yaml, docs, allowed }
     })
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
     let api = openapi();
-    let (published, docs) = published();
-    let allowed = Arc::new(middleware::AllowedMethods::from_document(&published.document));
-    let (json, yaml) = (published.json.as_str(), published.yaml.as_str());
+    let served = published();
+    let allowed = served.allowed.clone();
+    let (json, yaml, docs) = (served.json.as_str(), served.yaml.as_str(), served.docs.as_str());
     let max_body_bytes = state.settings.server.max_body_bytes;
     let outage = outage::DatabaseOutage::new(
         state.store.clone(),
@@ -175,7 +188,7 @@ pub fn app(state: AppState, metrics_handle: PrometheusHandle) -> impl Endpoint {
                     .body(yaml)
             })),
         )
-        .at("/docs", get(make_sync(move |_| Html(docs.as_str()))))
+        .at("/docs", get(make_sync(move |_| Html(docs))))
         .at("/metrics", get(metrics))
         .with(CatchPanic::new())
         .around(move |inner, request| outage::gate(gate.clone(), inner, request))

@@ -4,6 +4,7 @@
 mod alerts;
 pub mod dispatcher;
 mod maintenance;
+mod memory;
 mod origins;
 mod planner;
 
@@ -18,6 +19,7 @@ use crate::service::AppState;
 pub fn spawn_all(state: &AppState, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
     let mut workers = JoinSet::new();
     workers.spawn(maintenance::purge_expired(state.clone(), shutdown.clone()));
+    workers.spawn(memory::return_free_memory(shutdown.clone()));
     workers.spawn(planner::run(state.clone(), shutdown.clone()));
     workers.spawn(alerts::run(state.clone(), shutdown.clone()));
     if state.settings.alerts.background_evaluation {
