@@ -83,7 +83,7 @@ impl AppState {
             expires_at: now + days(self.settings.auth.session_max_days),
         };
         let (issued, refresh, access) = self.new_token_pair(now, session.expires_at);
-        self.store.create_session(&session, &refresh, &access).await?;
+        self.store.create_session(&session, Some(&refresh), &access).await?;
         metrics::counter!("auth_sign_in_total", "outcome" => "succeeded").increment(1);
         Ok(issued.into_tokens(session.id))
     }
@@ -111,7 +111,7 @@ impl AppState {
         let (token, hash) = tokens::generate(tokens::BROWSER_PREFIX);
         let access =
             NewToken { hash, expires_at: (now + TimeDelta::minutes(BROWSER_IDLE_MINUTES)).min(session.expires_at) };
-        self.store.create_browser_session(&session, &access).await?;
+        self.store.create_session(&session, None, &access).await?;
         metrics::counter!("auth_sign_in_total", "outcome" => "succeeded").increment(1);
         Ok(BrowserSession { session_id: session.id, token, expires_at: session.expires_at })
     }

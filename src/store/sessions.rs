@@ -55,11 +55,16 @@ pub enum RefreshOutcome {
 
 #[async_trait]
 pub trait SessionRepo {
-    async fn create_session(&self, session: &NewSession, refresh: &NewToken, access: &NewToken) -> StoreResult<()>;
+    /// Opens a device session with its first access token, and with its refresh family when it
+    /// has one: a web browser's session has none, since the browser never sees a token it could
+    /// refresh with (its cookie carries the access token).
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        refresh: Option<&NewToken>,
+        access: &NewToken,
+    ) -> StoreResult<()>;
     async fn authenticate(&self, access_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Principal>>;
-    /// Opens a device session for a web browser: one access token and no refresh family, since
-    /// the browser never sees a token it could refresh with (its cookie carries the access token).
-    async fn create_browser_session(&self, session: &NewSession, access: &NewToken) -> StoreResult<()>;
     /// A browser session was used: its token lives on until `idle_until` (the session's own end
     /// still caps it when authenticating) and the session counts as used now.
     async fn touch_browser_session(

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::caseload::client_name;
 use super::layout::{self, Nav, capitalised, when, words};
-use super::{Desk, Failure, not_found_for, posted, respond, see_other, signed_in};
+use super::{Desk, Failure, not_found_for, path_id, posted, respond, see_other, signed_in};
 use crate::domain::Named as _;
 use crate::domain::aftercare::StepKind;
 use crate::domain::alerts::{Alert, Evidence, split_explanation};
@@ -572,8 +572,8 @@ pub async fn acknowledge(
     respond(
         async {
             let desk = posted(request, &state, form.csrf.as_deref()).await?;
-            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
-            let alert_id = Uuid::parse_str(&alert_id).map_err(|_| Failure::NotFound)?;
+            let patient_id = path_id(&patient_id)?;
+            let alert_id = path_id(&alert_id)?;
             state.acknowledge_alert(&desk.principal, patient_id, alert_id).await?;
             Ok(see_other(&format!("/desk/clients/{patient_id}")))
         }
@@ -592,7 +592,7 @@ pub async fn send_note(
     respond(
         async {
             let desk = posted(request, &state, form.csrf.as_deref()).await?;
-            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let patient_id = path_id(&patient_id)?;
             let Some(subject) = parse_subject(&form.about) else {
                 return Ok(layout::plain(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -618,8 +618,8 @@ pub async fn reply(
     respond(
         async {
             let desk = posted(request, &state, form.csrf.as_deref()).await?;
-            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
-            let note_id = Uuid::parse_str(&note_id).map_err(|_| Failure::NotFound)?;
+            let patient_id = path_id(&patient_id)?;
+            let note_id = path_id(&note_id)?;
             state.answer_note(&desk.principal, patient_id, note_id, &form.body, None).await?;
             Ok(see_other(&format!("/desk/clients/{patient_id}#notes-h")))
         }
@@ -646,7 +646,7 @@ pub async fn report(request: &Request, state: Data<&AppState>, Path(patient_id):
     respond(
         async {
             let desk = signed_in(request, &state).await?;
-            let patient_id = Uuid::parse_str(&patient_id).map_err(|_| Failure::NotFound)?;
+            let patient_id = path_id(&patient_id)?;
             let report = state.clinician_report(&desk.principal, patient_id, None, None).await?;
             let style_hash = base64::engine::general_purpose::STANDARD
                 .encode(Sha256::digest(crate::api::report_page::STYLE.as_bytes()));

@@ -5,10 +5,9 @@ use maud::html;
 use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::layout::{self, Nav, when};
-use super::{Failure, posted, respond, see_other, signed_in};
+use super::{path_id, posted, respond, see_other, signed_in};
 use crate::service::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,7 +75,7 @@ pub async fn revoke(
     respond(
         async {
             let desk = posted(request, &state, form.csrf.as_deref()).await?;
-            let session_id = Uuid::parse_str(&session_id).map_err(|_| Failure::NotFound)?;
+            let session_id = path_id(&session_id)?;
             state.revoke_session(&desk.principal, session_id).await?;
             Ok(see_other("/desk/devices"))
         }

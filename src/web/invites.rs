@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Nav, when};
-use super::{Failure, posted, respond, see_other, signed_in};
+use super::{Failure, path_id, posted, respond, see_other, signed_in};
 use crate::domain::care::{Scope, Scopes};
 use crate::service::AppState;
 
@@ -136,7 +136,7 @@ pub async fn revoke(
     respond(
         async {
             let desk = posted(request, &state, form.csrf.as_deref()).await?;
-            let invite_id = Uuid::parse_str(&invite_id).map_err(|_| Failure::NotFound)?;
+            let invite_id = path_id(&invite_id)?;
             state.cancel_invite(&desk.principal, invite_id).await?;
             Ok(see_other("/desk/invites"))
         }

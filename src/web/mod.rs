@@ -214,6 +214,11 @@ fn unavailable() -> Response {
     )
 }
 
+/// An id from the address; one that is not a UUID names nothing here.
+pub(crate) fn path_id(text: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(text).map_err(|_| Failure::NotFound)
+}
+
 pub(crate) fn see_other(location: &str) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, location).finish()
 }

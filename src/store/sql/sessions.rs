@@ -5,7 +5,7 @@ macro_rules! session_repo {
             async fn create_session(
                 &self,
                 session: &$crate::store::NewSession,
-                refresh: &$crate::store::NewToken,
+                refresh: Option<&$crate::store::NewToken>,
                 access: &$crate::store::NewToken,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
@@ -21,13 +21,17 @@ macro_rules! session_repo {
                 .bind(Ts::from(session.expires_at))
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)")
+                if let Some(refresh) = refresh {
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    )
                     .bind(&refresh.hash)
                     .bind(session.id)
                     .bind(Ts::from(session.created_at))
                     .bind(Ts::from(refresh.expires_at.min(session.expires_at)))
                     .execute(&mut *tx)
                     .await?;
+                }
                 sqlx::query("INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
                     .bind(&access.hash)
                     .bind(session.id)
@@ -61,34 +65,6 @@ macro_rules! session_repo {
                     Ok($crate::store::Principal { account_id, session_id, role, time_zone })
                 })
                 .transpose()
-            }
-
-            async fn create_browser_session(
-                &self,
-                session: &$crate::store::NewSession,
-                access: &$crate::store::NewToken,
-            ) -> $crate::store::StoreResult<()> {
-                use $crate::store::types::Ts;
-                let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO device_sessions (id, account_id, device_label, created_at, last_used_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $4, $5)",
-                )
-                .bind(session.id)
-                .bind(session.account_id)
-                .bind(session.device_label.as_deref())
-                .bind(Ts::from(session.created_at))
-                .bind(Ts::from(session.expires_at))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
-                    .bind(&access.hash)
-                    .bind(session.id)
-                    .bind(Ts::from(access.expires_at.min(session.expires_at)))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
             }
 
             async fn touch_browser_session(
