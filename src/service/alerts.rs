@@ -166,8 +166,7 @@ impl AppState {
 
         let mut entries: HashMap<Uuid, Vec<RollupInput>> =
             by_patient(self.store.rollup_inputs_between(set, from, to).await?);
-        let check_ins: HashMap<Uuid, Vec<CheckIn>> =
-            by_patient(self.store.check_ins_between(set, from, to).await?);
+        let check_ins: HashMap<Uuid, Vec<CheckIn>> = by_patient(self.store.check_ins_between(set, from, to).await?);
         let alerts: HashMap<Uuid, Vec<Alert>> = by_patient(
             self.store
                 .alerts_under_review(set, resolutions_held_since(now, &thresholds))

@@ -140,7 +140,9 @@ impl AppState {
         let today = self.patient_today(patient_id).await?;
         let from = today - chrono::Days::new(RECENT_REPORT_DAYS - 1);
         let mut reports = RecentReports::default();
-        for (_, entry) in self.store.rollup_inputs_between(Patients::Between(patient_id, patient_id), from, today).await? {
+        for (_, entry) in
+            self.store.rollup_inputs_between(Patients::Between(patient_id, patient_id), from, today).await?
+        {
             if entry.symptoms.contains(&Symptom::Fever) {
                 reports.fever.push(entry.local_date);
             }

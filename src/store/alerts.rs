@@ -70,10 +70,7 @@ impl Patients<'_> {
     pub fn bounds(&self) -> (Uuid, Uuid) {
         match *self {
             Self::Between(first, last) => (first, last),
-            Self::Only(ids) => (
-                ids.first().copied().unwrap_or_default(),
-                ids.last().copied().unwrap_or_default(),
-            ),
+            Self::Only(ids) => (ids.first().copied().unwrap_or_default(), ids.last().copied().unwrap_or_default()),
         }
     }
 }
