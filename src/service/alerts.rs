@@ -29,7 +29,7 @@ use crate::domain::notifications::Kind;
 use crate::domain::rollup::{RollupInput, daily_rollups};
 use crate::domain::time::after_quiet_hours;
 use crate::store::GrantParty;
-use crate::store::{AlertFilter, AlertUpsert, Principal, Recipient};
+use crate::store::{AlertFilter, AlertUpsert, Patients, Principal, Recipient};
 
 /// Patients per sweep page: each page is four reads and one write transaction.
 const SWEEP_BATCH: u32 = 500;
@@ -72,7 +72,9 @@ impl AppState {
 
     async fn evaluate_patient(&self, patient_id: Uuid) -> Result<(AlertsReport, Vec<Alert>)> {
         match self.store.account(patient_id).await? {
-            Some(account) if account.role == Role::Patient => self.evaluate_patients(&[(&account).into()]).await,
+            Some(account) if account.role == Role::Patient => {
+                self.evaluate_patients(&[(&account).into()], Patients::Between(patient_id, patient_id)).await
+            }
             _ => Ok(Default::default()),
         }
     }
@@ -93,22 +95,27 @@ impl AppState {
     pub async fn evaluate_due_alerts(&self, patient: Option<Uuid>) -> Result<AlertsReport> {
         let now = self.clock.now();
         let claimed = self.store.claim_due_evaluations(now, now + DUE_LEASE, DUE_BATCH, patient).await?;
-        let mut report = AlertsReport::default();
-        let mut done = Vec::with_capacity(claimed.len());
-        for due in claimed {
-            match self.evaluate_patient(due.patient_id).await {
-                Ok((evaluated, _)) => {
-                    report += evaluated;
-                    done.push(due);
-                }
-                Err(error) => {
-                    metrics::counter!("alert_evaluations_failed_total").increment(1);
-                    tracing::warn!(%error, patient_id = %due.patient_id, "alert evaluation failed; it is retried when its claim runs out");
-                }
+        if claimed.is_empty() {
+            return Ok(AlertsReport::default());
+        }
+        // The batch is evaluated as the sweep evaluates a page: one read per kind of input for
+        // all of its patients and one write transaction, wherever their ids fall.
+        let ids: Vec<Uuid> = claimed.iter().map(|due| due.patient_id).collect();
+        let evaluated = match self.store.patient_recipients(&ids).await {
+            Ok(patients) => self.evaluate_patients(&patients, Patients::Only(&ids)).await.map(|(report, _)| report),
+            Err(error) => Err(error.into()),
+        };
+        match evaluated {
+            Ok(report) => {
+                self.store.finish_due_evaluations(&claimed).await?;
+                Ok(AlertsReport { patients: claimed.len() as u64, ..report })
+            }
+            Err(error) => {
+                metrics::counter!("alert_evaluations_failed_total").increment(claimed.len() as u64);
+                tracing::warn!(%error, patients = claimed.len(), "alert evaluation failed; it is retried when its claim runs out");
+                Ok(AlertsReport::default())
             }
         }
-        self.store.finish_due_evaluations(&done).await?;
-        Ok(report)
     }
 
     /// The check-in use case calls this once a soreness check-in answer is stored; the alerts it
@@ -130,7 +137,7 @@ impl AppState {
             let targets = self.store.alert_sweep_targets(since, after, SWEEP_BATCH).await?;
             let Some(last) = targets.last() else { break };
             after = last.account_id;
-            match self.evaluate_patients(&targets).await {
+            match self.evaluate_patients(&targets, Patients::Between(targets[0].account_id, last.account_id)).await {
                 Ok((page, _)) => report += page,
                 Err(error) => {
                     metrics::counter!("alert_evaluations_failed_total").increment(targets.len() as u64);
@@ -144,13 +151,12 @@ impl AppState {
         Ok(report)
     }
 
-    /// Evaluates patients in id order with one read per kind of input for all of them, and one
-    /// write transaction.
-    async fn evaluate_patients(&self, patients: &[Recipient]) -> Result<(AlertsReport, Vec<Alert>)> {
-        let (Some(first), Some(last)) = (patients.first(), patients.last()) else {
+    /// Evaluates `patients` (in id order; `set` covers them) with one read per kind of input for
+    /// all of them, and one write transaction.
+    async fn evaluate_patients(&self, patients: &[Recipient], set: Patients<'_>) -> Result<(AlertsReport, Vec<Alert>)> {
+        if patients.is_empty() {
             return Ok(Default::default());
-        };
-        let (first, last) = (first.account_id, last.account_id);
+        }
         let thresholds = self.settings.alerts.thresholds();
         let now = self.clock.now();
         let todays: Vec<NaiveDate> = patients.iter().map(|p| p.time_zone.local_date(now)).collect();
@@ -159,12 +165,11 @@ impl AppState {
         let from = earliest - Days::new(u64::from(evaluation_days(&thresholds)) - 1);
 
         let mut entries: HashMap<Uuid, Vec<RollupInput>> =
-            by_patient(self.store.rollup_inputs_between(first, last, from, to).await?);
-        let check_ins: HashMap<Uuid, Vec<CheckIn>> =
-            by_patient(self.store.check_ins_between(first, last, from, to).await?);
+            by_patient(self.store.rollup_inputs_between(set, from, to).await?);
+        let check_ins: HashMap<Uuid, Vec<CheckIn>> = by_patient(self.store.check_ins_between(set, from, to).await?);
         let alerts: HashMap<Uuid, Vec<Alert>> = by_patient(
             self.store
-                .alerts_under_review(first, last, resolutions_held_since(now, &thresholds))
+                .alerts_under_review(set, resolutions_held_since(now, &thresholds))
                 .await?
                 .into_iter()
                 .map(|alert| (alert.patient_id, alert)),

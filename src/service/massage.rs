@@ -20,7 +20,7 @@ use crate::domain::screening::{
 };
 use crate::domain::{Role, ValidationErrors};
 use crate::store::{
-    AccessRecord, CheckInAnswer, IdempotencyClaim, MassageSession, PlanChanges, Principal, SessionPosition,
+    AccessRecord, CheckInAnswer, IdempotencyClaim, MassageSession, Patients, PlanChanges, Principal, SessionPosition,
     StepNotification, StepRecord, StepState, TemplateRecord,
 };
 
@@ -140,7 +140,9 @@ impl AppState {
         let today = self.patient_today(patient_id).await?;
         let from = today - chrono::Days::new(RECENT_REPORT_DAYS - 1);
         let mut reports = RecentReports::default();
-        for (_, entry) in self.store.rollup_inputs_between(patient_id, patient_id, from, today).await? {
+        for (_, entry) in
+            self.store.rollup_inputs_between(Patients::Between(patient_id, patient_id), from, today).await?
+        {
             if entry.symptoms.contains(&Symptom::Fever) {
                 reports.fever.push(entry.local_date);
             }
@@ -148,7 +150,7 @@ impl AppState {
                 reports.leg_swelling.push(entry.local_date);
             }
         }
-        for (_, answer) in self.store.check_ins_between(patient_id, patient_id, from, today).await? {
+        for (_, answer) in self.store.check_ins_between(Patients::Between(patient_id, patient_id), from, today).await? {
             if answer.leg_swelling_redness_warmth {
                 reports.leg_swelling.push(answer.answered_on);
             }

@@ -55,44 +55,63 @@ pub struct DueEvaluation {
     pub generation: i64,
 }
 
+/// The patients a set-based read covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patients<'a> {
+    /// Every patient with an id in `first..=last`: a page of the sweep, or one patient.
+    Between(Uuid, Uuid),
+    /// These patients, in ascending id order (those journal writes marked, wherever their ids
+    /// fall). Not empty.
+    Only(&'a [Uuid]),
+}
+
+impl Patients<'_> {
+    /// The least and the greatest id of the set.
+    pub fn bounds(&self) -> (Uuid, Uuid) {
+        match *self {
+            Self::Between(first, last) => (first, last),
+            Self::Only(ids) => (ids.first().copied().unwrap_or_default(), ids.last().copied().unwrap_or_default()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AlertFilter {
     pub status: Option<Status>,
     pub tier: Option<Tier>,
 }
 
-/// Alerts, and the set-based reads the alert sweep needs. Reads for many patients take an
-/// inclusive id range (`first..=last`): the sweep pages through patients in id order, so one page
-/// is one range and each read is one query.
+/// Alerts, and the set-based reads the alert sweep and the background evaluator need. Reads for
+/// many patients take an inclusive id range (the sweep pages through patients in id order, so one
+/// page is one range and each read is one query) or the list of a batch of marked patients.
 #[async_trait]
 pub trait AlertRepo {
     /// Patients after `after` in id order that have journal entries or check-in answers dated
     /// `since` or later, or an unresolved alert: the ones an evaluation can change.
     async fn alert_sweep_targets(&self, since: NaiveDate, after: Uuid, limit: u32) -> StoreResult<Vec<Recipient>>;
-    /// What daily roll-ups need, for the live entries dated `from..=to` of the patients in
-    /// `first..=last`, with each entry's patient.
+    /// The patients among `ids` (ascending), as evaluations need them; other accounts and ids
+    /// of no account are left out.
+    async fn patient_recipients(&self, ids: &[Uuid]) -> StoreResult<Vec<Recipient>>;
+    /// What daily roll-ups need, for the live entries dated `from..=to` of `patients`, with
+    /// each entry's patient.
     async fn rollup_inputs_between(
         &self,
-        first: Uuid,
-        last: Uuid,
+        patients: Patients<'_>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<(Uuid, RollupInput)>>;
-    /// Check-in answers dated `from..=to` of the patients in `first..=last`, with each one's
-    /// patient and the pain recorded before its session.
+    /// Check-in answers dated `from..=to` of `patients`, with each one's patient and the pain
+    /// recorded before its session.
     async fn check_ins_between(
         &self,
-        first: Uuid,
-        last: Uuid,
+        patients: Patients<'_>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<(Uuid, CheckIn)>>;
-    /// The unresolved alerts of the patients in `first..=last`, and those resolved since
-    /// `resolved_since`.
+    /// The unresolved alerts of `patients`, and those resolved since `resolved_since`.
     async fn alerts_under_review(
         &self,
-        first: Uuid,
-        last: Uuid,
+        patients: Patients<'_>,
         resolved_since: DateTime<Utc>,
     ) -> StoreResult<Vec<Alert>>;
     /// In one transaction: resolves (`auto`, with its reason) each alert of `resolve` that is

@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use accounts::{AccountRepo, NewAccount};
-pub use alerts::{AlertFilter, AlertRepo, AlertUpsert, DueEvaluation, Recipient, RecordedEvaluation};
+pub use alerts::{AlertFilter, AlertRepo, AlertUpsert, DueEvaluation, Patients, Recipient, RecordedEvaluation};
 pub use audited::Audited;
 pub use care::{
     AccessLogItem, AccessRecord, CareRepo, CaseloadAccess, CaseloadClient, CaseloadRows, CaseloadScopes, GrantChange,

@@ -1,6 +1,7 @@
 use tokio::sync::watch;
 
 use crate::service::AppState;
+use crate::service::alerts::DUE_BATCH;
 
 /// Sweeps every patient's alerts on start and then periodically. Every instance runs it without
 /// a lock: the sweep is idempotent (see `service::alerts`), so overlapping sweeps only repeat
@@ -30,15 +31,24 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
 pub async fn evaluate_due(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let poll = state.settings.alerts.evaluation_poll();
     loop {
+        // A full batch means more may be waiting: the next at once. Otherwise writes that came
+        // during this one have woken it again, and their marks are taken after the pause below,
+        // so under a steady stream of writes a patient is evaluated a few times a second, not
+        // once per round trip of the evaluator.
         loop {
             match state.evaluate_due_alerts(None).await {
-                Ok(report) if report.patients > 0 => {
+                Ok(report) if report.patients >= u64::from(DUE_BATCH) => {
                     tracing::debug!(?report, "evaluated marked patients");
                     if *shutdown.borrow() {
                         return;
                     }
                 }
-                Ok(_) => break,
+                Ok(report) => {
+                    if report.patients > 0 {
+                        tracing::debug!(?report, "evaluated marked patients");
+                    }
+                    break;
+                }
                 Err(error) => {
                     tracing::warn!(%error, "background alert evaluation failed; will retry");
                     break;

@@ -75,6 +75,32 @@ macro_rules! alert_repo {
             serde_json::to_string(&stored).expect("acknowledgements serialise")
         }
 
+        /// The condition on `column` that picks `patients`. A list is also bounded by its least
+        /// and greatest id on PostgreSQL, so the plan stays on the index whatever the statistics
+        /// (a list alone is costed as one descent per id and can lose to a scan of a table that
+        /// looks small); SQLite probes its index once per id of the list.
+        fn push_patients(query: &mut sqlx::QueryBuilder<$db>, column: &str, patients: $crate::store::Patients<'_>) {
+            let (first, last) = patients.bounds();
+            let range = |query: &mut sqlx::QueryBuilder<$db>| {
+                query.push(column).push(" >= ").push_bind(first).push(" AND ").push(column).push(" <= ").push_bind(last);
+            };
+            match patients {
+                $crate::store::Patients::Between(..) => range(query),
+                $crate::store::Patients::Only(ids) => {
+                    if <$db as sqlx::Database>::NAME != "SQLite" {
+                        range(query);
+                        query.push(" AND ");
+                    }
+                    query.push(column).push(" IN (");
+                    let mut list = query.separated(", ");
+                    for id in ids {
+                        list.push_bind(*id);
+                    }
+                    query.push(")");
+                }
+            }
+        }
+
         /// One of the patient's alerts, read on `conn` (so a write on the same transaction shows).
         async fn alert_on(
             conn: &mut <$db as sqlx::Database>::Connection,
@@ -157,39 +183,60 @@ macro_rules! alert_repo {
             }
 
             async fn finish_due_evaluations(&self, done: &[$crate::store::DueEvaluation]) -> $crate::store::StoreResult<()> {
-                if done.is_empty() {
-                    return Ok(());
+                /// Marks per statement: two parameters each.
+                const CHUNK: usize = 500;
+                for chunk in done.chunks(CHUNK) {
+                    let mut delete = sqlx::QueryBuilder::<$db>::new(
+                        "DELETE FROM alert_evaluations_due WHERE (patient_id, generation) IN (VALUES ",
+                    );
+                    let mut rows = delete.separated(", ");
+                    for due in chunk {
+                        rows.push("(").push_bind_unseparated(due.patient_id).push_unseparated(", ");
+                        rows.push_bind_unseparated(due.generation).push_unseparated(")");
+                    }
+                    delete.push(")");
+                    delete.build().execute(&self.pool).await?;
                 }
-                let mut tx = self.begin_write().await?;
-                for due in done {
-                    sqlx::query("DELETE FROM alert_evaluations_due WHERE patient_id = $1 AND generation = $2")
-                        .bind(due.patient_id)
-                        .bind(due.generation)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn patient_recipients(
+                &self,
+                ids: &[uuid::Uuid],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, time_zone, quiet_start, quiet_end, locale FROM accounts WHERE role = 'patient' AND ",
+                );
+                push_patients(&mut query, "id", $crate::store::Patients::Only(ids));
+                query.push(" ORDER BY id");
+                let rows: Vec<(uuid::Uuid, String, String, String, String)> =
+                    query.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter()
+                    .map(|(account_id, zone, start, end, locale)| {
+                        let (time_zone, quiet_hours) = $crate::store::codec::local_time(&zone, &start, &end)?;
+                        let locale = $crate::domain::Locale::parse(&locale).unwrap_or_default();
+                        Ok($crate::store::Recipient { account_id, time_zone, quiet_hours, locale })
+                    })
+                    .collect()
             }
 
             async fn rollup_inputs_between(
                 &self,
-                first: uuid::Uuid,
-                last: uuid::Uuid,
+                patients: $crate::store::Patients<'_>,
                 from: chrono::NaiveDate,
                 to: chrono::NaiveDate,
             ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, $crate::domain::rollup::RollupInput)>> {
                 use $crate::store::types::Ts;
-                let rows: Vec<(uuid::Uuid, chrono::NaiveDate, Ts, i16, String)> = sqlx::query_as(
-                    "SELECT patient_id, local_date, recorded_at, pain, symptoms FROM journal_entries
-                     WHERE patient_id >= $1 AND patient_id <= $2 AND NOT deleted AND local_date >= $3 AND local_date <= $4",
-                )
-                .bind(first)
-                .bind(last)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.pool)
-                .await?;
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT patient_id, local_date, recorded_at, pain, symptoms FROM journal_entries WHERE ",
+                );
+                push_patients(&mut query, "patient_id", patients);
+                query.push(" AND NOT deleted AND local_date >= ").push_bind(from).push(" AND local_date <= ").push_bind(to);
+                let rows: Vec<(uuid::Uuid, chrono::NaiveDate, Ts, i16, String)> =
+                    query.build_query_as().fetch_all(&self.pool).await?;
                 rows.into_iter()
                     .map(|(patient_id, local_date, recorded_at, pain, symptoms)| {
                         Ok((patient_id, $crate::store::codec::rollup_input(local_date, recorded_at.0, pain, &symptoms)?))
@@ -199,23 +246,18 @@ macro_rules! alert_repo {
 
             async fn check_ins_between(
                 &self,
-                first: uuid::Uuid,
-                last: uuid::Uuid,
+                patients: $crate::store::Patients<'_>,
                 from: chrono::NaiveDate,
                 to: chrono::NaiveDate,
             ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, $crate::domain::alerts::CheckIn)>> {
                 use sqlx::Row as _;
-                let rows = sqlx::query(
+                let mut query = sqlx::QueryBuilder::<$db>::new(
                     "SELECT c.patient_id, c.session_id, c.hours_after, c.soreness, c.leg_swelling, c.answered_on, s.pain_before
-                     FROM soreness_check_ins c JOIN massage_sessions s ON s.id = c.session_id
-                     WHERE c.patient_id >= $1 AND c.patient_id <= $2 AND c.answered_on >= $3 AND c.answered_on <= $4",
-                )
-                .bind(first)
-                .bind(last)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.pool)
-                .await?;
+                     FROM soreness_check_ins c JOIN massage_sessions s ON s.id = c.session_id WHERE ",
+                );
+                push_patients(&mut query, "c.patient_id", patients);
+                query.push(" AND c.answered_on >= ").push_bind(from).push(" AND c.answered_on <= ").push_bind(to);
+                let rows = query.build().fetch_all(&self.pool).await?;
                 rows.iter()
                     .map(|row| {
                         let corrupt = |what: &str| $crate::store::StoreError::Corrupt(format!("soreness_check_ins.{what}"));
@@ -242,20 +284,14 @@ macro_rules! alert_repo {
 
             async fn alerts_under_review(
                 &self,
-                first: uuid::Uuid,
-                last: uuid::Uuid,
+                patients: $crate::store::Patients<'_>,
                 resolved_since: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Vec<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
-                let rows = sqlx::query(
-                    "SELECT * FROM alerts
-                     WHERE patient_id >= $1 AND patient_id <= $2 AND (resolved_at IS NULL OR resolved_at >= $3)",
-                )
-                .bind(first)
-                .bind(last)
-                .bind(Ts::from(resolved_since))
-                .fetch_all(&self.pool)
-                .await?;
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT * FROM alerts WHERE ");
+                push_patients(&mut query, "patient_id", patients);
+                query.push(" AND (resolved_at IS NULL OR resolved_at >= ").push_bind(Ts::from(resolved_since)).push(")");
+                let rows = query.build().fetch_all(&self.pool).await?;
                 rows.iter().map(alert_from_row).collect()
             }
 
