@@ -196,20 +196,33 @@ async fn send(state: &AppState, delivery: &ClaimedDelivery) -> (DeliveryResult, 
 fn build(state: &AppState, delivery: &ClaimedDelivery) -> Result<(Subscription, PushMessage), String> {
     let subscription = Subscription::parse(&delivery.endpoint, &delivery.p256dh, &delivery.auth, state.push.policy())
         .map_err(|e| format!("subscription no longer valid: {e}"))?;
-    // What a lock screen may show: no health details, only where to look.
-    let payload = serde_json::json!({
-        "kind": delivery.kind.as_str(),
-        "id": delivery.notification_id,
-        "title": delivery.title,
-        "body": delivery.body,
-        "link": delivery.link,
-    });
     let topic = Topic::new(&delivery.topic).map_err(|e| e.to_string())?;
-    let message = PushMessage::new(payload.to_string(), delivery.ttl)
+    let message = PushMessage::new(payload(delivery), delivery.ttl)
         .map_err(|e| e.to_string())?
         .with_urgency(delivery.urgency)
         .with_topic(topic);
     Ok((subscription, message))
+}
+
+/// What a lock screen may show: no health details, only where to look. Written straight from
+/// the delivery (keys in alphabetical order, as a JSON object value would write them).
+fn payload(delivery: &ClaimedDelivery) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Payload<'a> {
+        body: &'a str,
+        id: uuid::Uuid,
+        kind: &'a str,
+        link: &'a str,
+        title: &'a str,
+    }
+    serde_json::to_vec(&Payload {
+        body: &delivery.body,
+        id: delivery.notification_id,
+        kind: delivery.kind.as_str(),
+        link: &delivery.link,
+        title: &delivery.title,
+    })
+    .expect("strings and a UUID serialize")
 }
 
 /// A claimed delivery waiting for a free slot (of the dispatcher and of its push service).
@@ -639,5 +652,41 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
         Ok(0) => {}
         Ok(released) => tracing::info!(released, "released delivery leases on shutdown"),
         Err(error) => tracing::warn!(%error, "could not release leases; they will expire"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notifications::{Kind, Urgency};
+
+    #[test]
+    fn the_payload_is_the_json_object_of_what_a_lock_screen_may_show() {
+        let delivery = ClaimedDelivery {
+            id: uuid::Uuid::now_v7(),
+            lease_owner: "owner".into(),
+            attempts: 1,
+            notification_id: uuid::Uuid::now_v7(),
+            kind: Kind::Aftercare,
+            title: "A \"quoted\" title".into(),
+            body: "Ä body\nwith a line break".into(),
+            link: "/journal/new".into(),
+            ttl: Duration::from_secs(60),
+            urgency: Urgency::Normal,
+            topic: "topic".into(),
+            subscription_id: uuid::Uuid::now_v7(),
+            endpoint: "https://push.example.net/x".into(),
+            p256dh: String::new(),
+            auth: String::new(),
+            about_patient_id: None,
+        };
+        let object = serde_json::json!({
+            "kind": delivery.kind.as_str(),
+            "id": delivery.notification_id,
+            "title": delivery.title,
+            "body": delivery.body,
+            "link": delivery.link,
+        });
+        assert_eq!(String::from_utf8(payload(&delivery)).unwrap(), object.to_string());
     }
 }
