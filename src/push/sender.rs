@@ -144,7 +144,7 @@ impl PushSender {
         let mut request = self
             .client
             .post(endpoint.clone())
-            .header(AUTHORIZATION, self.vapid.authorization(endpoint, now))
+            .header(AUTHORIZATION, self.vapid.authorization_header(endpoint, now))
             .header(CONTENT_ENCODING, EncryptedMessage::CONTENT_ENCODING)
             .header(CONTENT_TYPE, "application/octet-stream")
             .header("TTL", encrypted.ttl.to_string())
