@@ -386,6 +386,9 @@ impl Pipeline {
         let limit_u32 = u32::try_from(limit).unwrap_or(u32::MAX);
         let until = lease_until(&self.state, now);
         self.finished_since_claim = 0;
+        // Taken now: a reason to claim again that arrives while this claim runs (housekeeping
+        // that finished, a wake-up, a hand-back) is kept for after it.
+        self.claim_soon = false;
         let (state, owner) = (self.state.clone(), self.owner.clone());
         self.claiming = Some(tokio::spawn(async move {
             state.store.claim_deliveries_except(now, until, &owner, limit_u32, &skip).await
@@ -397,8 +400,9 @@ impl Pipeline {
         self.claiming = None;
         match joined {
             Ok(Ok(claimed)) => {
-                // All it asked for: there may be more. Less: the queue has nothing more for now.
-                self.claim_soon = claimed.len() >= self.claim_limit;
+                // All it asked for: there may be more. Less: the queue has nothing more for now
+                // (unless something changed while it ran).
+                self.claim_soon |= claimed.len() >= self.claim_limit;
                 let claimed_at = self.claim_started;
                 self.waiting.extend(claimed.into_iter().map(|delivery| Waiting {
                     origin: origin_of(&delivery.endpoint).to_owned(),
@@ -406,15 +410,9 @@ impl Pipeline {
                     claimed_at,
                 }));
             }
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "claiming push deliveries failed; retrying");
-                self.claim_soon = false;
-            }
+            Ok(Err(error)) => tracing::warn!(%error, "claiming push deliveries failed; retrying"),
             // A panic: whatever it leased waits for its lease to run out.
-            Err(error) => {
-                tracing::error!(%error, "claiming push deliveries failed");
-                self.claim_soon = false;
-            }
+            Err(error) => tracing::error!(%error, "claiming push deliveries failed"),
         }
     }
 
