@@ -91,7 +91,6 @@ impl PushSender {
         let started = Instant::now();
         let endpoint = subscription.endpoint();
         let origin = endpoint_origin(endpoint);
-        let fingerprint = endpoint_fingerprint(endpoint);
         let report = |outcome, status, failure, detail| DeliveryReport {
             outcome,
             status,
@@ -104,13 +103,13 @@ impl PushSender {
         // The policy may have narrowed since the subscription was stored.
         if let Err(problem) = check_endpoint(endpoint.as_str(), &self.policy) {
             let failure = SendFailure::EndpointRefused(problem);
-            return self.finish(report(failure.outcome(), None, Some(failure), String::new()), &fingerprint);
+            return self.finish(report(failure.outcome(), None, Some(failure), String::new()), endpoint);
         }
         let encrypted = match encrypt(subscription, message) {
             Ok(encrypted) => encrypted,
             Err(problem) => {
                 let failure = SendFailure::Message(problem);
-                return self.finish(report(failure.outcome(), None, Some(failure), String::new()), &fingerprint);
+                return self.finish(report(failure.outcome(), None, Some(failure), String::new()), endpoint);
             }
         };
         let request = self.request(subscription, encrypted, now);
@@ -132,7 +131,7 @@ impl PushSender {
                 report(failure.outcome(), None, Some(failure), String::new())
             }
         };
-        self.finish(finished, &fingerprint)
+        self.finish(finished, endpoint)
     }
 
     fn request(
@@ -145,7 +144,7 @@ impl PushSender {
         let mut request = self
             .client
             .post(endpoint.clone())
-            .header(AUTHORIZATION, self.vapid.authorization(endpoint, now))
+            .header(AUTHORIZATION, self.vapid.authorization_header(endpoint, now))
             .header(CONTENT_ENCODING, EncryptedMessage::CONTENT_ENCODING)
             .header(CONTENT_TYPE, "application/octet-stream")
             .header("TTL", encrypted.ttl.to_string())
@@ -156,7 +155,9 @@ impl PushSender {
         request.body(encrypted.body)
     }
 
-    fn finish(&self, report: DeliveryReport, fingerprint: &str) -> DeliveryReport {
+    /// Counts and logs a send. The endpoint's fingerprint is worked out only for a line that is
+    /// written (the log level decides), not for every send.
+    fn finish(&self, report: DeliveryReport, endpoint: &url::Url) -> DeliveryReport {
         let outcome = report.outcome.as_str();
         let reason = report.reason();
         metrics::counter!("push_deliveries_total", "outcome" => outcome, "reason" => reason).increment(1);
@@ -165,20 +166,20 @@ impl PushSender {
         let elapsed_ms = report.elapsed.as_millis() as u64;
         match report.outcome {
             DeliveryOutcome::Sent => {
-                tracing::debug!(origin = %report.origin, endpoint = fingerprint, status, elapsed_ms, "push sent");
+                tracing::debug!(origin = %report.origin, endpoint = %endpoint_fingerprint(endpoint), status, elapsed_ms, "push sent");
             }
             DeliveryOutcome::Gone => {
-                tracing::info!(origin = %report.origin, endpoint = fingerprint, status, "push subscription is gone");
+                tracing::info!(origin = %report.origin, endpoint = %endpoint_fingerprint(endpoint), status, "push subscription is gone");
             }
             DeliveryOutcome::Rejected => {
                 tracing::warn!(
-                    origin = %report.origin, endpoint = fingerprint, status, reason, detail = %report.detail,
+                    origin = %report.origin, endpoint = %endpoint_fingerprint(endpoint), status, reason, detail = %report.detail,
                     "push rejected: the request is at fault, not the subscription"
                 );
             }
             DeliveryOutcome::RetryLater { .. } => {
                 tracing::info!(
-                    origin = %report.origin, endpoint = fingerprint, status, reason, elapsed_ms, detail = %report.detail,
+                    origin = %report.origin, endpoint = %endpoint_fingerprint(endpoint), status, reason, elapsed_ms, detail = %report.detail,
                     "push to retry"
                 );
             }

@@ -16,6 +16,7 @@ use p256::SecretKey;
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+use reqwest::header::HeaderValue;
 use url::Url;
 
 pub struct VapidKeys {
@@ -218,13 +219,19 @@ pub struct VapidToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Signs VAPID tokens and keeps one per push service origin: signing is cheap, but reusing a
-/// token lets a push service skip verifying it again.
+/// Signs VAPID tokens and keeps one per push service origin, with its `Authorization` header
+/// value: signing is cheap, but reusing a token lets a push service skip verifying it again, and
+/// a send then only copies the header.
 pub struct VapidSigner {
     keys: VapidKeys,
     public_key: String,
     subject: VapidSubject,
-    tokens: Mutex<HashMap<String, VapidToken>>,
+    tokens: Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
+    token: VapidToken,
+    header: HeaderValue,
 }
 
 impl VapidSigner {
@@ -245,13 +252,27 @@ impl VapidSigner {
     /// The token for `endpoint`'s origin at `now`: the cached one while it has more than
     /// [`RENEW_BEFORE_EXPIRY`] left, otherwise a new one.
     pub fn token(&self, endpoint: &Url, now: DateTime<Utc>) -> VapidToken {
+        self.with_cached(endpoint, now, |cached| cached.token.clone())
+    }
+
+    /// The `Authorization` header value for a request to `endpoint`.
+    pub fn authorization(&self, endpoint: &Url, now: DateTime<Utc>) -> String {
+        self.with_cached(endpoint, now, |cached| cached.header.to_str().expect("ASCII").to_owned())
+    }
+
+    /// The same, as the header value a request carries (marked sensitive).
+    pub fn authorization_header(&self, endpoint: &Url, now: DateTime<Utc>) -> HeaderValue {
+        self.with_cached(endpoint, now, |cached| cached.header.clone())
+    }
+
+    fn with_cached<T>(&self, endpoint: &Url, now: DateTime<Utc>, read: impl FnOnce(&Cached) -> T) -> T {
         let aud = audience(endpoint);
         let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(token) = tokens.get(&aud)
-            && now + RENEW_BEFORE_EXPIRY < token.expires_at
-            && token.expires_at <= now + MAX_AHEAD
+        if let Some(cached) = tokens.get(&aud)
+            && now + RENEW_BEFORE_EXPIRY < cached.token.expires_at
+            && cached.token.expires_at <= now + MAX_AHEAD
         {
-            return token.clone();
+            return read(cached);
         }
         let expires_at = DateTime::from_timestamp(now.timestamp(), 0).expect("a valid instant") + TOKEN_LIFETIME;
         let jwt = self.keys.sign_jwt(&serde_json::json!({
@@ -259,16 +280,16 @@ impl VapidSigner {
             "exp": expires_at.timestamp(),
             "sub": self.subject.as_str(),
         }));
-        let token = VapidToken { jwt, expires_at };
+        // Base64url and the separators only.
+        let mut header =
+            HeaderValue::try_from(format!("vapid t={jwt}, k={}", self.public_key)).expect("a valid header value");
+        header.set_sensitive(true);
+        let cached = Cached { token: VapidToken { jwt, expires_at }, header };
+        let value = read(&cached);
         // Origins are few (one per push service), but loopback test receivers come and go.
-        tokens.retain(|_, t| now + RENEW_BEFORE_EXPIRY < t.expires_at);
-        tokens.insert(aud, token.clone());
-        token
-    }
-
-    /// The `Authorization` header value for a request to `endpoint`.
-    pub fn authorization(&self, endpoint: &Url, now: DateTime<Utc>) -> String {
-        format!("vapid t={}, k={}", self.token(endpoint, now).jwt, self.public_key)
+        tokens.retain(|_, t| now + RENEW_BEFORE_EXPIRY < t.token.expires_at);
+        tokens.insert(aud, cached);
+        value
     }
 }
 

@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt as _;
 use tokio::sync::watch;
-use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
+use tokio::task::{AbortHandle, Id, JoinError, JoinHandle, JoinSet};
 
 use super::origins::{Origins, origin_of};
 use crate::push::{DeadReason, NextStep, PushMessage, SendFailure, Subscription, Topic, random_jitter};
 use crate::service::AppState;
-use crate::store::{ClaimedDelivery, DeliveryResult};
+use crate::store::{ClaimedDelivery, DeliveryResult, StoreResult};
 
 /// How often fan-out, lease rescue and the queue gauges run while the dispatcher is busy (a
 /// wake-up runs them at once; an idle dispatcher sleeps until the queue's next due time).
@@ -196,20 +196,33 @@ async fn send(state: &AppState, delivery: &ClaimedDelivery) -> (DeliveryResult, 
 fn build(state: &AppState, delivery: &ClaimedDelivery) -> Result<(Subscription, PushMessage), String> {
     let subscription = Subscription::parse(&delivery.endpoint, &delivery.p256dh, &delivery.auth, state.push.policy())
         .map_err(|e| format!("subscription no longer valid: {e}"))?;
-    // What a lock screen may show: no health details, only where to look.
-    let payload = serde_json::json!({
-        "kind": delivery.kind.as_str(),
-        "id": delivery.notification_id,
-        "title": delivery.title,
-        "body": delivery.body,
-        "link": delivery.link,
-    });
     let topic = Topic::new(&delivery.topic).map_err(|e| e.to_string())?;
-    let message = PushMessage::new(payload.to_string(), delivery.ttl)
+    let message = PushMessage::new(payload(delivery), delivery.ttl)
         .map_err(|e| e.to_string())?
         .with_urgency(delivery.urgency)
         .with_topic(topic);
     Ok((subscription, message))
+}
+
+/// What a lock screen may show: no health details, only where to look. Written straight from
+/// the delivery (keys in alphabetical order, as a JSON object value would write them).
+fn payload(delivery: &ClaimedDelivery) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Payload<'a> {
+        body: &'a str,
+        id: uuid::Uuid,
+        kind: &'a str,
+        link: &'a str,
+        title: &'a str,
+    }
+    serde_json::to_vec(&Payload {
+        body: &delivery.body,
+        id: delivery.notification_id,
+        kind: delivery.kind.as_str(),
+        link: &delivery.link,
+        title: &delivery.title,
+    })
+    .expect("strings and a UUID serialize")
 }
 
 /// A claimed delivery waiting for a free slot (of the dispatcher and of its push service).
@@ -239,6 +252,16 @@ struct Pipeline {
     waiting: VecDeque<Waiting>,
     outcomes: Vec<(ClaimedDelivery, DeliveryResult)>,
     first_outcome_at: Option<Instant>,
+    /// The batch of outcomes being written, if any. One at a time, beside the loop: sends keep
+    /// starting while the database commits, and outcomes finished meanwhile go in the next batch.
+    recording: Option<JoinHandle<()>>,
+    /// The claim under way, if any (one at a time, beside the loop like the recording), with
+    /// when it was made and how many it asked for.
+    claiming: Option<JoinHandle<StoreResult<Vec<ClaimedDelivery>>>>,
+    claim_started: Instant,
+    claim_limit: usize,
+    /// Fan-out, lease rescue and queue statistics under way, if any (beside the loop too).
+    housekeeping_task: Option<JoinHandle<()>>,
     to_hand_back: Vec<ClaimedDelivery>,
     /// Claim as soon as there is room: after a wake-up, a hand-back, housekeeping, or a claim
     /// that got all it asked for. Otherwise (the queue had less for us) only after `low_water`
@@ -278,6 +301,11 @@ impl Pipeline {
             waiting: VecDeque::new(),
             outcomes: Vec::new(),
             first_outcome_at: None,
+            recording: None,
+            claiming: None,
+            claim_started: Instant::now(),
+            claim_limit: 0,
+            housekeeping_task: None,
             to_hand_back: Vec::new(),
             claim_soon: true,
             finished_since_claim: 0,
@@ -288,7 +316,7 @@ impl Pipeline {
     }
 
     fn busy(&self) -> bool {
-        !self.tasks.is_empty() || !self.waiting.is_empty()
+        !self.tasks.is_empty() || !self.waiting.is_empty() || self.claiming.is_some()
     }
 
     /// How many more deliveries to claim: what `depth` leaves of the sends under way and the
@@ -312,23 +340,35 @@ impl Pipeline {
         self.claim_soon = true;
     }
 
-    async fn housekeeping(&mut self) {
+    /// Starts fan-out, lease rescue and the queue gauges when they are due, beside the loop.
+    fn housekeeping(&mut self) {
         let now = Instant::now();
-        if !self.housekeeping_now && now < self.next_housekeeping {
+        if self.housekeeping_task.is_some() || (!self.housekeeping_now && now < self.next_housekeeping) {
             return;
         }
         self.housekeeping_now = false;
         self.next_housekeeping = now + HOUSEKEEPING_EVERY;
-        if let Err(error) = housekeeping(&self.state, self.state.clock.now()).await {
-            tracing::warn!(%error, "push queue housekeeping failed; retrying");
-        }
-        record_queue_metrics(&self.state).await;
+        let state = self.state.clone();
+        self.housekeeping_task = Some(tokio::spawn(async move {
+            if let Err(error) = housekeeping(&state, state.clock.now()).await {
+                tracing::warn!(%error, "push queue housekeeping failed; retrying");
+            }
+            record_queue_metrics(&state).await;
+        }));
+    }
+
+    /// Housekeeping finished: what it fanned out or rescued may be claimed.
+    fn housekept(&mut self) {
+        self.housekeeping_task = None;
         self.claim_soon();
     }
 
-    /// Claims the next batch once enough room is free, leaving out push services that are
-    /// paused or already have a share under way and another waiting.
-    async fn claim(&mut self) {
+    /// Claims the next batch (beside the loop) once enough room is free, leaving out push
+    /// services that are paused or already have a share under way and another waiting.
+    fn claim(&mut self) {
+        if self.claiming.is_some() {
+            return;
+        }
         let room = self.room();
         let ready = self.claim_soon || self.finished_since_claim >= self.low_water;
         if room == 0 || !ready || (room < self.low_water && self.busy()) {
@@ -340,25 +380,39 @@ impl Pipeline {
             *queued.entry(waiting.origin.clone()).or_default() += 1;
         }
         let skip = self.origins.skipped(Instant::now(), &queued);
-        let claimed_at = Instant::now();
+        self.claim_started = Instant::now();
+        self.claim_limit = limit;
         let now = self.state.clock.now();
         let limit_u32 = u32::try_from(limit).unwrap_or(u32::MAX);
         let until = lease_until(&self.state, now);
         self.finished_since_claim = 0;
-        match self.state.store.claim_deliveries_except(now, until, &self.owner, limit_u32, &skip).await {
-            Ok(claimed) => {
-                // All it asked for: there may be more. Less: the queue has nothing more for now.
-                self.claim_soon = claimed.len() >= limit;
+        // Taken now: a reason to claim again that arrives while this claim runs (housekeeping
+        // that finished, a wake-up, a hand-back) is kept for after it.
+        self.claim_soon = false;
+        let (state, owner) = (self.state.clone(), self.owner.clone());
+        self.claiming = Some(tokio::spawn(async move {
+            state.store.claim_deliveries_except(now, until, &owner, limit_u32, &skip).await
+        }));
+    }
+
+    /// The claim finished: its deliveries wait for a slot.
+    fn claimed(&mut self, joined: Result<StoreResult<Vec<ClaimedDelivery>>, JoinError>) {
+        self.claiming = None;
+        match joined {
+            Ok(Ok(claimed)) => {
+                // All it asked for: there may be more. Less: the queue has nothing more for now
+                // (unless something changed while it ran).
+                self.claim_soon |= claimed.len() >= self.claim_limit;
+                let claimed_at = self.claim_started;
                 self.waiting.extend(claimed.into_iter().map(|delivery| Waiting {
                     origin: origin_of(&delivery.endpoint).to_owned(),
                     delivery,
                     claimed_at,
                 }));
             }
-            Err(error) => {
-                tracing::warn!(%error, "claiming push deliveries failed; retrying");
-                self.claim_soon = false;
-            }
+            Ok(Err(error)) => tracing::warn!(%error, "claiming push deliveries failed; retrying"),
+            // A panic: whatever it leased waits for its lease to run out.
+            Err(error) => tracing::error!(%error, "claiming push deliveries failed"),
         }
     }
 
@@ -443,12 +497,22 @@ impl Pipeline {
         }
     }
 
-    /// Writes the outcomes gathered so far, and returns unsent deliveries to the queue.
+    /// Writes the outcomes gathered so far (beside the loop, one batch at a time; with `force`,
+    /// waits for every outcome to be written), and returns unsent deliveries to the queue.
     async fn flush(&mut self, force: bool) {
-        let due = self.first_outcome_at.is_some_and(|at| at.elapsed() >= RECORD_WITHIN);
-        if force || due || self.outcomes.len() >= self.low_water || self.tasks.is_empty() {
+        if force {
+            if let Some(recording) = self.recording.take() {
+                let _ = recording.await;
+            }
             self.first_outcome_at = None;
             record(&self.state, std::mem::take(&mut self.outcomes)).await;
+        } else if self.recording.is_none() && !self.outcomes.is_empty() {
+            let due = self.first_outcome_at.is_some_and(|at| at.elapsed() >= RECORD_WITHIN);
+            if due || self.outcomes.len() >= self.low_water || self.tasks.is_empty() {
+                self.first_outcome_at = None;
+                let (state, outcomes) = (self.state.clone(), std::mem::take(&mut self.outcomes));
+                self.recording = Some(tokio::spawn(async move { record(&state, outcomes).await }));
+            }
         }
         if !self.to_hand_back.is_empty() {
             let back = std::mem::take(&mut self.to_hand_back);
@@ -468,7 +532,8 @@ impl Pipeline {
     async fn sleep_for(&mut self, idle: Duration) -> Duration {
         let now = Instant::now();
         let mut until = now + idle;
-        if let Some(first) = self.first_outcome_at {
+        // While a batch is being written, its end wakes the loop for the next one.
+        if let Some(first) = self.first_outcome_at.filter(|_| self.recording.is_none()) {
             until = until.min(first + RECORD_WITHIN);
         }
         if let Some(resume) = self.origins.next_resume() {
@@ -496,6 +561,14 @@ impl Pipeline {
     }
 }
 
+/// Waits for a task of the pipeline's to finish, and forgets it then.
+async fn finish<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, JoinError> {
+    let Some(handle) = task.as_mut() else { return std::future::pending().await };
+    let joined = handle.await;
+    *task = None;
+    joined
+}
+
 /// Runs until shutdown. Up to `max_in_flight` sends run at once, and a push service (an origin)
 /// may hold only its share of them, so a slow or hung one only holds its own slots while new
 /// work keeps being claimed for the others. One that keeps timing out is paused.
@@ -509,8 +582,8 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
             break;
         }
         pipeline.settle_finished();
-        pipeline.housekeeping().await;
-        pipeline.claim().await;
+        pipeline.housekeeping();
+        pipeline.claim();
         pipeline.start_sends().await;
         pipeline.flush(false).await;
         // Sends that could start after a hand-back start now rather than after the sleep.
@@ -534,8 +607,18 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
             Some(joined) = pipeline.tasks.join_next_with_id(), if !pipeline.tasks.is_empty() => {
                 pipeline.settle(joined);
             }
+            joined = finish(&mut pipeline.claiming), if pipeline.claiming.is_some() => pipeline.claimed(joined),
+            _ = finish(&mut pipeline.recording), if pipeline.recording.is_some() => {}
+            _ = finish(&mut pipeline.housekeeping_task), if pipeline.housekeeping_task.is_some() => pipeline.housekept(),
             _ = shutdown.changed() => break,
         }
+    }
+    // A claim under way finishes first: what it leased goes back with the rest.
+    if let Some(claiming) = pipeline.claiming.take() {
+        pipeline.claimed(claiming.await);
+    }
+    if let Some(housekeeping) = pipeline.housekeeping_task.take() {
+        let _ = housekeeping.await;
     }
     // Deliveries claimed but not started go back at once. Sends under way get a short grace to
     // record their outcome; one still waiting on a slow push service after that is abandoned:
@@ -567,5 +650,41 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
         Ok(0) => {}
         Ok(released) => tracing::info!(released, "released delivery leases on shutdown"),
         Err(error) => tracing::warn!(%error, "could not release leases; they will expire"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notifications::{Kind, Urgency};
+
+    #[test]
+    fn the_payload_is_the_json_object_of_what_a_lock_screen_may_show() {
+        let delivery = ClaimedDelivery {
+            id: uuid::Uuid::now_v7(),
+            lease_owner: "owner".into(),
+            attempts: 1,
+            notification_id: uuid::Uuid::now_v7(),
+            kind: Kind::Aftercare,
+            title: "A \"quoted\" title".into(),
+            body: "Ä body\nwith a line break".into(),
+            link: "/journal/new".into(),
+            ttl: Duration::from_secs(60),
+            urgency: Urgency::Normal,
+            topic: "topic".into(),
+            subscription_id: uuid::Uuid::now_v7(),
+            endpoint: "https://push.example.net/x".into(),
+            p256dh: String::new(),
+            auth: String::new(),
+            about_patient_id: None,
+        };
+        let object = serde_json::json!({
+            "kind": delivery.kind.as_str(),
+            "id": delivery.notification_id,
+            "title": delivery.title,
+            "body": delivery.body,
+            "link": delivery.link,
+        });
+        assert_eq!(String::from_utf8(payload(&delivery)).unwrap(), object.to_string());
     }
 }

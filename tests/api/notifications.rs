@@ -765,6 +765,8 @@ async fn instances_on_one_postgres_database_serve_one_vapid_key() {
     };
     b.state.store.schedule(&aftercare_notification(&notice, app.clock_now()), false).await.unwrap();
     dispatch_once(&b.state, "dispatcher-b").await.unwrap();
+    // The running dispatchers of the instances may have taken it first; one of them sends it.
+    receiver.wait_for_requests(&phone, 1, Duration::from_secs(10)).await;
     assert_eq!(receiver.requests(&phone), 1);
     let claims = receiver.received(&phone)[0].vapid.clone().expect("a valid VAPID token");
     assert_eq!(claims.public_key, key);
