@@ -48,6 +48,11 @@ impl PgStore {
         &self.pool
     }
 
+    /// Where writes go; PostgreSQL has no single write lock, so it is the one pool.
+    pub fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

@@ -13,8 +13,19 @@ use super::sql::{
 };
 use super::{Backend, PoolOptions, Store, StoreError, StoreResult};
 
+/// SQLite lets one connection write at a time. With every connection of one pool free to write,
+/// writers met at the file lock and waited in the busy handler, which sleeps in growing steps
+/// (up to 100 ms) instead of queueing: the long tail of concurrent writes. So all writes (every
+/// write transaction, every single-statement write, the WAL truncation) go through `writer`, a
+/// pool of exactly one connection, and wait their turn in its fair queue; reads use `pool`.
+/// The busy timeout stays for other processes (the CLI) opening the same file.
+///
+/// With one writer connection, code that holds it (a transaction, an audited connection) must
+/// never ask for it again: that waits until the acquire timeout. Nothing in the repositories
+/// calls back into the store while holding a connection.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -32,23 +43,36 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
+        // The writer first: it creates the file and switches it to WAL before readers open it.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
-        tokio::spawn(checkpoint_periodically(pool.clone()));
-        Ok(Self { pool })
+        tokio::spawn(checkpoint_periodically(pool.clone(), writer.clone()));
+        Ok(Self { pool, writer })
     }
 
+    /// The readers' pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// Takes the write lock up front: a deferred transaction that reads and then writes can fail
-    /// with SQLITE_BUSY at once instead of waiting for the busy timeout.
+    /// The one connection that writes.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// A write transaction on the writer connection. It takes the write lock up front, so a
+    /// transaction that reads and then writes cannot fail with SQLITE_BUSY against another
+    /// process writing to the file; it waits for the busy timeout instead.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 }
 
@@ -67,25 +91,28 @@ const TRUNCATE_AT_FRAMES: i64 = 4096;
 /// grows by more than 100 MiB a second; a TRUNCATE checkpoint every ten seconds let it reach
 /// 1.4 GB. So the length is looked at twice a second, and a WAL past `TRUNCATE_AT_FRAMES` is
 /// checkpointed with TRUNCATE, which waits (up to the busy timeout) for readers still on an older
-/// snapshot, copies everything back and empties the file. Runs until the pool closes.
-async fn checkpoint_periodically(pool: SqlitePool) {
+/// snapshot, copies everything back and empties the file. The passive look runs on a reader (it
+/// takes no write lock, so writes go on while it copies); TRUNCATE needs the write lock and runs
+/// on the writer connection, queued behind the writes instead of racing them for the lock. Runs
+/// until the pools close.
+async fn checkpoint_periodically(pool: SqlitePool, writer: SqlitePool) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tick.tick().await;
-        if pool.is_closed() {
+        if pool.is_closed() || writer.is_closed() {
             return;
         }
         let passive: Result<(i64, i64, i64), _> =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await;
         let checkpoint = match passive {
             Ok((_, log_frames, _)) if !wal_needs_truncating(log_frames) => continue,
-            Ok(_) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.map(drop),
+            Ok(_) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&writer).await.map(drop),
             Err(error) => Err(error),
         };
         if let Err(error) = checkpoint {
-            if pool.is_closed() {
+            if pool.is_closed() || writer.is_closed() {
                 return;
             }
             tracing::debug!(%error, "WAL checkpoint failed; will retry");
@@ -144,12 +171,13 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 

@@ -52,7 +52,7 @@ macro_rules! account_repo {
                 .bind(a.locale.as_str().to_owned())
                 .bind(Ts::from(a.created_at))
                 .bind(Ts::from(a.updated_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -95,7 +95,7 @@ macro_rules! account_repo {
                 .bind(format_clock_time(a.quiet_hours.end))
                 .bind(a.locale.as_str().to_owned())
                 .bind(Ts::from(a.updated_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -130,7 +130,7 @@ macro_rules! account_repo {
 
             async fn delete_account(&self, id: uuid::Uuid) -> $crate::store::StoreResult<bool> {
                 // Every table that holds an account's data references it with ON DELETE CASCADE.
-                let result = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&self.pool).await?;
+                let result = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(self.writer()).await?;
                 Ok(result.rows_affected() > 0)
             }
         }

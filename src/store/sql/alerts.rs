@@ -173,7 +173,7 @@ macro_rules! alert_repo {
                     .bind(Ts::from(now))
                     .bind(i64::from(limit))
                     .bind(patient)
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.writer())
                     .await?;
                 claimed.sort();
                 Ok(claimed
@@ -397,7 +397,7 @@ macro_rules! alert_repo {
                 .bind(Ts::from(at))
                 .bind(i64::from(number) - 1)
                 .bind(serde_json::to_string(facts).expect("facts serialise"))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -456,7 +456,7 @@ macro_rules! alert_repo {
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
-                let mut conn = self.audited(audit).await?;
+                let mut conn = self.audited_write(audit).await?;
                 if by == patient_id {
                     sqlx::query(
                         "UPDATE alerts SET acknowledged_at = $3, acknowledged_by = $4
@@ -515,7 +515,7 @@ macro_rules! alert_repo {
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::alerts::Alert>> {
                 use $crate::store::types::Ts;
-                let mut conn = self.audited(audit).await?;
+                let mut conn = self.audited_write(audit).await?;
                 sqlx::query(
                     "UPDATE alerts SET resolved_at = $3, resolved_how = 'manual', resolved_by = $4
                      WHERE id = $1 AND patient_id = $2 AND resolved_at IS NULL",

@@ -69,6 +69,18 @@ macro_rules! care_repo {
                     }
                 })
             }
+
+            /// Like [`Self::audited`], for a write of a patient's data: without `audit`, the
+            /// writer connection (held until the returned value is dropped).
+            async fn audited_write(
+                &self,
+                audit: Option<&$crate::store::AccessRecord>,
+            ) -> Result<$crate::store::Audited<$db>, sqlx::Error> {
+                Ok(match audit {
+                    None => $crate::store::Audited::Plain(self.writer().acquire().await?),
+                    Some(_) => self.audited(audit).await?,
+                })
+            }
         }
 
         /// Appends `audit` (if any) inside a write's own transaction.
@@ -195,7 +207,7 @@ macro_rules! care_repo {
                 .bind(i.access_expires_at.map(Ts::from))
                 .bind(Ts::from(i.expires_at))
                 .bind(Ts::from(i.created_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -221,7 +233,7 @@ macro_rules! care_repo {
                 let result = sqlx::query("DELETE FROM care_invites WHERE id = $1 AND created_by = $2 AND used_at IS NULL")
                     .bind(id)
                     .bind(creator)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -343,7 +355,7 @@ macro_rules! care_repo {
                 use $crate::store::types::Ts;
                 Ok(sqlx::query("DELETE FROM care_invites WHERE expires_at < $1")
                     .bind(Ts::from(before))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
                     .rows_affected())
             }
@@ -467,7 +479,7 @@ macro_rules! care_repo {
             }
 
             async fn append_access(&self, record: &$crate::store::AccessRecord) -> $crate::store::StoreResult<bool> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.writer().acquire().await?;
                 Ok(insert_access_line(&mut conn, record).await?)
             }
 

@@ -106,7 +106,7 @@ macro_rules! journal_repo {
                          ON CONFLICT (id) DO NOTHING
                          RETURNING *",
                     ))
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                 } else {
                     // One statement, so the write lock is held for it alone: the change number is
@@ -121,7 +121,7 @@ macro_rules! journal_repo {
                          ON CONFLICT (id) DO NOTHING
                          RETURNING *",
                     ))
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                 };
                 row.map(|row| live_entry(&row)).transpose()
@@ -248,7 +248,7 @@ macro_rules! journal_repo {
                 sqlx::query("UPDATE journal_entries SET raised_alerts = $2 WHERE id = $1")
                     .bind(id)
                     .bind(ids.join(","))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -410,7 +410,7 @@ macro_rules! journal_repo {
                 .bind(record.score)
                 .bind(Ts::from(record.completed_at))
                 .bind(Ts::from(record.created_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -514,7 +514,7 @@ macro_rules! journal_repo {
                 .bind(request_hash)
                 .bind(Ts::from(now))
                 .bind(Ts::from(now - $crate::store::IDEMPOTENCY_CLAIM_TIMEOUT))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
                 if inserted == 1 {
@@ -541,7 +541,7 @@ macro_rules! journal_repo {
                     .bind(account_id)
                     .bind(key)
                     .bind(resource_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -550,7 +550,7 @@ macro_rules! journal_repo {
                 sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND resource_id IS NULL")
                     .bind(account_id)
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -559,7 +559,7 @@ macro_rules! journal_repo {
                 use $crate::store::types::Ts;
                 Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                     .bind(Ts::from(older_than))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
                     .rows_affected())
             }

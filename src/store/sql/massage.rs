@@ -270,7 +270,7 @@ macro_rules! massage_repo {
                 .bind(patient_id)
                 .bind(serde_json::to_string(screen).expect("health screen serialises"))
                 .bind(Ts::from(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -562,7 +562,7 @@ macro_rules! massage_repo {
                 .bind(serde_json::to_string(&record.template).expect("template serialises"))
                 .bind(Ts::from(record.created_at))
                 .bind(Ts::from(record.updated_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -577,7 +577,7 @@ macro_rules! massage_repo {
                 .bind(&record.template.name)
                 .bind(serde_json::to_string(&record.template).expect("template serialises"))
                 .bind(Ts::from(record.updated_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -603,7 +603,7 @@ macro_rules! massage_repo {
                 let result = sqlx::query("DELETE FROM aftercare_templates WHERE id = $1 AND therapist_id = $2")
                     .bind(id)
                     .bind(therapist_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -617,7 +617,7 @@ macro_rules! massage_repo {
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::types::Ts;
-                let mut conn = self.audited(audit).await?;
+                let mut conn = self.audited_write(audit).await?;
                 sqlx::query(
                     "INSERT INTO template_assignments (patient_id, therapist_id, template_id, assigned_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (patient_id, therapist_id) DO UPDATE SET template_id = excluded.template_id,

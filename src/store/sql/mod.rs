@@ -2,7 +2,9 @@
 //! `ON CONFLICT`, `RETURNING`). Each macro expands to an impl for one adapter, with the
 //! adapter's concrete pool and row types, so nothing goes through sqlx's `Any` driver.
 //!
-//! An adapter using these macros provides `self.pool` and `self.begin_write()`.
+//! An adapter using these macros provides `self.pool` (for reads), `self.writer()` (the pool every
+//! write goes through; on SQLite a single connection) and `self.begin_write()` (a transaction on
+//! it). Code holding a writer connection or transaction must not ask for another one.
 
 mod accounts;
 mod alerts;

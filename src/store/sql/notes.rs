@@ -191,7 +191,7 @@ macro_rules! note_repo {
                 audit: Option<&$crate::store::AccessRecord>,
             ) -> $crate::store::StoreResult<Option<$crate::domain::notes::Note>> {
                 use $crate::store::types::Ts;
-                let mut conn = self.audited(audit).await?;
+                let mut conn = self.audited_write(audit).await?;
                 let Some(note) = note_on(conn.conn(), patient_id, therapist, id).await? else {
                     conn.finish().await?;
                     return Ok(None);

@@ -268,7 +268,7 @@ macro_rules! notification_repo {
                 };
                 let id: Option<uuid::Uuid> = $crate::store::sql::bind_new_notification!(sqlx::query_scalar(sql), n)
                     .bind(n.about_patient_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?;
                 Ok(id == Some(n.id))
             }
@@ -280,7 +280,7 @@ macro_rules! notification_repo {
                 )
                 .bind(account_id)
                 .bind(prefix)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected())
             }
@@ -338,7 +338,7 @@ macro_rules! notification_repo {
                     } else {
                         " ON CONFLICT (account_id, dedupe_key) DO NOTHING"
                     });
-                    changed += insert.build().execute(&self.pool).await?.rows_affected();
+                    changed += insert.build().execute(self.writer()).await?.rows_affected();
                 }
                 Ok(changed)
             }
@@ -348,7 +348,7 @@ macro_rules! notification_repo {
                 let mut cancelled = 0;
                 for chunk in account_ids.chunks(CHUNK) {
                     let mut update = cancellation_query("", chunk, prefix);
-                    cancelled += update.build().execute(&self.pool).await?.rows_affected();
+                    cancelled += update.build().execute(self.writer()).await?.rows_affected();
                 }
                 Ok(cancelled)
             }
@@ -416,7 +416,7 @@ macro_rules! notification_repo {
                 .bind(id)
                 .bind(account_id)
                 .bind(Ts::from(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -485,7 +485,7 @@ macro_rules! notification_repo {
                     .bind(&token)
                     .bind(i64::from(limit))
                     .bind(serde_json::to_string(skip).unwrap_or_else(|_| "[]".into()))
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.writer())
                     .await?;
                 let rows = if $claim_reads_back || rows.is_empty() {
                     rows
@@ -557,7 +557,7 @@ macro_rules! notification_repo {
                 if deliveries.is_empty() {
                     return Ok(0);
                 }
-                Ok(release_query("", deliveries).execute(&self.pool).await?.rows_affected())
+                Ok(release_query("", deliveries).execute(self.writer()).await?.rows_affected())
             }
 
             async fn drop_alert_copies_without_consent(
@@ -572,7 +572,7 @@ macro_rules! notification_repo {
                     return Ok(Vec::new());
                 }
                 consent_query("", &copies, $crate::store::types::Ts::from(now))
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.writer())
                     .await?
                     .iter()
                     .map(|row| Ok(row.try_get::<uuid::Uuid, _>(0)?))
@@ -581,7 +581,7 @@ macro_rules! notification_repo {
 
             async fn rescue_expired_leases(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::StoreResult<u64> {
                 use $crate::store::types::Ts;
-                Ok(sqlx::query(RESCUE_SQL).bind(Ts::from(now)).execute(&self.pool).await?.rows_affected())
+                Ok(sqlx::query(RESCUE_SQL).bind(Ts::from(now)).execute(self.writer()).await?.rows_affected())
             }
 
             async fn release_leases(&self, owner_prefix: &str) -> $crate::store::StoreResult<u64> {
@@ -591,7 +591,7 @@ macro_rules! notification_repo {
                      WHERE state = 'leased' AND substr(lease_owner, 1, length($1)) = $1",
                 )
                 .bind(owner_prefix)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected())
             }
@@ -713,7 +713,7 @@ macro_rules! notification_repo {
                 sqlx::query("INSERT INTO vapid_keys (id, private_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
                     .bind(candidate)
                     .bind(Ts::from(now))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(sqlx::query_scalar("SELECT private_key FROM vapid_keys WHERE id = 1").fetch_one(&self.pool).await?)
             }
@@ -773,7 +773,7 @@ macro_rules! notification_repo {
                 let result = sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND account_id = $2")
                     .bind(id)
                     .bind(account_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -816,7 +816,7 @@ macro_rules! notification_repo {
                 .bind(settings.weekly_peg_weekday.number_from_monday() as i32)
                 .bind(format_clock_time(settings.weekly_peg_time))
                 .bind(Ts::from(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }

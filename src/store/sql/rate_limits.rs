@@ -20,7 +20,7 @@ macro_rules! rate_limit_repo {
                 .bind(key)
                 .bind(now_ms)
                 .bind(window_ms)
-                .fetch_one(&self.pool)
+                .fetch_one(self.writer())
                 .await?;
                 Ok($crate::store::RateWindow { count, ends_at_ms })
             }
@@ -31,7 +31,7 @@ macro_rules! rate_limit_repo {
                 )
                 .bind(key)
                 .bind(now_ms)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -52,14 +52,14 @@ macro_rules! rate_limit_repo {
             }
 
             async fn forget_events(&self, key: &str) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM rate_limit_windows WHERE key = $1").bind(key).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM rate_limit_windows WHERE key = $1").bind(key).execute(self.writer()).await?;
                 Ok(())
             }
 
             async fn purge_rate_windows(&self, now_ms: i64) -> $crate::store::StoreResult<u64> {
                 Ok(sqlx::query("DELETE FROM rate_limit_windows WHERE ends_at_ms <= $1")
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
                     .rows_affected())
             }

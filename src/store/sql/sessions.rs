@@ -217,7 +217,7 @@ macro_rules! session_repo {
                 .bind(account_id)
                 .bind(Ts::from(now))
                 .bind(reason)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -232,7 +232,7 @@ macro_rules! session_repo {
                     "DELETE FROM access_tokens WHERE expires_at <= $1",
                     "DELETE FROM refresh_tokens WHERE expires_at <= $1",
                 ] {
-                    purged += sqlx::query(statement).bind(now).execute(&self.pool).await?.rows_affected();
+                    purged += sqlx::query(statement).bind(now).execute(self.writer()).await?.rows_affected();
                 }
                 Ok(purged)
             }

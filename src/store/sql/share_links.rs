@@ -42,7 +42,7 @@ macro_rules! share_link_repo {
                 .bind(link.to)
                 .bind(Ts::from(link.created_at))
                 .bind(Ts::from(link.expires_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -72,7 +72,7 @@ macro_rules! share_link_repo {
                 .bind(id)
                 .bind(patient_id)
                 .bind(Ts::from(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
