@@ -60,8 +60,7 @@ pub struct DueEvaluation {
 pub enum Patients<'a> {
     /// Every patient with an id in `first..=last`: a page of the sweep, or one patient.
     Between(Uuid, Uuid),
-    /// These patients, in ascending id order (those journal writes marked, wherever their ids
-    /// fall). Not empty.
+    /// These patients (those journal writes marked, wherever their ids fall). Not empty.
     Only(&'a [Uuid]),
 }
 
@@ -70,7 +69,11 @@ impl Patients<'_> {
     pub fn bounds(&self) -> (Uuid, Uuid) {
         match *self {
             Self::Between(first, last) => (first, last),
-            Self::Only(ids) => (ids.first().copied().unwrap_or_default(), ids.last().copied().unwrap_or_default()),
+            // Worked out rather than read off the ends: a bound that missed an id of the list
+            // would leave that patient unevaluated, with no error anywhere.
+            Self::Only(ids) => {
+                (ids.iter().min().copied().unwrap_or_default(), ids.iter().max().copied().unwrap_or_default())
+            }
         }
     }
 }
@@ -178,4 +181,21 @@ pub trait AlertRepo {
         now: DateTime<Utc>,
         audit: Option<&AccessRecord>,
     ) -> StoreResult<Option<Alert>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_patients_is_bounded_by_its_least_and_greatest_id_in_any_order() {
+        let mut ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        let (least, greatest) = (*ids.iter().min().unwrap(), *ids.iter().max().unwrap());
+        ids.reverse();
+        ids.swap(0, 3);
+        assert_eq!(Patients::Only(&ids).bounds(), (least, greatest));
+        let one = [least];
+        assert_eq!(Patients::Only(&one).bounds(), (least, least));
+        assert_eq!(Patients::Between(least, greatest).bounds(), (least, greatest));
+    }
 }

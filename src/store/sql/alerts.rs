@@ -195,7 +195,7 @@ macro_rules! alert_repo {
                         rows.push_bind_unseparated(due.generation).push_unseparated(")");
                     }
                     delete.push(")");
-                    delete.build().execute(&self.pool).await?;
+                    delete.build().execute(self.writer()).await?;
                 }
                 Ok(())
             }
