@@ -179,7 +179,19 @@ pub trait NotificationRepo {
 
     /// Turns due notifications into deliveries to every live subscription made with
     /// `vapid_key`, and skips daily reminders whose day already has a journal entry.
-    async fn fan_out_due(&self, now: DateTime<Utc>, vapid_key: &str) -> StoreResult<u64>;
+    async fn fan_out_due(&self, now: DateTime<Utc>, vapid_key: &str) -> StoreResult<u64> {
+        let mut dispatched = 0;
+        loop {
+            let (batch, more) = self.fan_out_due_batch(now, vapid_key).await?;
+            dispatched += batch;
+            if !more {
+                return Ok(dispatched);
+            }
+        }
+    }
+    /// One transaction of [`fan_out_due`](Self::fan_out_due): a batch of due notifications.
+    /// Returns how many it dispatched and whether more may be due (the batch was full).
+    async fn fan_out_due_batch(&self, now: DateTime<Utc>, vapid_key: &str) -> StoreResult<(u64, bool)>;
     /// Leases up to `limit` due deliveries until `lease_until`.
     async fn claim_deliveries(
         &self,

@@ -43,12 +43,18 @@ pub struct Round {
 /// dispatcher that died) go back to the queue.
 async fn housekeeping(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<(u64, u64)> {
     let dispatched = state.store.fan_out_due(now, state.push.vapid_public_key()).await?;
+    let rescued = rescue(state, now).await?;
+    Ok((dispatched, rescued))
+}
+
+/// Puts deliveries whose lease ran out (their dispatcher stopped) back in the queue.
+async fn rescue(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let rescued = state.store.rescue_expired_leases(now).await?;
     if rescued > 0 {
         tracing::warn!(rescued, "re-queued deliveries whose dispatcher stopped");
         metrics::counter!("push_leases_rescued_total").increment(rescued);
     }
-    Ok((dispatched, rescued))
+    Ok(rescued)
 }
 
 fn lease_until(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -261,7 +267,7 @@ struct Pipeline {
     claim_started: Instant,
     claim_limit: usize,
     /// Fan-out, lease rescue and queue statistics under way, if any (beside the loop too).
-    housekeeping_task: Option<JoinHandle<()>>,
+    housekeeping_task: Option<JoinHandle<bool>>,
     to_hand_back: Vec<ClaimedDelivery>,
     /// Claim as soon as there is room: after a wake-up, a hand-back, housekeeping, or a claim
     /// that got all it asked for. Otherwise (the queue had less for us) only after `low_water`
@@ -270,6 +276,9 @@ struct Pipeline {
     finished_since_claim: usize,
     next_housekeeping: Instant,
     housekeeping_now: bool,
+    /// The last fan-out found a full batch: the next round goes on with it.
+    fanning_out: bool,
+    next_rescue: Instant,
 }
 
 impl Pipeline {
@@ -311,6 +320,8 @@ impl Pipeline {
             finished_since_claim: 0,
             next_housekeeping: Instant::now(),
             housekeeping_now: true,
+            fanning_out: false,
+            next_rescue: Instant::now(),
             state,
         }
     }
@@ -348,18 +359,39 @@ impl Pipeline {
         }
         self.housekeeping_now = false;
         self.next_housekeeping = now + HOUSEKEEPING_EVERY;
+        // One fan-out transaction a round: a burst of due notifications becomes claimable batch
+        // by batch, and sends start after the first commit instead of after the last. The rounds
+        // that go on with a burst leave rescue and the gauges to their usual cadence.
+        let with_rescue = !std::mem::take(&mut self.fanning_out) || now >= self.next_rescue;
+        if with_rescue {
+            self.next_rescue = now + HOUSEKEEPING_EVERY;
+        }
         let state = self.state.clone();
         self.housekeeping_task = Some(tokio::spawn(async move {
-            if let Err(error) = housekeeping(&state, state.clock.now()).await {
-                tracing::warn!(%error, "push queue housekeeping failed; retrying");
+            let now = state.clock.now();
+            let more = match state.store.fan_out_due_batch(now, state.push.vapid_public_key()).await {
+                Ok((_, more)) => more,
+                Err(error) => {
+                    tracing::warn!(%error, "push fan-out failed; retrying");
+                    false
+                }
+            };
+            if with_rescue {
+                if let Err(error) = rescue(&state, now).await {
+                    tracing::warn!(%error, "push lease rescue failed; retrying");
+                }
+                record_queue_metrics(&state).await;
             }
-            record_queue_metrics(&state).await;
+            more
         }));
     }
 
-    /// Housekeeping finished: what it fanned out or rescued may be claimed.
-    fn housekept(&mut self) {
+    /// Housekeeping finished: what it fanned out or rescued may be claimed; a fan-out that
+    /// found a full batch goes on at once.
+    fn housekept(&mut self, more: bool) {
         self.housekeeping_task = None;
+        self.fanning_out = more;
+        self.housekeeping_now |= more;
         self.claim_soon();
     }
 
@@ -609,7 +641,9 @@ pub async fn run(state: AppState, owner: String, mut shutdown: watch::Receiver<b
             }
             joined = finish(&mut pipeline.claiming), if pipeline.claiming.is_some() => pipeline.claimed(joined),
             _ = finish(&mut pipeline.recording), if pipeline.recording.is_some() => {}
-            _ = finish(&mut pipeline.housekeeping_task), if pipeline.housekeeping_task.is_some() => pipeline.housekept(),
+            more = finish(&mut pipeline.housekeeping_task), if pipeline.housekeeping_task.is_some() => {
+                pipeline.housekept(more.unwrap_or(false));
+            }
             _ = shutdown.changed() => break,
         }
     }

@@ -421,47 +421,46 @@ macro_rules! notification_repo {
                 Ok(result.rows_affected() > 0)
             }
 
-            async fn fan_out_due(&self, now: chrono::DateTime<chrono::Utc>, vapid_key: &str) -> $crate::store::StoreResult<u64> {
+            async fn fan_out_due_batch(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                vapid_key: &str,
+            ) -> $crate::store::StoreResult<(u64, bool)> {
                 use $crate::store::types::Ts;
                 let now = Ts::from(now);
-                let mut dispatched = 0;
-                loop {
-                    let mut tx = self.begin_write().await?;
-                    // First the exact set this round turns into deliveries, locked: what a
-                    // producer commits meanwhile stays scheduled for the next round instead of
-                    // being marked dispatched without deliveries, and dispatchers fanning out at
-                    // the same time take disjoint sets.
-                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(FAN_OUT_SELECT_SQL)
+                let mut tx = self.begin_write().await?;
+                // First the exact set this round turns into deliveries, locked: what a
+                // producer commits meanwhile stays scheduled for the next round instead of
+                // being marked dispatched without deliveries, and dispatchers fanning out at
+                // the same time take disjoint sets.
+                let ids: Vec<uuid::Uuid> = sqlx::query_scalar(FAN_OUT_SELECT_SQL)
+                    .bind(now)
+                    .bind(FAN_OUT_BATCH as i64)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if ids.is_empty() {
+                    tx.commit().await?;
+                    return Ok((0, false));
+                }
+                let bind_ids = |query: Query<'static>| ids.iter().fold(query.persistent(false), |query, id| query.bind(*id));
+                let sql = |text: String| sqlx::query(sqlx::AssertSqlSafe(text));
+                bind_ids(sql(fan_out_cancel_sql("", ids.len()))).execute(&mut *tx).await?;
+                bind_ids(
+                    sql(fan_out_withdrawn_sql("", ids.len()))
                         .bind(now)
-                        .bind(FAN_OUT_BATCH as i64)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    if ids.is_empty() {
-                        tx.commit().await?;
-                        return Ok(dispatched);
-                    }
-                    let bind_ids = |query: Query<'static>| ids.iter().fold(query.persistent(false), |query, id| query.bind(*id));
-                    let sql = |text: String| sqlx::query(sqlx::AssertSqlSafe(text));
-                    bind_ids(sql(fan_out_cancel_sql("", ids.len()))).execute(&mut *tx).await?;
-                    bind_ids(
-                        sql(fan_out_withdrawn_sql("", ids.len()))
-                            .bind(now)
-                            .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str())),
-                    )
+                        .bind(format!("%,{},%", $crate::domain::care::Scope::ReceiveAlerts.as_str())),
+                )
+                .execute(&mut *tx)
+                .await?;
+                bind_ids(sql(fan_out_insert_sql("", ids.len())).bind(now).bind(vapid_key.to_owned()))
                     .execute(&mut *tx)
                     .await?;
-                    bind_ids(sql(fan_out_insert_sql("", ids.len())).bind(now).bind(vapid_key.to_owned()))
-                        .execute(&mut *tx)
-                        .await?;
-                    dispatched += bind_ids(sql(fan_out_mark_sql("", ids.len())).bind(now))
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    tx.commit().await?;
-                    if ids.len() < FAN_OUT_BATCH {
-                        return Ok(dispatched);
-                    }
-                }
+                let dispatched = bind_ids(sql(fan_out_mark_sql("", ids.len())).bind(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok((dispatched, ids.len() == FAN_OUT_BATCH))
             }
 
             async fn claim_deliveries_except(
