@@ -255,12 +255,7 @@ impl VapidSigner {
         self.with_cached(endpoint, now, |cached| cached.token.clone())
     }
 
-    /// The `Authorization` header value for a request to `endpoint`.
-    pub fn authorization(&self, endpoint: &Url, now: DateTime<Utc>) -> String {
-        self.with_cached(endpoint, now, |cached| cached.header.to_str().expect("ASCII").to_owned())
-    }
-
-    /// The same, as the header value a request carries (marked sensitive).
+    /// The `Authorization` header value for a request to `endpoint` (marked sensitive).
     pub fn authorization_header(&self, endpoint: &Url, now: DateTime<Utc>) -> HeaderValue {
         self.with_cached(endpoint, now, |cached| cached.header.clone())
     }
@@ -419,8 +414,9 @@ PIzNlUXLw18G3PZoUQKMzg+F6NIwZ1g=
         let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
         public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).unwrap();
 
-        let header = signer.authorization(&endpoint, now);
-        assert_eq!(header, format!("vapid t={}, k={}", token.jwt, signer.public_key_base64url()));
+        let header = signer.authorization_header(&endpoint, now);
+        assert!(header.is_sensitive());
+        assert_eq!(header.to_str().unwrap(), format!("vapid t={}, k={}", token.jwt, signer.public_key_base64url()));
     }
 
     #[test]

@@ -84,6 +84,16 @@ pub fn local_time(time_zone: &str, quiet_start: &str, quiet_end: &str) -> Result
     Ok((zone, QuietHours::new(start, end).map_err(|_| corrupt("quiet_hours"))?))
 }
 
+/// An account row as an alert's recipient: (id, time_zone, quiet_start, quiet_end, locale).
+pub fn recipient(
+    (account_id, zone, start, end, locale): (uuid::Uuid, String, String, String, String),
+) -> Result<super::Recipient, StoreError> {
+    let (time_zone, quiet_hours) = local_time(&zone, &start, &end)?;
+    // Only the region matters here; a tag that no longer parses means none.
+    let locale = crate::domain::Locale::parse(&locale).unwrap_or_default();
+    Ok(super::Recipient { account_id, time_zone, quiet_hours, locale })
+}
+
 /// The `alerts.evidence` column: a JSON array of tagged evidence.
 pub fn encode_evidence(evidence: &[Evidence]) -> String {
     serde_json::to_string(evidence).expect("evidence serialises")

@@ -36,23 +36,21 @@ pub async fn evaluate_due(state: AppState, mut shutdown: watch::Receiver<bool>) 
         // so under a steady stream of writes a patient is evaluated a few times a second, not
         // once per round trip of the evaluator.
         loop {
-            match state.evaluate_due_alerts(None).await {
-                Ok(report) if report.patients >= u64::from(DUE_BATCH) => {
-                    tracing::debug!(?report, "evaluated marked patients");
-                    if *shutdown.borrow() {
-                        return;
-                    }
-                }
-                Ok(report) => {
-                    if report.patients > 0 {
-                        tracing::debug!(?report, "evaluated marked patients");
-                    }
-                    break;
-                }
+            let report = match state.evaluate_due_alerts(None).await {
+                Ok(report) => report,
                 Err(error) => {
                     tracing::warn!(%error, "background alert evaluation failed; will retry");
                     break;
                 }
+            };
+            if report.patients > 0 {
+                tracing::debug!(?report, "evaluated marked patients");
+            }
+            if report.patients < u64::from(DUE_BATCH) {
+                break;
+            }
+            if *shutdown.borrow() {
+                return;
             }
         }
         tokio::select! {

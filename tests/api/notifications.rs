@@ -945,26 +945,32 @@ fn full_scans(plan: &str, sqlite: bool) -> Vec<String> {
             .map(str::to_owned)
             .collect();
     }
-    fn walk(node: &Value, found: &mut Vec<String>) {
+    pg_plan_nodes(plan, |node| {
         let kind = node["Node Type"].as_str().unwrap_or_default();
         let relation = node["Relation Name"].as_str().unwrap_or_default();
         let index = node["Index Name"].as_str().unwrap_or_default();
         let outbox = OUTBOX_TABLES.contains(&relation);
         let conditioned = node.get("Index Cond").is_some() || QUEUE_INDEXES.contains(&index);
-        if (outbox && kind == "Seq Scan")
+        ((outbox && kind == "Seq Scan")
             || (outbox && kind.starts_with("Index") && !conditioned)
-            || (kind == "Bitmap Index Scan" && !conditioned && OUTBOX_TABLES.iter().any(|t| index.starts_with(t)))
-        {
-            found.push(format!("{kind} on {relation} {index}"));
-        }
+            || (kind == "Bitmap Index Scan" && !conditioned && OUTBOX_TABLES.iter().any(|t| index.starts_with(t))))
+        .then(|| format!("{kind} on {relation} {index}"))
+    })
+}
+
+/// What `pick` says of each node of a PostgreSQL `EXPLAIN (FORMAT JSON)` plan, every statement's
+/// plan walked whole.
+fn pg_plan_nodes(plan: &str, pick: impl Fn(&Value) -> Option<String>) -> Vec<String> {
+    fn walk(node: &Value, pick: &dyn Fn(&Value) -> Option<String>, found: &mut Vec<String>) {
+        found.extend(pick(node));
         for child in node["Plans"].as_array().into_iter().flatten() {
-            walk(child, found);
+            walk(child, pick, found);
         }
     }
     let mut found = Vec::new();
     let parsed: Value = serde_json::from_str(plan).expect("a JSON plan");
     for statement in parsed.as_array().into_iter().flatten() {
-        walk(&statement["Plan"], &mut found);
+        walk(&statement["Plan"], &pick, &mut found);
     }
     found
 }
@@ -1020,22 +1026,12 @@ fn planner_full_reads(plan: &str, sqlite: bool) -> Vec<String> {
             .map(str::to_owned)
             .collect();
     }
-    fn walk(node: &Value, found: &mut Vec<String>) {
+    pg_plan_nodes(plan, |node| {
         let kind = node["Node Type"].as_str().unwrap_or_default();
         let relation = node["Relation Name"].as_str().unwrap_or_default();
-        if (kind == "Seq Scan" && TABLES.contains(&relation)) || kind.contains("Sort") || kind == "Hash Join" {
-            found.push(format!("{kind} {relation}"));
-        }
-        for child in node["Plans"].as_array().into_iter().flatten() {
-            walk(child, found);
-        }
-    }
-    let mut found = Vec::new();
-    let parsed: Value = serde_json::from_str(plan).expect("a JSON plan");
-    for statement in parsed.as_array().into_iter().flatten() {
-        walk(&statement["Plan"], &mut found);
-    }
-    found
+        ((kind == "Seq Scan" && TABLES.contains(&relation)) || kind.contains("Sort") || kind == "Hash Join")
+            .then(|| format!("{kind} {relation}"))
+    })
 }
 
 on_both_backends! {

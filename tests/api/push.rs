@@ -370,7 +370,8 @@ mod receiver {
         let signer = VapidSigner::new(VapidKeys::generate(), VapidSubject::parse(SUBJECT).unwrap());
         let at = now();
         let endpoint = url::Url::parse("http://127.0.0.1:4000/push/1").unwrap();
-        let header = signer.authorization(&endpoint, at);
+        let value = signer.authorization_header(&endpoint, at);
+        let header = value.to_str().unwrap().to_owned();
         assert!(verify_vapid(&header, "http://127.0.0.1:4000", at).is_ok());
         assert!(verify_vapid(&header, "http://127.0.0.1", at).unwrap_err().contains("aud"));
         assert!(

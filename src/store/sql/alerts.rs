@@ -139,14 +139,7 @@ macro_rules! alert_repo {
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;
-                rows.into_iter()
-                    .map(|(account_id, zone, start, end, locale)| {
-                        let (time_zone, quiet_hours) = $crate::store::codec::local_time(&zone, &start, &end)?;
-                        // Only the region matters here; a tag that no longer parses means none.
-                        let locale = $crate::domain::Locale::parse(&locale).unwrap_or_default();
-                        Ok($crate::store::Recipient { account_id, time_zone, quiet_hours, locale })
-                    })
-                    .collect()
+                rows.into_iter().map($crate::store::codec::recipient).collect()
             }
 
             async fn claim_due_evaluations(
@@ -214,13 +207,7 @@ macro_rules! alert_repo {
                 query.push(" ORDER BY id");
                 let rows: Vec<(uuid::Uuid, String, String, String, String)> =
                     query.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter()
-                    .map(|(account_id, zone, start, end, locale)| {
-                        let (time_zone, quiet_hours) = $crate::store::codec::local_time(&zone, &start, &end)?;
-                        let locale = $crate::domain::Locale::parse(&locale).unwrap_or_default();
-                        Ok($crate::store::Recipient { account_id, time_zone, quiet_hours, locale })
-                    })
-                    .collect()
+                rows.into_iter().map($crate::store::codec::recipient).collect()
             }
 
             async fn rollup_inputs_between(
